@@ -1,0 +1,122 @@
+/**
+ * The error hierarchy of coney. Every error the library reports is an
+ * {@link AMQPError}; the subclasses say which layer failed so that recovery
+ * code can branch with `instanceof` (the shape of pika's `exceptions.py`).
+ *
+ * This module sits below every other layer: it imports nothing.
+ * @packageDocumentation
+ */
+
+/** Base class of every error coney reports. */
+export class AMQPError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Malformed input from the peer: a bad frame, an unknown type tag, truncated data. */
+export class FrameError extends AMQPError {}
+
+/** A problem with the connection as a whole (socket, handshake, broker close). */
+export class AMQPConnectionError extends AMQPError {}
+
+/** The connection was closed or failed before it finished opening. */
+export class ConnectionOpenAborted extends AMQPConnectionError {}
+
+/** The socket closed or errored without an AMQP close handshake. */
+export class StreamLostError extends AMQPConnectionError {}
+
+/** The peer does not speak AMQP 0-9-1 (it answered with another protocol header). */
+export class IncompatibleProtocolError extends AMQPConnectionError {}
+
+/** The broker rejected the login or the virtual host. */
+export class AuthenticationError extends AMQPConnectionError {}
+
+/** The broker closed the socket during the login: most likely a wrong user name or password. */
+export class ProbableAuthenticationError extends AuthenticationError {}
+
+/** The broker refused `connection.open`: most likely no permission on the virtual host. */
+export class ProbableAccessDeniedError extends AuthenticationError {}
+
+/** Nothing arrived from the broker for two heartbeat intervals. */
+export class AMQPHeartbeatTimeout extends AMQPConnectionError {}
+
+/** The broker kept the connection blocked longer than `blockedConnectionTimeout`. */
+export class ConnectionBlockedTimeout extends AMQPConnectionError {}
+
+/** A call was made on a connection in a state that does not allow it. */
+export class ConnectionWrongStateError extends AMQPConnectionError {}
+
+/** The connection was closed with an AMQP `connection.close`. */
+export class ConnectionClosed extends AMQPConnectionError {
+  /** The AMQP reply code of the close. */
+  readonly replyCode: number;
+  /** The AMQP reply text of the close. */
+  readonly replyText: string;
+  constructor(replyCode: number, replyText: string, message?: string) {
+    super(message ?? `(${replyCode}) ${replyText}`);
+    this.replyCode = replyCode;
+    this.replyText = replyText;
+  }
+}
+
+/** The broker closed the connection (for example `rabbitmqctl close_connection`). */
+export class ConnectionClosedByBroker extends ConnectionClosed {}
+
+/** This client closed the connection with `connection.close()`. */
+export class ConnectionClosedByClient extends ConnectionClosed {}
+
+/** A problem confined to one channel. */
+export class AMQPChannelError extends AMQPError {}
+
+/** The channel was closed with an AMQP `channel.close`. */
+export class ChannelClosed extends AMQPChannelError {
+  /** The AMQP reply code of the close. */
+  readonly replyCode: number;
+  /** The AMQP reply text of the close. */
+  readonly replyText: string;
+  constructor(replyCode: number, replyText: string, message?: string) {
+    super(message ?? `(${replyCode}) ${replyText}`);
+    this.replyCode = replyCode;
+    this.replyText = replyText;
+  }
+}
+
+/** The broker closed the channel (a channel-level exception such as 404 or 406). */
+export class ChannelClosedByBroker extends ChannelClosed {}
+
+/** This client closed the channel with `channel.close()`. */
+export class ChannelClosedByClient extends ChannelClosed {}
+
+/** A call was made on a channel in a state that does not allow it. */
+export class ChannelWrongStateError extends AMQPChannelError {}
+
+/** `basicConsume` was given a consumer tag already in use on the channel. */
+export class DuplicateConsumerTag extends AMQPChannelError {}
+
+/** A mandatory message could not be routed and came back with `basic.return`. */
+export class UnroutableError extends AMQPChannelError {}
+
+/** The broker negatively acknowledged a published message. */
+export class NackError extends AMQPChannelError {}
+
+/** A user-supplied argument is invalid; the message names the argument. */
+export class InvalidArgumentError extends AMQPError {}
+
+/** The TCP (or TLS) connect failed: refused, unreachable, or timed out after `socketTimeout`. */
+export class SocketConnectError extends AMQPConnectionError {}
+
+/** The whole TCP + TLS + AMQP handshake took longer than `stackTimeout`. */
+export class StackTimeoutError extends AMQPConnectionError {}
+
+/** Every connection attempt failed; `attempts` lists each attempt's error in order. */
+export class ConnectionWorkflowFailed extends AMQPConnectionError {
+  /** The error of each attempt, in the order they were made. */
+  readonly attempts: readonly Error[];
+  constructor(attempts: readonly Error[]) {
+    const lines = attempts.map((e, i) => `  attempt ${i + 1}: ${e.name}: ${e.message}`);
+    super(`all ${attempts.length} connection attempt(s) failed:\n${lines.join('\n')}`);
+    this.attempts = attempts;
+  }
+}
