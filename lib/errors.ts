@@ -9,8 +9,9 @@
 
 /** Base class of every error coney reports. */
 export class AMQPError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** @param options `cause`: the underlying error, if any. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -120,3 +121,6 @@ export class ConnectionWorkflowFailed extends AMQPConnectionError {
     this.attempts = attempts;
   }
 }
+
+/** Every channel number up to the negotiated `channelMax` is in use. */
+export class NoFreeChannelsError extends AMQPConnectionError {}

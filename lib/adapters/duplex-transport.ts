@@ -1,0 +1,208 @@
+/**
+ * A {@link Transport} over any Node `Duplex` stream, and {@link StreamIOLoop},
+ * the {@link NodeIOLoop} that takes its byte streams from a user function.
+ *
+ * This file is the worked example for adapter authors: a connection needs
+ * nothing from the outside world but an {@link IOLoop} and, for each
+ * connection attempt, a {@link Transport}. Anything that can be presented as
+ * a `Duplex` (a TCP or TLS socket, an SSH or HTTP CONNECT tunnel, a WebSocket
+ * stream, an in-process pipe) can carry AMQP through {@link DuplexTransport}.
+ * @packageDocumentation
+ */
+
+import type { Duplex } from 'stream';
+import { StreamLostError } from '../errors';
+import type { Transport, TransportHandlers, TransportTarget } from '../engine/ioloop';
+import { NodeIOLoop, type NodeIOLoopOptions } from './node-ioloop';
+
+/** What a stream error looks like: Node's system errors carry a `code`. */
+interface CodedError extends Error {
+  code?: string;
+}
+
+/**
+ * Builds the {@link StreamLostError} reported for a stream error: the message
+ * names the cause's code (`ECONNRESET`, `EPIPE`, ...) so that logs say what
+ * happened without digging into `cause`.
+ */
+function streamLost(cause: unknown): StreamLostError {
+  const e = cause as CodedError | undefined;
+  const code = e?.code ?? e?.name ?? 'Error';
+  const detail = e?.message ? ` (${e.message})` : '';
+  const err = new StreamLostError(`Stream connection lost: ${code}${detail}`);
+  err.cause = cause;
+  return err;
+}
+
+/** A listener that keeps late 'error' events from becoming uncaught exceptions. */
+function ignoreError(): void {}
+
+/**
+ * A {@link Transport} over a Node `Duplex` stream that is already connected.
+ *
+ * - `write(chunks)` corks the stream around the batch, so a `net.Socket`
+ *   hands the whole batch to the kernel in one `writev`; it returns `false`
+ *   while the stream's `writableNeedDrain` is set, and `handlers.onDrain`
+ *   follows on the stream's `'drain'`.
+ * - Incoming chunks go to `handlers.onData` as they are (never copied).
+ * - `handlers.onClose` fires exactly once, whatever mix of `'error'`, `'end'`
+ *   and `'close'` the stream emits: `null` for an orderly end (the peer's
+ *   `'end'`, or a close this side asked for with {@link end} / {@link destroy});
+ *   a {@link StreamLostError} with the stream error in `cause` otherwise.
+ *   AMQP has no half-closed state, so after the peer's `'end'` the stream is
+ *   destroyed.
+ *
+ * Handlers are called from the stream's events, never from inside a call to
+ * one of this class's methods.
+ */
+export class DuplexTransport implements Transport {
+  /** The wrapped stream. */
+  readonly stream: Duplex;
+  private readonly handlers: TransportHandlers;
+  private closed = false;
+  /** Set by {@link end} / {@link destroy}: a later bare 'close' is then expected. */
+  private closing = false;
+  private readonly listeners: Array<[string, (...args: any[]) => void]>;
+
+  /**
+   * Wraps `stream` and starts reading from it.
+   * @param stream a connected duplex stream; the transport owns it from now on.
+   * @param handlers where bytes, drain and close are reported.
+   */
+  constructor(stream: Duplex, handlers: TransportHandlers) {
+    this.stream = stream;
+    this.handlers = handlers;
+    this.listeners = [
+      ['data', (chunk: Buffer) => this.onData(chunk)],
+      ['drain', () => this.onDrain()],
+      ['end', () => this.onEnd()],
+      ['error', (err: unknown) => this.report(streamLost(err))],
+      ['close', () => this.onStreamClose()],
+    ];
+    for (const [event, fn] of this.listeners) stream.on(event, fn);
+    if (stream.destroyed) this.deferReport(streamLost(new Error('the stream was already destroyed')));
+  }
+
+  /**
+   * Writes the chunks in order as one batch. Returns `false` when the stream
+   * is above its high-water mark; `onDrain` follows. Writes after a close are
+   * dropped (the close is, or will be, reported through `onClose`).
+   */
+  write(chunks: Buffer[]): boolean {
+    const s = this.stream;
+    if (this.closed || this.closing || !s.writable) return true;
+    s.cork();
+    for (const chunk of chunks) if (chunk.length > 0) s.write(chunk);
+    // uncork() (not a deferred one) so that the batch is flushed in this turn, as one writev.
+    s.uncork();
+    return !s.writableNeedDrain;
+  }
+
+  /** Bytes accepted by the stream but not yet handed on (its `writableLength`). */
+  get bufferedBytes(): number {
+    return this.stream.writableLength;
+  }
+
+  /** Ends the stream after the pending writes; `onClose(null)` follows once the peer closes too. */
+  end(): void {
+    if (this.closed || this.closing) return;
+    this.closing = true;
+    this.stream.end();
+  }
+
+  /** Destroys the stream now; `onClose(null)` follows (asynchronously) unless a close was already reported. */
+  destroy(): void {
+    if (this.closed) return;
+    this.closing = true;
+    this.stream.destroy();
+    // A stream created with emitClose: false never says 'close'; report anyway.
+    this.deferReport(null);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.closed) this.handlers.onData(chunk);
+  }
+
+  private onDrain(): void {
+    if (!this.closed) this.handlers.onDrain();
+  }
+
+  private onEnd(): void {
+    this.report(null);
+    // No half-open AMQP: the peer is gone, release the socket now.
+    this.stream.destroy();
+  }
+
+  private onStreamClose(): void {
+    // 'close' after 'error' or 'end' is already reported. A bare 'close' we did not
+    // ask for (someone destroyed the stream under us) is a lost stream.
+    this.report(this.closing ? null : streamLost(new Error('the stream closed without an end or an error')));
+  }
+
+  private deferReport(err: Error | null): void {
+    // setImmediate runs after the nextTick-scheduled 'error'/'close' of a destroy,
+    // so a real error wins over this fallback.
+    setImmediate(() => this.report(err));
+  }
+
+  /** Reports the close once and detaches, keeping a sink for late 'error' events. */
+  private report(err: Error | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [event, fn] of this.listeners) this.stream.removeListener(event, fn);
+    this.stream.on('error', ignoreError);
+    this.handlers.onClose(err);
+  }
+}
+
+/** Options of {@link StreamIOLoop}. */
+export interface StreamIOLoopOptions extends NodeIOLoopOptions {
+  /**
+   * Opens the byte stream for one connection attempt. Called once per
+   * `connect`, with the target the connection parameters describe (host,
+   * port, TLS options, ...); interpret it as suits your transport.
+   *
+   * The stream counts as connected as soon as it is returned (or the promise
+   * resolves), except for a `net.Socket` that is still `connecting` (then its
+   * `'connect'` event) and a `tls.TLSSocket` whose handshake is not done (then
+   * its `'secureConnect'`). A throw or a rejection fails the attempt with a
+   * `SocketConnectError` whose `cause` is what was thrown; the attempt's
+   * `socketTimeout` covers the whole opening.
+   */
+  openStream: (target: TransportTarget) => Duplex | Promise<Duplex>;
+}
+
+/**
+ * A {@link NodeIOLoop} whose connections run over streams that you open:
+ * tunnels, proxies, WebSocket streams, in-process pipes. Timers and callbacks
+ * behave exactly as in {@link NodeIOLoop}; only `connect` differs.
+ *
+ * @example
+ * ```ts
+ * import { SelectConnection, StreamIOLoop } from 'coney';
+ * import { createWebSocketStream, WebSocket } from 'ws';
+ *
+ * const ioloop = new StreamIOLoop({
+ *   openStream: (target) =>
+ *     createWebSocketStream(new WebSocket(`wss://${target.host}/amqp`)),
+ * });
+ * const connection = new SelectConnection({ ioloop, onOpen: ... });
+ * ```
+ *
+ * To write an adapter of your own, implement `IOLoop` directly, or subclass
+ * `NodeIOLoop` and override its protected `openStream(target)` as this class does.
+ */
+export class StreamIOLoop extends NodeIOLoop {
+  private readonly userOpenStream: (target: TransportTarget) => Duplex | Promise<Duplex>;
+
+  /** @param options `openStream` opens the stream of each connection attempt; `onError` as in {@link NodeIOLoop}. */
+  constructor(options: StreamIOLoopOptions) {
+    super(options);
+    this.userOpenStream = options.openStream;
+  }
+
+  /** Delegates to the user's `openStream`. */
+  protected override openStream(target: TransportTarget): Duplex | Promise<Duplex> {
+    return this.userOpenStream(target);
+  }
+}

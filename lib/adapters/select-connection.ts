@@ -1,0 +1,34 @@
+/**
+ * `SelectConnection`: a {@link Connection} on Node's sockets, pika's
+ * recommended adapter name.
+ * @packageDocumentation
+ */
+import { Connection, type ConnectionOptions } from '../engine/connection';
+import type { IOLoop } from '../engine/ioloop';
+import { NodeIOLoop } from './node-ioloop';
+
+/** Options of a {@link SelectConnection}: those of a Connection, with the loop optional. */
+export interface SelectConnectionOptions extends Omit<ConnectionOptions, 'ioloop'> {
+  /** The loop to run on; default: a new {@link NodeIOLoop} owned by this connection. */
+  ioloop?: IOLoop;
+  /**
+   * Stop the loop once the connection has closed or failed to open. Default:
+   * true when the connection created its own loop, so that pika's pattern
+   * `connection.close(); await connection.ioloop.start()` ends by itself.
+   */
+  stopIOLoopOnClose?: boolean;
+}
+
+/** An AMQP connection over TCP, TLS or a Unix socket on Node's event loop. */
+export class SelectConnection extends Connection {
+  constructor(options: SelectConnectionOptions = {}) {
+    const ownLoop = options.ioloop === undefined;
+    const ioloop = options.ioloop ?? new NodeIOLoop();
+    super({ ...options, ioloop });
+    if (options.stopIOLoopOnClose ?? ownLoop) {
+      // Registered after the user's callbacks from the options, so those run first.
+      this.addOnCloseCallback(() => ioloop.stop());
+      this.addOnOpenErrorCallback(() => ioloop.stop());
+    }
+  }
+}

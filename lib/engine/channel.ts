@@ -1,0 +1,691 @@
+/**
+ * An AMQP channel: the whole method surface with error-first completion
+ * callbacks, consumers, publisher confirms, returns and close handling.
+ * @packageDocumentation
+ */
+import {
+  AMQPChannelError,
+  ChannelClosedByBroker,
+  ChannelClosedByClient,
+  ChannelWrongStateError,
+  DuplicateConsumerTag,
+  FrameError,
+  InvalidArgumentError,
+} from '../errors';
+import type { FieldTable } from '../wire/field-table';
+import type { Frame } from '../wire/frame';
+import * as spec from '../wire/spec';
+import { type AssembledMessage, ContentAssembler } from './content-assembler';
+import type { IOLoop } from './ioloop';
+import { type RpcCall, RpcQueue } from './rpc-queue';
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  /** The loop, for deferred callbacks. */
+  readonly ioloop: IOLoop;
+  /** Negotiated frame size. */
+  readonly frameMax: number;
+  /** Queues a method frame. */
+  sendMethod(channel: number, method: spec.AMQPMethod): void;
+  /** Queues a whole message; false above the high-water mark. */
+  sendPublish(
+    channel: number,
+    exchange: string,
+    routingKey: string,
+    mandatory: boolean,
+    properties: spec.BasicPropertiesInit | undefined,
+    body: Buffer,
+  ): boolean;
+  /** Runs a user callback with exception isolation. */
+  invoke<A extends unknown[]>(fn: ((...args: A) => unknown) | undefined, ...args: A): boolean;
+  /** The channel is fully closed; its number may be reused. */
+  channelClosed(channel: Channel): void;
+  /** The broker broke the protocol on this channel. */
+  protocolError(replyCode: number, err: FrameError): void;
+}
+
+/** An error-first completion callback. */
+export type Callback<T = void> = (err: Error | null, result?: T) => void;
+
+/** Receives a consumer's messages. */
+export type OnMessage = (
+  channel: Channel,
+  method: spec.Basic.Deliver,
+  properties: spec.BasicProperties,
+  body: Buffer,
+) => void;
+
+/** A message fetched with {@link Channel.basicGet}. */
+export type GetMessage = AssembledMessage<spec.Basic.GetOk>;
+
+/** Options of {@link Channel.exchangeDeclare}. */
+export interface ExchangeDeclareOptions {
+  type?: string;
+  passive?: boolean;
+  durable?: boolean;
+  autoDelete?: boolean;
+  internal?: boolean;
+  noWait?: boolean;
+  arguments?: FieldTable;
+}
+
+/** Options of {@link Channel.queueDeclare}. */
+export interface QueueDeclareOptions {
+  passive?: boolean;
+  durable?: boolean;
+  exclusive?: boolean;
+  autoDelete?: boolean;
+  noWait?: boolean;
+  arguments?: FieldTable;
+}
+
+/** Options of binding methods. */
+export interface BindOptions {
+  noWait?: boolean;
+  arguments?: FieldTable;
+}
+
+/** Options of {@link Channel.basicConsume}. */
+export interface ConsumeOptions {
+  autoAck?: boolean;
+  exclusive?: boolean;
+  consumerTag?: string;
+  noLocal?: boolean;
+  arguments?: FieldTable;
+}
+
+/** Options of {@link Channel.basicQos}. */
+export interface QosOptions {
+  prefetchSize?: number;
+  prefetchCount?: number;
+  global?: boolean;
+}
+
+type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
+
+interface Consumer {
+  onMessage: OnMessage;
+  autoAck: boolean;
+}
+
+/** Makes a consumer tag unique enough across connections (pika uses the same shape). */
+function generateConsumerTag(channelNumber: number): string {
+  return `ctag${channelNumber}.${Math.random().toString(16).slice(2, 10)}${Date.now().toString(16)}`;
+}
+
+/** Throws an InvalidArgumentError unless `value` is a string that fits an AMQP short string. */
+function checkShortString(name: string, value: unknown): void {
+  if (typeof value !== 'string') {
+    throw new InvalidArgumentError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
+  }
+  if (value.length > 85 && Buffer.byteLength(value) > 255) {
+    throw new InvalidArgumentError(`${name} is longer than 255 bytes (AMQP short string): ${value.slice(0, 40)}...`);
+  }
+}
+
+/** Converts a publish body to bytes; strings are UTF-8. */
+function toBody(body: Buffer | Uint8Array | string): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  throw new InvalidArgumentError(`basicPublish: body must be a Buffer, Uint8Array or string, got ${typeof body}`);
+}
+
+/**
+ * A channel of a {@link Connection}. Obtain one with `connection.channel(cb)`.
+ */
+export class Channel {
+  private state: ChannelState = 'opening';
+  private readonly rpc = new RpcQueue();
+  private readonly content = new ContentAssembler();
+  private readonly consumers = new Map<string, Consumer>();
+  /** Tags cancelled by us whose late deliveries must be handed back (pika rejects them). */
+  private readonly cancelled = new Map<string, boolean>();
+  private readonly closeCallbacks: Array<(channel: Channel, reason: Error) => void> = [];
+  private readonly cancelCallbacks: Array<(channel: Channel, method: spec.Basic.Cancel) => void> = [];
+  private readonly returnCallbacks: Array<
+    (channel: Channel, method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer) => void
+  > = [];
+  private readonly flowCallbacks: Array<(channel: Channel, active: boolean) => void> = [];
+  private confirmCallback: ((channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void) | null = null;
+  private publishSeq = 0;
+  private closeSent = false;
+  private closeReason: Error | null = null;
+  private pendingClose: { code: number; text: string } | null = null;
+  private pendingGet: { cb: Callback<GetMessage | null> } | null = null;
+
+  /** @internal Created by `Connection.channel()`. */
+  constructor(
+    private readonly host: ChannelHost,
+    /** The channel number on its connection. */
+    readonly channelNumber: number,
+  ) {}
+
+  // ---- state ---------------------------------------------------------------
+
+  /** True between `channel.open-ok` and the start of a close. */
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** True while a close is in progress. */
+  get isClosing(): boolean {
+    return this.state === 'closing';
+  }
+
+  /** True once closed. */
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** The tags of this channel's active consumers. */
+  get consumerTags(): string[] {
+    return [...this.consumers.keys()];
+  }
+
+  /** In confirm mode, the delivery tag the next publish will get (0 outside confirm mode). */
+  get nextPublishSeqNo(): number {
+    return this.confirmCallback === null ? 0 : this.publishSeq + 1;
+  }
+
+  // ---- event callbacks ----------------------------------------------------------
+
+  /** Adds a callback for when the channel closes (for any reason). */
+  addOnCloseCallback(cb: (channel: Channel, reason: Error) => void): void {
+    this.closeCallbacks.push(cb);
+  }
+
+  /** Adds a callback for a broker-initiated `basic.cancel` (for example the queue was deleted). */
+  addOnCancelCallback(cb: (channel: Channel, method: spec.Basic.Cancel) => void): void {
+    this.cancelCallbacks.push(cb);
+  }
+
+  /** Adds a callback for messages returned by the broker (`basic.return`). */
+  addOnReturnCallback(
+    cb: (channel: Channel, method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer) => void,
+  ): void {
+    this.returnCallbacks.push(cb);
+  }
+
+  /** Adds a callback for `channel.flow` from the broker. */
+  addOnFlowCallback(cb: (channel: Channel, active: boolean) => void): void {
+    this.flowCallbacks.push(cb);
+  }
+
+  // ---- open / close -----------------------------------------------------------------
+
+  /** @internal Sends `channel.open`. */
+  open(cb?: Callback<Channel>): void {
+    this.call(new spec.Channel.Open(), false, (err) => {
+      if (err !== null) return this.host.invoke(cb, err);
+      if (this.state !== 'opening') return;
+      this.state = 'open';
+      if (this.pendingClose !== null) {
+        const { code, text } = this.pendingClose;
+        this.close(code, text);
+        return this.host.invoke(cb, new ChannelClosedByClient(code, text, 'the channel was closed while it was opening'));
+      }
+      this.host.invoke(cb, null, this);
+    });
+  }
+
+  /**
+   * Closes the channel: cancels its consumers, then sends `channel.close`.
+   * Pending calls fail with a ChannelClosedByClient; `onClose` callbacks fire once.
+   */
+  close(replyCode = 200, replyText = 'Normal shutdown', cb?: Callback): void {
+    if (this.state === 'closing' || this.state === 'closed') {
+      throw new ChannelWrongStateError(`channel ${this.channelNumber} is already ${this.state}`);
+    }
+    this.state = 'closing';
+    this.closeReason = new ChannelClosedByClient(replyCode, replyText);
+    for (const tag of [...this.consumers.keys()]) this.cancelConsumer(tag);
+    const close = new spec.Channel.Close({ replyCode, replyText, classId: 0, methodId: 0 });
+    this.rpc.submit({
+      transmit: () => {
+        this.closeSent = true;
+        this.host.sendMethod(this.channelNumber, close);
+      },
+      replies: [spec.Channel.CloseOk],
+      complete: (err) => {
+        this.finishClose(this.closeReason!);
+        this.host.invoke(cb, err);
+      },
+    });
+  }
+
+  /** @internal The connection is closing: close this channel as soon as it can be. */
+  closeForConnection(replyCode: number, replyText: string): void {
+    if (this.state === 'open') this.close(replyCode, replyText);
+    else if (this.state === 'opening') this.pendingClose = { code: replyCode, text: replyText };
+  }
+
+  /** @internal The connection closed: this channel is closed with the same reason. */
+  onConnectionClosed(reason: Error): void {
+    if (this.state === 'closed') return;
+    this.finishClose(reason);
+  }
+
+  // ---- exchanges ---------------------------------------------------------------------
+
+  /** Declares an exchange (`exchange.declare`). */
+  exchangeDeclare(exchange: string, options: ExchangeDeclareOptions = {}, cb?: Callback<spec.Exchange.DeclareOk>): void {
+    checkShortString('exchange', exchange);
+    const { type = 'direct', passive = false, durable = false, autoDelete = false, internal = false } = options;
+    checkShortString('type', type);
+    const noWait = options.noWait ?? false;
+    this.call(
+      new spec.Exchange.Declare({ exchange, type, passive, durable, autoDelete, internal, noWait, arguments: options.arguments ?? {} }),
+      noWait,
+      cb as Callback<spec.AMQPMethod>,
+    );
+  }
+
+  /** Deletes an exchange (`exchange.delete`). */
+  exchangeDelete(exchange: string, options: { ifUnused?: boolean; noWait?: boolean } = {}, cb?: Callback<spec.Exchange.DeleteOk>): void {
+    checkShortString('exchange', exchange);
+    const noWait = options.noWait ?? false;
+    this.call(new spec.Exchange.Delete({ exchange, ifUnused: options.ifUnused ?? false, noWait }), noWait, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /** Binds an exchange to an exchange (`exchange.bind`, a RabbitMQ extension). */
+  exchangeBind(destination: string, source: string, routingKey = '', options: BindOptions = {}, cb?: Callback<spec.Exchange.BindOk>): void {
+    this.exchangeBinding(spec.Exchange.Bind, destination, source, routingKey, options, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /** Removes an exchange-to-exchange binding (`exchange.unbind`). */
+  exchangeUnbind(destination: string, source: string, routingKey = '', options: BindOptions = {}, cb?: Callback<spec.Exchange.UnbindOk>): void {
+    this.exchangeBinding(spec.Exchange.Unbind, destination, source, routingKey, options, cb as Callback<spec.AMQPMethod>);
+  }
+
+  private exchangeBinding(
+    Method: typeof spec.Exchange.Bind | typeof spec.Exchange.Unbind,
+    destination: string,
+    source: string,
+    routingKey: string,
+    options: BindOptions,
+    cb: Callback<spec.AMQPMethod> | undefined,
+  ): void {
+    checkShortString('destination', destination);
+    checkShortString('source', source);
+    checkShortString('routingKey', routingKey);
+    const noWait = options.noWait ?? false;
+    this.call(new Method({ destination, source, routingKey, noWait, arguments: options.arguments ?? {} }), noWait, cb);
+  }
+
+  // ---- queues ----------------------------------------------------------------------------
+
+  /** Declares a queue (`queue.declare`); '' lets the broker name it (see `ok.queue`). */
+  queueDeclare(queue = '', options: QueueDeclareOptions = {}, cb?: Callback<spec.Queue.DeclareOk>): void {
+    checkShortString('queue', queue);
+    const { passive = false, durable = false, exclusive = false, autoDelete = false } = options;
+    const noWait = options.noWait ?? false;
+    this.call(
+      new spec.Queue.Declare({ queue, passive, durable, exclusive, autoDelete, noWait, arguments: options.arguments ?? {} }),
+      noWait,
+      cb as Callback<spec.AMQPMethod>,
+    );
+  }
+
+  /** Binds a queue to an exchange (`queue.bind`); the routing key defaults to the queue name. */
+  queueBind(queue: string, exchange: string, routingKey?: string, options: BindOptions = {}, cb?: Callback<spec.Queue.BindOk>): void {
+    checkShortString('queue', queue);
+    checkShortString('exchange', exchange);
+    const key = routingKey ?? queue;
+    checkShortString('routingKey', key);
+    const noWait = options.noWait ?? false;
+    this.call(
+      new spec.Queue.Bind({ queue, exchange, routingKey: key, noWait, arguments: options.arguments ?? {} }),
+      noWait,
+      cb as Callback<spec.AMQPMethod>,
+    );
+  }
+
+  /** Removes a queue binding (`queue.unbind`; AMQP gives it no no-wait). */
+  queueUnbind(queue: string, exchange: string, routingKey?: string, options: { arguments?: FieldTable } = {}, cb?: Callback<spec.Queue.UnbindOk>): void {
+    checkShortString('queue', queue);
+    checkShortString('exchange', exchange);
+    const key = routingKey ?? queue;
+    checkShortString('routingKey', key);
+    this.call(new spec.Queue.Unbind({ queue, exchange, routingKey: key, arguments: options.arguments ?? {} }), false, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /** Removes all ready messages from a queue (`queue.purge`); `ok.messageCount` says how many. */
+  queuePurge(queue: string, cb?: Callback<spec.Queue.PurgeOk>, options: { noWait?: boolean } = {}): void {
+    checkShortString('queue', queue);
+    const noWait = options.noWait ?? false;
+    this.call(new spec.Queue.Purge({ queue, noWait }), noWait, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /** Deletes a queue (`queue.delete`); `ok.messageCount` says how many messages went with it. */
+  queueDelete(queue: string, options: { ifUnused?: boolean; ifEmpty?: boolean; noWait?: boolean } = {}, cb?: Callback<spec.Queue.DeleteOk>): void {
+    checkShortString('queue', queue);
+    const noWait = options.noWait ?? false;
+    this.call(
+      new spec.Queue.Delete({ queue, ifUnused: options.ifUnused ?? false, ifEmpty: options.ifEmpty ?? false, noWait }),
+      noWait,
+      cb as Callback<spec.AMQPMethod>,
+    );
+  }
+
+  // ---- basic -----------------------------------------------------------------------------
+
+  /** Sets the prefetch window (`basic.qos`). */
+  basicQos(options: QosOptions = {}, cb?: Callback<spec.Basic.QosOk>): void {
+    const { prefetchSize = 0, prefetchCount = 0, global = false } = options;
+    if (!Number.isInteger(prefetchCount) || prefetchCount < 0 || prefetchCount > 65535) {
+      throw new InvalidArgumentError(`basicQos: prefetchCount must be an integer from 0 to 65535, got ${prefetchCount}`);
+    }
+    if (!Number.isInteger(prefetchSize) || prefetchSize < 0 || prefetchSize > 0xffffffff) {
+      throw new InvalidArgumentError(`basicQos: prefetchSize must be a non-negative 32-bit integer, got ${prefetchSize}`);
+    }
+    this.call(new spec.Basic.Qos({ prefetchSize, prefetchCount, global }), false, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /**
+   * Starts a consumer (`basic.consume`). Returns the consumer tag at once
+   * (generated when not given); deliveries go to `onMessage` in order.
+   */
+  basicConsume(queue: string, onMessage: OnMessage, options: ConsumeOptions = {}, cb?: Callback<spec.Basic.ConsumeOk>): string {
+    this.checkUsable('basicConsume');
+    checkShortString('queue', queue);
+    if (typeof onMessage !== 'function') throw new InvalidArgumentError('basicConsume: onMessage must be a function');
+    const consumerTag = options.consumerTag ?? generateConsumerTag(this.channelNumber);
+    checkShortString('consumerTag', consumerTag);
+    if (this.consumers.has(consumerTag) || this.cancelled.has(consumerTag)) {
+      throw new DuplicateConsumerTag(`consumer tag ${JSON.stringify(consumerTag)} is already in use on channel ${this.channelNumber}`);
+    }
+    const autoAck = options.autoAck ?? false;
+    this.consumers.set(consumerTag, { onMessage, autoAck });
+    const method = new spec.Basic.Consume({
+      queue,
+      consumerTag,
+      noLocal: options.noLocal ?? false,
+      noAck: autoAck,
+      exclusive: options.exclusive ?? false,
+      noWait: false,
+      arguments: options.arguments ?? {},
+    });
+    this.call(method, false, (err, ok) => {
+      if (err !== null) this.consumers.delete(consumerTag);
+      this.host.invoke(cb, err, ok as spec.Basic.ConsumeOk | undefined);
+    });
+    return consumerTag;
+  }
+
+  /** Cancels a consumer (`basic.cancel`); no delivery reaches it after this call. */
+  basicCancel(consumerTag: string, cb?: Callback<spec.Basic.CancelOk>): void {
+    this.checkUsable('basicCancel');
+    if (!this.consumers.has(consumerTag)) {
+      // Not thrown: the broker may have cancelled it a moment ago (queue deleted).
+      const err = new AMQPChannelError(`basicCancel: no consumer with tag ${JSON.stringify(consumerTag)} on channel ${this.channelNumber}`);
+      this.host.ioloop.addCallback(() => this.host.invoke(cb, err));
+      return;
+    }
+    this.cancelConsumer(consumerTag, cb);
+  }
+
+  private cancelConsumer(consumerTag: string, cb?: Callback<spec.Basic.CancelOk>): void {
+    const consumer = this.consumers.get(consumerTag)!;
+    this.consumers.delete(consumerTag);
+    this.cancelled.set(consumerTag, consumer.autoAck);
+    this.call(new spec.Basic.Cancel({ consumerTag, noWait: false }), false, (err, ok) => {
+      this.cancelled.delete(consumerTag);
+      this.host.invoke(cb, err, ok as spec.Basic.CancelOk | undefined);
+    });
+  }
+
+  /**
+   * Publishes a message (`basic.publish` + content). Returns false when the
+   * connection's outbound buffer is above its high-water mark: the message
+   * is queued all the same, but wait for the drain callback before sending more.
+   */
+  basicPublish(
+    exchange: string,
+    routingKey: string,
+    body: Buffer | Uint8Array | string,
+    properties?: spec.BasicPropertiesInit,
+    mandatory = false,
+  ): boolean {
+    this.checkUsable('basicPublish');
+    checkShortString('exchange', exchange);
+    checkShortString('routingKey', routingKey);
+    const bytes = toBody(body);
+    if (this.confirmCallback !== null) this.publishSeq += 1;
+    if (this.rpc.nothingWaiting) {
+      return this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
+    }
+    // Calls made earlier are still queued: publish after them, keeping the order.
+    let result = true;
+    this.rpc.submit({
+      transmit: () => {
+        result = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
+      },
+      replies: null,
+      complete: (err) => {
+        if (err !== null) this.host.invoke(() => { throw err; });
+      },
+    });
+    return result;
+  }
+
+  /**
+   * Fetches one message (`basic.get`); the callback gets it, or `null` when
+   * the queue was empty.
+   */
+  basicGet(queue: string, cb: Callback<GetMessage | null>, options: { autoAck?: boolean } = {}): void {
+    this.checkUsable('basicGet');
+    checkShortString('queue', queue);
+    if (typeof cb !== 'function') throw new InvalidArgumentError('basicGet: a callback is required');
+    this.call(new spec.Basic.Get({ queue, noAck: options.autoAck ?? false }), false, (err, reply) => {
+      if (err !== null) return this.host.invoke(cb, err);
+      if (reply instanceof spec.Basic.GetEmpty) return this.host.invoke(cb, null, null);
+      // get-ok: the message content follows; the callback runs when it is complete.
+      this.pendingGet = { cb };
+    });
+  }
+
+  /** Acknowledges one message, or all up to `deliveryTag` with `multiple`. */
+  basicAck(deliveryTag = 0, multiple = false): void {
+    this.checkUsable('basicAck');
+    this.sendAsync(new spec.Basic.Ack({ deliveryTag, multiple }));
+  }
+
+  /** Rejects one or more messages (`basic.nack`, a RabbitMQ extension). */
+  basicNack(deliveryTag = 0, multiple = false, requeue = true): void {
+    this.checkUsable('basicNack');
+    this.sendAsync(new spec.Basic.Nack({ deliveryTag, multiple, requeue }));
+  }
+
+  /** Rejects one message (`basic.reject`). */
+  basicReject(deliveryTag: number, requeue = true): void {
+    this.checkUsable('basicReject');
+    this.sendAsync(new spec.Basic.Reject({ deliveryTag, requeue }));
+  }
+
+  /** Asks the broker to redeliver unacknowledged messages (`basic.recover`). */
+  basicRecover(requeue = false, cb?: Callback<spec.Basic.RecoverOk>): void {
+    this.call(new spec.Basic.Recover({ requeue }), false, cb as Callback<spec.AMQPMethod>);
+  }
+
+  // ---- confirms, transactions, flow ---------------------------------------------------------------
+
+  /**
+   * Turns on publisher confirms (`confirm.select`). Publishes are numbered
+   * from 1; the broker's acks and nacks reach `onAckNack`.
+   */
+  confirmDelivery(
+    onAckNack: (channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void,
+    cb?: Callback<spec.Confirm.SelectOk>,
+    options: { noWait?: boolean } = {},
+  ): void {
+    this.checkUsable('confirmDelivery');
+    if (typeof onAckNack !== 'function') throw new InvalidArgumentError('confirmDelivery: onAckNack must be a function');
+    if (this.confirmCallback !== null) throw new ChannelWrongStateError(`channel ${this.channelNumber} is already in confirm mode`);
+    this.confirmCallback = onAckNack;
+    const noWait = options.noWait ?? false;
+    this.call(new spec.Confirm.Select({ nowait: noWait } as never), noWait, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /** Starts a transaction (`tx.select`). */
+  txSelect(cb?: Callback<spec.Tx.SelectOk>): void {
+    this.call(new spec.Tx.Select(), false, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /** Commits the transaction (`tx.commit`). */
+  txCommit(cb?: Callback<spec.Tx.CommitOk>): void {
+    this.call(new spec.Tx.Commit(), false, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /** Rolls the transaction back (`tx.rollback`). */
+  txRollback(cb?: Callback<spec.Tx.RollbackOk>): void {
+    this.call(new spec.Tx.Rollback(), false, cb as Callback<spec.AMQPMethod>);
+  }
+
+  /** Asks the broker to pause or resume deliveries (`channel.flow`). */
+  flow(active: boolean, cb?: Callback<spec.Channel.FlowOk>): void {
+    this.call(new spec.Channel.Flow({ active }), false, cb as Callback<spec.AMQPMethod>);
+  }
+
+  // ---- plumbing --------------------------------------------------------------------------------------
+
+  private checkUsable(what: string): void {
+    if (this.state === 'closing' || this.state === 'closed') {
+      throw new ChannelWrongStateError(`${what}: channel ${this.channelNumber} is ${this.state}`);
+    }
+  }
+
+  /** Submits a method; `noWait` (or an asynchronous method) awaits no reply. */
+  private call(method: spec.AMQPMethod, noWait: boolean, cb: Callback<spec.AMQPMethod> | undefined): void {
+    if (!(method instanceof spec.Channel.Open) && !(method instanceof spec.Basic.Cancel)) this.checkUsable(method.name);
+    const awaitsReply = method.synchronous && !noWait;
+    const call: RpcCall = {
+      transmit: () => this.host.sendMethod(this.channelNumber, method),
+      replies: awaitsReply ? method.replies : null,
+      complete: (err, reply) => {
+        if (cb === undefined) return;
+        // Without a reply, "done" means written: run the callback after this turn's flush.
+        if (!awaitsReply && err === null) this.host.ioloop.addCallback(() => this.host.invoke(cb, null));
+        else this.host.invoke(cb, err, reply);
+      },
+    };
+    this.rpc.submit(call);
+  }
+
+  private sendAsync(method: spec.AMQPMethod): void {
+    if (this.rpc.nothingWaiting) this.host.sendMethod(this.channelNumber, method);
+    else this.call(method, true, undefined);
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------------------
+
+  /** @internal A frame for this channel. */
+  onFrame(frame: Frame): void {
+    try {
+      if (frame.type === spec.FRAME_METHOD) this.onMethod(frame.method);
+      else if (this.closeSent) return;
+      else if (frame.type === spec.FRAME_HEADER) this.onContent(this.content.header(frame));
+      else if (frame.type === spec.FRAME_BODY) this.onContent(this.content.bodyFrame(frame));
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.host.protocolError(spec.UNEXPECTED_FRAME, err);
+    }
+  }
+
+  private onMethod(method: spec.AMQPMethod): void {
+    if (method instanceof spec.Channel.Close) return this.onBrokerClose(method);
+    // After sending channel.close, everything but close-ok is discarded (AMQP 0-9-1, channel.close).
+    if (this.closeSent && !(method instanceof spec.Channel.CloseOk)) return;
+    if (this.content.busy) {
+      throw new FrameError(`${method.name} arrived on channel ${this.channelNumber} in the middle of a message's content`);
+    }
+    if (method instanceof spec.Basic.Deliver || method instanceof spec.Basic.Return) return this.content.start(method);
+    if (method instanceof spec.Basic.Ack || method instanceof spec.Basic.Nack) return this.onConfirm(method);
+    if (method instanceof spec.Basic.Cancel) return this.onBrokerCancel(method);
+    if (method instanceof spec.Channel.Flow) return this.onBrokerFlow(method);
+    const call = this.rpc.take(method);
+    if (call === null) {
+      throw new FrameError(`unexpected ${method.name} on channel ${this.channelNumber}: no call awaits it`);
+    }
+    if (method instanceof spec.Basic.GetOk) this.content.start(method);
+    call.complete(null, method);
+  }
+
+  private onContent(message: AssembledMessage | null): void {
+    if (message === null) return;
+    const method = message.method;
+    if (method instanceof spec.Basic.Deliver) this.onDeliver(method, message.properties, message.body);
+    else if (method instanceof spec.Basic.Return) this.onReturn(method, message);
+    else if (method instanceof spec.Basic.GetOk) this.onGetOk(message as GetMessage);
+  }
+
+  private onDeliver(method: spec.Basic.Deliver, properties: spec.BasicProperties, body: Buffer): void {
+    const consumer = this.consumers.get(method.consumerTag);
+    if (consumer !== undefined) {
+      this.host.invoke(consumer.onMessage, this, method, properties, body);
+      return;
+    }
+    // A delivery that crossed our basic.cancel: hand it back so it is not lost.
+    const autoAck = this.cancelled.get(method.consumerTag);
+    if (autoAck === false && this.state !== 'closed') {
+      this.host.sendMethod(this.channelNumber, new spec.Basic.Reject({ deliveryTag: method.deliveryTag, requeue: true }));
+    }
+  }
+
+  private onReturn(method: spec.Basic.Return, message: AssembledMessage): void {
+    if (this.returnCallbacks.length === 0) {
+      process.emitWarning(
+        `channel ${this.channelNumber}: a message to ${JSON.stringify(method.exchange)}/${JSON.stringify(method.routingKey)} ` +
+          `was returned (${method.replyCode} ${method.replyText}) and no return callback is registered`,
+        'ConeyWarning',
+      );
+    }
+    for (const cb of this.returnCallbacks) this.host.invoke(cb, this, method, message.properties, message.body);
+  }
+
+  private onGetOk(message: GetMessage): void {
+    const pending = this.pendingGet;
+    this.pendingGet = null;
+    if (pending !== null) this.host.invoke(pending.cb, null, message);
+  }
+
+  private onConfirm(method: spec.Basic.Ack | spec.Basic.Nack): void {
+    if (this.confirmCallback === null) {
+      throw new FrameError(`${method.name} on channel ${this.channelNumber}, which is not in confirm mode`);
+    }
+    this.host.invoke(this.confirmCallback, this, method);
+  }
+
+  private onBrokerCancel(method: spec.Basic.Cancel): void {
+    this.consumers.delete(method.consumerTag);
+    if (!method.noWait) {
+      this.host.sendMethod(this.channelNumber, new spec.Basic.CancelOk({ consumerTag: method.consumerTag }));
+    }
+    for (const cb of this.cancelCallbacks) this.host.invoke(cb, this, method);
+  }
+
+  private onBrokerFlow(method: spec.Channel.Flow): void {
+    this.host.sendMethod(this.channelNumber, new spec.Channel.FlowOk({ active: method.active }));
+    for (const cb of this.flowCallbacks) this.host.invoke(cb, this, method.active);
+  }
+
+  private onBrokerClose(close: spec.Channel.Close): void {
+    this.host.sendMethod(this.channelNumber, new spec.Channel.CloseOk());
+    this.finishClose(new ChannelClosedByBroker(close.replyCode, close.replyText));
+  }
+
+  /** Final state: number released, every pending call and `onClose` told once. */
+  private finishClose(reason: Error): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.content.reset();
+    this.consumers.clear();
+    this.cancelled.clear();
+    this.host.channelClosed(this);
+    const pendingGet = this.pendingGet;
+    this.pendingGet = null;
+    if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
+    this.rpc.failAll(reason);
+    for (const cb of this.closeCallbacks) this.host.invoke(cb, this, reason);
+  }
+}

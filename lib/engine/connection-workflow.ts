@@ -1,0 +1,95 @@
+/**
+ * Tries parameter sets in order, `connectionAttempts` rounds with
+ * `retryDelay` between rounds (pika's AMQPConnectionWorkflow).
+ * @packageDocumentation
+ */
+import {
+  AuthenticationError,
+  ConnectionOpenAborted,
+  ConnectionWorkflowFailed,
+  IncompatibleProtocolError,
+} from '../errors';
+import type { IOLoop, TimerHandle } from './ioloop';
+import type { ConnectionParameters } from './parameters';
+
+/** Makes one attempt with one parameter set; calls `done` once. Returns an abort function. */
+export type AttemptFn = (params: ConnectionParameters, done: (err: Error | null) => void) => () => void;
+
+/**
+ * Errors that another attempt cannot fix: retrying a refused password or an
+ * incompatible broker only hammers the broker.
+ */
+function isFinal(err: Error): boolean {
+  return err instanceof AuthenticationError || err instanceof IncompatibleProtocolError;
+}
+
+/** One run through every attempt; reports success, or the failure of all of them. */
+export class ConnectionWorkflow {
+  private readonly errors: Error[] = [];
+  private round = 0;
+  private index = -1;
+  private abortAttempt: (() => void) | null = null;
+  private retryTimer: TimerHandle | null = null;
+  private finished = false;
+
+  constructor(
+    private readonly loop: IOLoop,
+    private readonly parameters: readonly ConnectionParameters[],
+    private readonly attempt: AttemptFn,
+    private readonly done: (err: Error | null, params?: ConnectionParameters) => void,
+  ) {}
+
+  /** Begins with the first parameter set. */
+  start(): void {
+    this.next();
+  }
+
+  /** Stops everything; `done` gets a ConnectionOpenAborted. */
+  abort(): void {
+    if (this.finished) return;
+    if (this.retryTimer !== null) this.loop.removeTimeout(this.retryTimer);
+    const abortAttempt = this.abortAttempt;
+    this.abortAttempt = null;
+    if (abortAttempt !== null) abortAttempt();
+    this.finish(new ConnectionOpenAborted('connection.close() was called while the connection was opening'));
+  }
+
+  private get rounds(): number {
+    return Math.max(...this.parameters.map((p) => p.connectionAttempts));
+  }
+
+  private next(): void {
+    this.retryTimer = null;
+    for (;;) {
+      this.index += 1;
+      if (this.index >= this.parameters.length) {
+        this.index = -1;
+        this.round += 1;
+        if (this.round >= this.rounds) return this.finish(this.failure());
+        const delay = this.parameters[0].retryDelay;
+        this.retryTimer = this.loop.callLater(delay, () => this.next());
+        return;
+      }
+      const params = this.parameters[this.index];
+      if (this.round < params.connectionAttempts) break;
+    }
+    const params = this.parameters[this.index];
+    this.abortAttempt = this.attempt(params, (err) => {
+      this.abortAttempt = null;
+      if (err === null) return this.finish(null, params);
+      this.errors.push(err);
+      if (isFinal(err)) return this.finish(err);
+      this.next();
+    });
+  }
+
+  private failure(): Error {
+    return this.errors.length === 1 ? this.errors[0] : new ConnectionWorkflowFailed(this.errors);
+  }
+
+  private finish(err: Error | null, params?: ConnectionParameters): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.done(err, params);
+  }
+}

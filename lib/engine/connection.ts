@@ -1,0 +1,664 @@
+/**
+ * The AMQP connection engine: handshake, heartbeats, channel multiplexing,
+ * blocking, backpressure and close. It runs on any {@link IOLoop}; the
+ * sockets live in the adapters.
+ * @packageDocumentation
+ */
+import {
+  AMQPConnectionError,
+  AMQPHeartbeatTimeout,
+  ConnectionBlockedTimeout,
+  ConnectionClosedByBroker,
+  ConnectionClosedByClient,
+  ConnectionWrongStateError,
+  FrameError,
+  IncompatibleProtocolError,
+  InvalidArgumentError,
+  ProbableAccessDeniedError,
+  ProbableAuthenticationError,
+  StackTimeoutError,
+  StreamLostError,
+} from '../errors';
+import type { FieldTable } from '../wire/field-table';
+import type { Frame, MethodFrame } from '../wire/frame';
+import { FrameParser } from '../wire/frame-parser';
+import * as spec from '../wire/spec';
+import { CallbackRunner } from './callback-runner';
+import { Channel, type ChannelHost } from './channel';
+import { ChannelNumbers } from './channel-numbers';
+import { clientProperties } from './client-properties';
+import { ConnectionWorkflow } from './connection-workflow';
+import { selectMechanism } from './credentials';
+import { HeartbeatChecker, type HeartbeatHost } from './heartbeat-checker';
+import type { IOLoop, TimerHandle, Transport } from './ioloop';
+import { OutboundBuffer, type OutboundHost } from './outbound-buffer';
+import { ConnectionParameters, negotiateHeartbeat, negotiateLimit } from './parameters';
+
+/** Options of a {@link Connection}. */
+export interface ConnectionOptions {
+  /** Where to connect; several are tried in order. Default: `new ConnectionParameters()`. */
+  parameters?: ConnectionParameters | readonly ConnectionParameters[];
+  /** The connection is open. */
+  onOpen?: (connection: Connection) => void;
+  /** Every attempt to open failed (called instead of onOpen, exactly once). */
+  onOpenError?: (connection: Connection, err: Error) => void;
+  /** The open connection closed, for whatever reason (exactly once). */
+  onClose?: (connection: Connection, reason: Error) => void;
+  /** A user callback threw; without it the exception is rethrown asynchronously. */
+  onCallbackError?: (err: unknown) => void;
+  /** The loop to run on. */
+  ioloop: IOLoop;
+}
+
+/** Where the handshake has got to; decides how a failure is reported. */
+type HandshakeStep = 'connecting' | 'awaiting-start' | 'awaiting-tune' | 'awaiting-open-ok';
+
+type ConnectionState = 'init' | 'opening' | 'open' | 'closing' | 'closed';
+
+/** Seconds to wait for the broker's `close-ok` before dropping the socket. */
+const CLOSE_OK_TIMEOUT = 10;
+
+/**
+ * An AMQP 0-9-1 connection. Use {@link SelectConnection} for the Node
+ * sockets; this class is the engine behind it, independent of the I/O.
+ */
+export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
+  /** The loop this connection runs on. */
+  readonly ioloop: IOLoop;
+  /** Server properties from `connection.start`. */
+  serverProperties: FieldTable = {};
+  /** Negotiated maximum channel number. */
+  channelMax = 0;
+  /** Negotiated maximum frame size in bytes. */
+  frameMax = 0;
+  /** Negotiated heartbeat interval in seconds (0: off). */
+  heartbeat = 0;
+  /** Loop time of the last byte received. */
+  lastReceivedAt = 0;
+  /** The parameter set the connection opened with (or is trying). */
+  parameters: ConnectionParameters | null = null;
+
+  private state: ConnectionState = 'init';
+  private readonly parameterSets: readonly ConnectionParameters[];
+  private readonly runner: CallbackRunner;
+  private readonly openCallbacks: Array<(c: Connection) => void> = [];
+  private readonly openErrorCallbacks: Array<(c: Connection, err: Error) => void> = [];
+  private readonly closeCallbacks: Array<(c: Connection, reason: Error) => void> = [];
+  private readonly blockedCallbacks: Array<(c: Connection, m: spec.Connection.Blocked) => void> = [];
+  private readonly unblockedCallbacks: Array<(c: Connection, m: spec.Connection.Unblocked) => void> = [];
+  private readonly backpressureCallbacks: Array<(c: Connection) => void> = [];
+  private readonly drainCallbacks: Array<(c: Connection) => void> = [];
+  private readonly channels = new Map<number, Channel>();
+  private channelNumbers = new ChannelNumbers(65535);
+  private readonly updateSecretCallbacks: Array<(err: Error | null) => void> = [];
+  private workflow: ConnectionWorkflow | null = null;
+  private transport: Transport | null = null;
+  private parser: FrameParser | null = null;
+  private readonly outbound: OutboundBuffer;
+  private heartbeatChecker: HeartbeatChecker | null = null;
+  private step: HandshakeStep = 'connecting';
+  private attemptDone: ((err: Error | null) => void) | null = null;
+  private stackTimer: TimerHandle | null = null;
+  private closeTimer: TimerHandle | null = null;
+  private blockedTimer: TimerHandle | null = null;
+  private closeReason: Error | null = null;
+  private blocked = false;
+
+  constructor(options: ConnectionOptions) {
+    this.ioloop = options.ioloop;
+    const given = options.parameters ?? new ConnectionParameters();
+    this.parameterSets = Array.isArray(given) ? [...given] : [given as ConnectionParameters];
+    if (this.parameterSets.length === 0) {
+      throw new InvalidArgumentError('parameters: the list of connection parameters is empty');
+    }
+    this.runner = new CallbackRunner(options.onCallbackError);
+    this.outbound = new OutboundBuffer(this.ioloop, this);
+    if (options.onOpen) this.openCallbacks.push(options.onOpen);
+    if (options.onOpenError) this.openErrorCallbacks.push(options.onOpenError);
+    if (options.onClose) this.closeCallbacks.push(options.onClose);
+    // Like pika, the connection starts once the loop runs, so callbacks can still be added.
+    this.ioloop.addCallback(() => this.startWorkflow());
+  }
+
+  // ---- public state -------------------------------------------------------
+
+  /** True once `connection.open-ok` arrived and until a close begins. */
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** True while a close is in progress. */
+  get isClosing(): boolean {
+    return this.state === 'closing';
+  }
+
+  /** True once closed, or once every attempt to open failed. */
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** True while the broker has this connection blocked (`connection.blocked`). */
+  get isBlocked(): boolean {
+    return this.blocked;
+  }
+
+  /** True between a `false` from `basicPublish` and the drain callback. */
+  get writableNeedDrain(): boolean {
+    return this.outbound.needDrain;
+  }
+
+  /** Bytes queued for the broker and not yet given to the OS. */
+  get outboundBufferedBytes(): number {
+    return this.outbound.pendingBytes;
+  }
+
+  // ---- callback registration ---------------------------------------------
+
+  /** Adds a callback for when the connection opens. */
+  addOnOpenCallback(cb: (connection: Connection) => void): void {
+    this.openCallbacks.push(cb);
+  }
+
+  /** Adds a callback for when every attempt to open failed. */
+  addOnOpenErrorCallback(cb: (connection: Connection, err: Error) => void): void {
+    this.openErrorCallbacks.push(cb);
+  }
+
+  /** Adds a callback for when the open connection closes. */
+  addOnCloseCallback(cb: (connection: Connection, reason: Error) => void): void {
+    this.closeCallbacks.push(cb);
+  }
+
+  /** Adds a callback for `connection.blocked` from the broker. */
+  addOnConnectionBlockedCallback(cb: (connection: Connection, method: spec.Connection.Blocked) => void): void {
+    this.blockedCallbacks.push(cb);
+  }
+
+  /** Adds a callback for `connection.unblocked` from the broker. */
+  addOnConnectionUnblockedCallback(cb: (connection: Connection, method: spec.Connection.Unblocked) => void): void {
+    this.unblockedCallbacks.push(cb);
+  }
+
+  /** Adds a callback for when the outbound backlog rises above its high-water mark. */
+  addBackpressureCallback(cb: (connection: Connection) => void): void {
+    this.backpressureCallbacks.push(cb);
+  }
+
+  /** Adds a callback for when the outbound backlog falls back under its low-water mark. */
+  addOnDrainCallback(cb: (connection: Connection) => void): void {
+    this.drainCallbacks.push(cb);
+  }
+
+  /** Sets the backpressure multiplier (pika's default 10). */
+  setBackpressureMultiplier(multiplier: number): void {
+    if (!Number.isFinite(multiplier) || multiplier <= 0) {
+      throw new InvalidArgumentError(`setBackpressureMultiplier: multiplier must be a positive number, got ${multiplier}`);
+    }
+    this.outbound.setMultiplier(multiplier);
+  }
+
+  // ---- channels -------------------------------------------------------------
+
+  /**
+   * Opens a channel; `cb` gets it once `channel.open-ok` arrives.
+   * @param channelNumber a specific number; default: the lowest free one.
+   */
+  channel(cb?: (err: Error | null, channel?: Channel) => void, channelNumber?: number): Channel {
+    if (this.state !== 'open') {
+      throw new ConnectionWrongStateError(`connection.channel(): the connection is ${this.state}, not open`);
+    }
+    const number = this.channelNumbers.allocate(channelNumber);
+    const channel = new Channel(this, number);
+    this.channels.set(number, channel);
+    channel.open(cb);
+    return channel;
+  }
+
+  // ---- RabbitMQ extensions --------------------------------------------------
+
+  /** Sends RabbitMQ's `connection.update-secret` (for example a refreshed OAuth token). */
+  updateSecret(newSecret: string | Buffer, reason: string, cb?: (err: Error | null) => void): void {
+    if (this.state !== 'open') {
+      throw new ConnectionWrongStateError(`connection.updateSecret(): the connection is ${this.state}, not open`);
+    }
+    this.updateSecretCallbacks.push(cb ?? (() => undefined));
+    this.sendMethod(0, new spec.Connection.UpdateSecret({ newSecret, reason } as never));
+  }
+
+  // ---- close -----------------------------------------------------------------
+
+  /**
+   * Closes the connection: cancels consumers, closes open channels, then
+   * sends `connection.close`. `onClose` fires once with a ConnectionClosedByClient.
+   * While opening, the attempt is aborted and `onOpenError` gets a ConnectionOpenAborted.
+   */
+  close(replyCode = 200, replyText = 'Normal shutdown'): void {
+    if (this.state === 'closing' || this.state === 'closed') {
+      throw new ConnectionWrongStateError(`connection.close(): the connection is already ${this.state}`);
+    }
+    if (this.state === 'init' || this.state === 'opening') {
+      this.state = 'closing';
+      this.abortOpening();
+      return;
+    }
+    this.state = 'closing';
+    this.closeReason = new ConnectionClosedByClient(replyCode, replyText);
+    this.closeTimer = this.ioloop.callLater(CLOSE_OK_TIMEOUT, () => this.terminate(this.closeReason!));
+    for (const channel of this.channels.values()) channel.closeForConnection(replyCode, replyText);
+    this.sendConnectionCloseWhenChannelsClosed();
+  }
+
+  private abortOpening(): void {
+    if (this.workflow === null) {
+      // The workflow has not started yet: the loop callback will see the state.
+      return;
+    }
+    this.workflow.abort();
+  }
+
+  // ---- ChannelHost -------------------------------------------------------------
+
+  /** @internal Queues a method frame. */
+  sendMethod(channel: number, method: spec.AMQPMethod): void {
+    this.outbound.writeMethod(channel, method);
+  }
+
+  /** @internal Queues a whole message; false when above the high-water mark. */
+  sendPublish(
+    channel: number,
+    exchange: string,
+    routingKey: string,
+    mandatory: boolean,
+    properties: spec.BasicPropertiesInit | undefined,
+    body: Buffer,
+  ): boolean {
+    return this.outbound.writePublish(channel, exchange, routingKey, mandatory, properties, body, this.frameMax);
+  }
+
+  /** @internal Runs a user callback with exception isolation. */
+  invoke<A extends unknown[]>(fn: ((...args: A) => unknown) | undefined, ...args: A): boolean {
+    return this.runner.invoke(fn, ...args);
+  }
+
+  /** @internal A channel finished closing: free its number. */
+  channelClosed(channel: Channel): void {
+    if (this.channels.get(channel.channelNumber) === channel) {
+      this.channels.delete(channel.channelNumber);
+      this.channelNumbers.release(channel.channelNumber);
+    }
+    if (this.state === 'closing') this.sendConnectionCloseWhenChannelsClosed();
+  }
+
+  /** @internal The peer broke the protocol on a channel: close the connection. */
+  protocolError(replyCode: number, err: FrameError): void {
+    this.closeWithError(replyCode, err);
+  }
+
+  // ---- HeartbeatHost / OutboundHost ----------------------------------------------
+
+  /** @internal Loop time of the last flush. */
+  get lastSentAt(): number {
+    return this.outbound.lastSentAt;
+  }
+
+  /** @internal */
+  sendHeartbeat(): void {
+    this.outbound.writeHeartbeat();
+  }
+
+  /** @internal */
+  onHeartbeatTimeout(silentSeconds: number): void {
+    this.heartbeatChecker = null;
+    this.terminate(
+      new AMQPHeartbeatTimeout(
+        `no data from the broker for ${silentSeconds.toFixed(1)} s (heartbeat ${this.heartbeat} s): connection presumed dead`,
+      ),
+    );
+  }
+
+  /** @internal */
+  onBackpressure(): void {
+    for (const cb of this.backpressureCallbacks) this.invoke(cb, this);
+  }
+
+  /** @internal */
+  onDrain(): void {
+    for (const cb of this.drainCallbacks) this.invoke(cb, this);
+  }
+
+  // ---- opening -------------------------------------------------------------------
+
+  private startWorkflow(): void {
+    if (this.state !== 'init') {
+      // close() before the loop ran: report the abort the same way as later ones.
+      if (this.state === 'closing') {
+        this.workflow = new ConnectionWorkflow(this.ioloop, this.parameterSets, () => () => undefined, (err) =>
+          this.onWorkflowDone(err),
+        );
+        this.workflow.abort();
+      }
+      return;
+    }
+    this.state = 'opening';
+    this.workflow = new ConnectionWorkflow(
+      this.ioloop,
+      this.parameterSets,
+      (params, done) => this.attempt(params, done),
+      (err) => this.onWorkflowDone(err),
+    );
+    this.workflow.start();
+  }
+
+  private onWorkflowDone(err: Error | null): void {
+    this.workflow = null;
+    if (err !== null) {
+      this.state = 'closed';
+      for (const cb of this.openErrorCallbacks) this.invoke(cb, this, err);
+      return;
+    }
+    this.state = 'open';
+    for (const cb of this.openCallbacks) this.invoke(cb, this);
+  }
+
+  /** One try at one parameter set: TCP/TLS connect, then the AMQP handshake. */
+  private attempt(params: ConnectionParameters, done: (err: Error | null) => void): () => void {
+    this.parameters = params;
+    this.step = 'connecting';
+    this.attemptDone = done;
+    this.parser = new FrameParser();
+    this.stackTimer = this.ioloop.callLater(params.stackTimeout, () =>
+      this.failAttempt(new StackTimeoutError(`connection to ${params} did not open within stackTimeout ${params.stackTimeout} s`)),
+    );
+    const abortConnect = this.ioloop.connect(
+      params.transportTarget(),
+      {
+        onData: (chunk) => this.onData(chunk),
+        onClose: (err) => this.onTransportClose(err),
+        onDrain: () => this.outbound.onTransportDrain(),
+      },
+      (err, transport) => {
+        abortConnectRef = null;
+        if (err !== null || transport === undefined) {
+          this.failAttempt(err ?? new AMQPConnectionError('transport failed without an error'));
+          return;
+        }
+        this.transport = transport;
+        this.outbound.attach(transport);
+        this.lastReceivedAt = this.ioloop.now();
+        this.step = 'awaiting-start';
+        this.outbound.writeProtocolHeader();
+      },
+    );
+    let abortConnectRef: (() => void) | null = abortConnect;
+    return () => {
+      if (abortConnectRef !== null) abortConnectRef();
+      this.cleanupAttempt();
+    };
+  }
+
+  /** Ends the current attempt with an error and reports it to the workflow. */
+  private failAttempt(err: Error): void {
+    const done = this.attemptDone;
+    this.cleanupAttempt();
+    if (done !== null) done(err);
+  }
+
+  private cleanupAttempt(): void {
+    this.attemptDone = null;
+    if (this.stackTimer !== null) this.ioloop.removeTimeout(this.stackTimer);
+    this.stackTimer = null;
+    this.dropTransport();
+  }
+
+  private dropTransport(): void {
+    this.heartbeatChecker?.stop();
+    this.heartbeatChecker = null;
+    this.outbound.detach();
+    const transport = this.transport;
+    this.transport = null;
+    this.parser = null;
+    if (transport !== null) transport.destroy();
+  }
+
+  // ---- inbound ---------------------------------------------------------------------
+
+  private readonly onFrame = (frame: Frame): void => {
+    if (frame.type === spec.FRAME_METHOD) {
+      if (frame.channel === 0) this.onConnectionMethod(frame);
+      else this.channelFor(frame.channel)?.onFrame(frame);
+    } else if (frame.type === spec.FRAME_HEADER || frame.type === spec.FRAME_BODY) {
+      this.channelFor(frame.channel)?.onFrame(frame);
+    } else if (frame.type === 0) {
+      const version = `${frame.major}-${frame.minor}-${frame.revision}`;
+      this.failOrTerminate(
+        new IncompatibleProtocolError(`the broker does not speak AMQP 0-9-1: it answered with protocol header AMQP ${version}`),
+      );
+    }
+    // Heartbeat frames only prove liveness, which onData already recorded.
+  };
+
+  private onData(chunk: Buffer): void {
+    const parser = this.parser;
+    if (parser === null) return;
+    this.lastReceivedAt = this.ioloop.now();
+    try {
+      parser.push(chunk, this.onFrame);
+    } catch (err) {
+      if (err instanceof FrameError) this.closeWithError(spec.FRAME_ERROR, err);
+      else throw err;
+    }
+  }
+
+  private channelFor(number: number): Channel | undefined {
+    const channel = this.channels.get(number);
+    if (channel === undefined && this.state !== 'closed') {
+      this.closeWithError(spec.CHANNEL_ERROR, new FrameError(`the broker sent a frame for channel ${number}, which is not open`));
+    }
+    return channel;
+  }
+
+  private onConnectionMethod(frame: MethodFrame): void {
+    const method = frame.method;
+    if (method instanceof spec.Connection.Start) this.onStart(method);
+    else if (method instanceof spec.Connection.Tune) this.onTune(method);
+    else if (method instanceof spec.Connection.OpenOk) this.onOpenOk();
+    else if (method instanceof spec.Connection.Close) this.onBrokerClose(method);
+    else if (method instanceof spec.Connection.CloseOk) this.onCloseOk();
+    else if (method instanceof spec.Connection.Blocked) this.onBlocked(method);
+    else if (method instanceof spec.Connection.Unblocked) this.onUnblocked(method);
+    else if (method instanceof spec.Connection.UpdateSecretOk) this.onUpdateSecretOk();
+    else if (method instanceof spec.Connection.Secure) this.onSecure();
+    else {
+      this.closeWithError(spec.COMMAND_INVALID, new FrameError(`unexpected method ${method.name} on channel 0`));
+    }
+  }
+
+  private onStart(start: spec.Connection.Start): void {
+    const params = this.parameters!;
+    if (this.step !== 'awaiting-start') return this.unexpected(start);
+    this.serverProperties = start.serverProperties;
+    try {
+      selectMechanism(params.credentials, String(start.mechanisms));
+    } catch (err) {
+      return this.failAttempt(err as Error);
+    }
+    this.sendMethod(
+      0,
+      new spec.Connection.StartOk({
+        clientProperties: clientProperties(params.clientProperties),
+        mechanism: params.credentials.mechanism,
+        response: params.credentials.response(),
+        locale: params.locale,
+      } as never),
+    );
+    if ('eraseOnConnect' in params.credentials && params.credentials.eraseOnConnect) params.credentials.erase();
+    this.step = 'awaiting-tune';
+  }
+
+  private onSecure(): void {
+    // PLAIN and EXTERNAL never get a challenge; answering one blindly would be wrong.
+    this.failOrTerminate(new ProbableAuthenticationError('the broker sent a SASL challenge (connection.secure), which no supported mechanism expects'));
+  }
+
+  private onTune(tune: spec.Connection.Tune): void {
+    const params = this.parameters!;
+    if (this.step !== 'awaiting-tune') return this.unexpected(tune);
+    this.channelMax = negotiateLimit(params.channelMax, tune.channelMax) || 65535;
+    this.frameMax = negotiateLimit(params.frameMax, tune.frameMax) || params.frameMax;
+    try {
+      this.heartbeat = negotiateHeartbeat(params, this, tune.heartbeat);
+    } catch (err) {
+      return this.failAttempt(err as Error);
+    }
+    this.channelNumbers = new ChannelNumbers(this.channelMax);
+    this.parser!.frameMax = this.frameMax;
+    this.sendMethod(
+      0,
+      new spec.Connection.TuneOk({ channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat } as never),
+    );
+    this.sendMethod(0, new spec.Connection.Open({ virtualHost: params.virtualHost } as never));
+    if (this.heartbeat > 0) this.heartbeatChecker = new HeartbeatChecker(this.ioloop, this, this.heartbeat);
+    this.step = 'awaiting-open-ok';
+  }
+
+  private onOpenOk(): void {
+    if (this.step !== 'awaiting-open-ok' || this.attemptDone === null) return;
+    const done = this.attemptDone;
+    this.attemptDone = null;
+    if (this.stackTimer !== null) this.ioloop.removeTimeout(this.stackTimer);
+    this.stackTimer = null;
+    done(null);
+  }
+
+  private unexpected(method: spec.AMQPMethod): void {
+    this.closeWithError(spec.COMMAND_INVALID, new FrameError(`unexpected ${method.name} during the handshake`));
+  }
+
+  // ---- broker events ------------------------------------------------------------------
+
+  private onBlocked(method: spec.Connection.Blocked): void {
+    this.blocked = true;
+    const timeout = this.parameters?.blockedConnectionTimeout;
+    if (timeout != null && this.blockedTimer === null) {
+      this.blockedTimer = this.ioloop.callLater(timeout, () => {
+        this.blockedTimer = null;
+        this.terminate(new ConnectionBlockedTimeout(`the broker kept the connection blocked for more than ${timeout} s`));
+      });
+    }
+    for (const cb of this.blockedCallbacks) this.invoke(cb, this, method);
+  }
+
+  private onUnblocked(method: spec.Connection.Unblocked): void {
+    this.blocked = false;
+    this.clearBlockedTimer();
+    for (const cb of this.unblockedCallbacks) this.invoke(cb, this, method);
+  }
+
+  private clearBlockedTimer(): void {
+    if (this.blockedTimer !== null) this.ioloop.removeTimeout(this.blockedTimer);
+    this.blockedTimer = null;
+  }
+
+  private onUpdateSecretOk(): void {
+    const cb = this.updateSecretCallbacks.shift();
+    if (cb !== undefined) this.invoke(cb, null);
+  }
+
+  private onBrokerClose(close: spec.Connection.Close): void {
+    this.sendMethod(0, new spec.Connection.CloseOk());
+    this.outbound.flush();
+    const reason = this.brokerCloseError(close);
+    this.failOrTerminate(reason);
+  }
+
+  /** Maps a broker close to the error a user can act on, given where the handshake was. */
+  private brokerCloseError(close: spec.Connection.Close): Error {
+    const { replyCode, replyText } = close;
+    if (this.attemptDone !== null && this.step === 'awaiting-tune' && replyCode === spec.ACCESS_REFUSED) {
+      return new ProbableAuthenticationError(`the broker refused the login (${replyCode} ${replyText})`);
+    }
+    if (this.attemptDone !== null && this.step === 'awaiting-open-ok') {
+      return new ProbableAccessDeniedError(
+        `the broker refused virtual host ${JSON.stringify(this.parameters?.virtualHost)} (${replyCode} ${replyText})`,
+      );
+    }
+    return new ConnectionClosedByBroker(replyCode, replyText);
+  }
+
+  private onCloseOk(): void {
+    if (this.state === 'closing' && this.closeReason !== null) this.terminate(this.closeReason);
+  }
+
+  private onTransportClose(err: Error | null): void {
+    this.transport = null;
+    if (this.attemptDone !== null) {
+      this.failAttempt(this.handshakeLostError(err));
+      return;
+    }
+    if (this.state === 'closing' && this.closeReason !== null) {
+      this.terminate(this.closeReason);
+      return;
+    }
+    const cause = err === null ? 'the broker closed the socket' : err.message;
+    this.terminate(new StreamLostError(`connection lost: ${cause}`, err === null ? undefined : { cause: err }));
+  }
+
+  /** pika's rule: a socket dropped after start-ok means the login failed, after tune-ok the vhost. */
+  private handshakeLostError(err: Error | null): Error {
+    const cause = err === null ? 'the broker closed the socket' : err.message;
+    switch (this.step) {
+      case 'awaiting-tune':
+        return new ProbableAuthenticationError(`${cause} after connection.start-ok: probably a wrong user name or password`);
+      case 'awaiting-open-ok':
+        return new ProbableAccessDeniedError(`${cause} after connection.open: probably no access to the virtual host`);
+      default:
+        return new StreamLostError(`${cause} during the handshake`, err === null ? undefined : { cause: err });
+    }
+  }
+
+  // ---- closing ------------------------------------------------------------------------
+
+  private sendConnectionCloseWhenChannelsClosed(): void {
+    if (this.channels.size > 0 || this.closeReason === null || this.transport === null) return;
+    const reason = this.closeReason as ConnectionClosedByClient;
+    this.sendMethod(0, new spec.Connection.Close({ replyCode: reason.replyCode, replyText: reason.replyText } as never));
+  }
+
+  /** The peer broke the protocol: tell it why, drop the socket, report `err`. */
+  private closeWithError(replyCode: number, err: FrameError): void {
+    if (this.state === 'closed' || this.parser === null) return;
+    this.parser = null;
+    this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText: err.message.slice(0, 255) } as never));
+    this.outbound.flush();
+    this.transport?.end();
+    this.failOrTerminate(err);
+  }
+
+  /** During an attempt the error fails the attempt; afterwards it closes the connection. */
+  private failOrTerminate(err: Error): void {
+    if (this.attemptDone !== null) this.failAttempt(err);
+    else this.terminate(err);
+  }
+
+  /** Final teardown of an open connection: everything released, everyone told once. */
+  private terminate(reason: Error): void {
+    if (this.state === 'closed' || this.state === 'init' || this.state === 'opening') return;
+    this.state = 'closed';
+    if (this.closeTimer !== null) this.ioloop.removeTimeout(this.closeTimer);
+    this.closeTimer = null;
+    this.clearBlockedTimer();
+    // End (not destroy) so that a queued close or close-ok still reaches the broker.
+    const transport = this.transport;
+    this.transport = null;
+    this.heartbeatChecker?.stop();
+    this.heartbeatChecker = null;
+    this.outbound.flush();
+    this.outbound.detach();
+    this.parser = null;
+    transport?.end();
+    for (const channel of [...this.channels.values()]) channel.onConnectionClosed(reason);
+    this.channels.clear();
+    for (const cb of this.updateSecretCallbacks.splice(0)) this.invoke(cb, reason);
+    for (const cb of this.closeCallbacks) this.invoke(cb, this, reason);
+  }
+}

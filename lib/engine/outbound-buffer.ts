@@ -1,0 +1,152 @@
+/**
+ * The connection's outbound side: frames produced during one loop turn are
+ * encoded into one {@link FrameWriter} and handed to the transport in a
+ * single batched write. Also tracks pika-style backpressure.
+ * @packageDocumentation
+ */
+import { FrameWriter } from '../wire/frame-writer';
+import type { AMQPMethod, BasicPropertiesInit } from '../wire/spec';
+import type { IOLoop, Transport } from './ioloop';
+
+/**
+ * The smallest high-water mark. pika's rule (multiplier x average frame size)
+ * alone would flag a backlog of ten small frames, which a batched writer
+ * builds in every turn; the floor keeps the signal meaningful.
+ */
+export const MIN_HIGH_WATER_MARK = 1024 * 1024;
+
+/** Receives the backpressure edges. */
+export interface OutboundHost {
+  /** Pending bytes rose above the high-water mark. */
+  onBackpressure(): void;
+  /** Pending bytes fell back under half the high-water mark after a backpressure signal. */
+  onDrain(): void;
+}
+
+/** Batches frames per loop turn and measures the backlog. */
+export class OutboundBuffer {
+  private readonly writer = new FrameWriter();
+  private transport: Transport | null = null;
+  private flushScheduled = false;
+  private framesQueued = 0;
+  private bytesQueued = 0;
+  private multiplier = 10;
+  /** True between a backpressure signal and the following drain. */
+  needDrain = false;
+  /** Loop time of the last flush to the transport. */
+  lastSentAt: number;
+
+  private readonly flushCallback = (): void => this.flush();
+
+  constructor(
+    private readonly loop: IOLoop,
+    private readonly host: OutboundHost,
+  ) {
+    this.lastSentAt = loop.now();
+  }
+
+  /** Starts writing to `transport`; anything queued before goes out first. */
+  attach(transport: Transport): void {
+    this.transport = transport;
+    this.scheduleFlush();
+  }
+
+  /** Stops writing; queued bytes are dropped (the stream is gone). */
+  detach(): void {
+    this.transport = null;
+    this.writer.take();
+  }
+
+  /** Bytes queued here plus bytes the transport has not yet given to the OS. */
+  get pendingBytes(): number {
+    return this.writer.length + (this.transport === null ? 0 : this.transport.bufferedBytes);
+  }
+
+  /** Above this many pending bytes, publishers are asked to wait. */
+  get highWaterMark(): number {
+    const average = this.framesQueued === 0 ? 0 : this.bytesQueued / this.framesQueued;
+    return Math.max(this.multiplier * average, MIN_HIGH_WATER_MARK);
+  }
+
+  /** pika's `set_backpressure_multiplier`. */
+  setMultiplier(multiplier: number): void {
+    this.multiplier = multiplier;
+  }
+
+  /** Queues the protocol header. */
+  writeProtocolHeader(): void {
+    this.writer.writeProtocolHeader();
+    this.scheduleFlush();
+  }
+
+  /** Queues a heartbeat frame. */
+  writeHeartbeat(): void {
+    this.writer.writeHeartbeat();
+    this.scheduleFlush();
+  }
+
+  /** Queues one method frame. */
+  writeMethod(channel: number, method: AMQPMethod): void {
+    const before = this.writer.length;
+    this.writer.writeMethod(channel, method);
+    this.account(1, this.writer.length - before);
+  }
+
+  /**
+   * Queues a whole message. Returns false when the backlog is above the
+   * high-water mark (the message is queued all the same).
+   */
+  writePublish(
+    channel: number,
+    exchange: string,
+    routingKey: string,
+    mandatory: boolean,
+    properties: BasicPropertiesInit | undefined,
+    body: Buffer,
+    frameMax: number,
+  ): boolean {
+    const before = this.writer.length;
+    this.writer.writePublish(channel, exchange, routingKey, mandatory, properties, body, frameMax);
+    const bodyFrames = body.length === 0 ? 0 : Math.ceil(body.length / (frameMax - 8));
+    this.account(2 + bodyFrames, this.writer.length - before);
+    return !this.needDrain;
+  }
+
+  /** Writes everything queued now (normally done once per loop turn). */
+  flush(): void {
+    this.flushScheduled = false;
+    const transport = this.transport;
+    if (transport === null || this.writer.length === 0) return;
+    transport.write(this.writer.take());
+    this.lastSentAt = this.loop.now();
+    this.checkDrain();
+  }
+
+  /** The transport's own buffer drained. */
+  onTransportDrain(): void {
+    this.checkDrain();
+  }
+
+  private account(frames: number, bytes: number): void {
+    this.framesQueued += frames;
+    this.bytesQueued += bytes;
+    this.scheduleFlush();
+    if (!this.needDrain && this.pendingBytes > this.highWaterMark) {
+      this.needDrain = true;
+      this.host.onBackpressure();
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.transport === null) return;
+    this.flushScheduled = true;
+    this.loop.addCallback(this.flushCallback);
+  }
+
+  private checkDrain(): void {
+    if (this.needDrain && this.pendingBytes <= this.highWaterMark / 2) {
+      this.needDrain = false;
+      this.host.onDrain();
+    }
+  }
+}
