@@ -419,18 +419,16 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
       if (beamPid && beam && beam.exitCode === null && beam.signalCode === null) {
         const exited = new Promise<void>((resolve) => beam!.once('exit', () => resolve()));
         killQuietly(beamPid, 'SIGTERM');
-        const timedOut = await Promise.race([exited.then(() => false), sleep(15000).then(() => true)]);
-        if (timedOut) {
+        if (!(await within(exited, 15000))) {
           killQuietly(beamPid, 'SIGKILL');
-          await Promise.race([exited, sleep(5000)]);
+          await within(exited, 5000);
         }
       }
       // erl_child_setup / inet_gethost follow beam.smp; give them a moment.
       if (epmd?.pid && epmd.exitCode === null && epmd.signalCode === null) {
         const exited = new Promise<void>((resolve) => epmd!.once('exit', () => resolve()));
         killQuietly(epmd.pid, 'SIGTERM');
-        await Promise.race([exited, sleep(3000)]);
-        killQuietly(epmd.pid, 'SIGKILL');
+        if (!(await within(exited, 3000))) killQuietly(epmd.pid, 'SIGKILL');
       }
       killQuietly(watchdog?.pid, 'SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });
@@ -651,6 +649,23 @@ export function brokerEnv(broker: Broker): Record<string, string> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise; leaves no timer behind. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    p.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+    );
+  });
 }
 
 /** True while the process exists (for tests and scripts that check cleanup). */

@@ -170,7 +170,13 @@ export class NodeIOLoop implements IOLoop {
     handlers: TransportHandlers,
     done: (err: Error | null, transport?: Transport) => void,
   ): () => void {
-    const attempt = new ConnectAttempt(this, target, handlers, done);
+    const context: AttemptContext = {
+      addCallback: (cb) => this.addCallback(cb),
+      armTimer: (seconds, fire) => this.armConnectTimer(seconds, fire),
+    };
+    // Our own sockets are TCP from the start; a subclass's stream is just "a stream" until it shows what it is.
+    const phase: Phase = this.openStream === NodeIOLoop.prototype.openStream ? 'tcp' : 'stream';
+    const attempt = new ConnectAttempt(context, target, handlers, done, phase);
     attempt.begin(() => this.openStream(target));
     return () => attempt.abort();
   }
@@ -196,8 +202,8 @@ export class NodeIOLoop implements IOLoop {
     return socket;
   }
 
-  /** Internal: a connect attempt's timer, counted by pendingTimerCount. @internal */
-  armConnectTimer(seconds: number, fire: () => void): () => void {
+  /** A connect attempt's timeout, counted by pendingTimerCount; returns its canceller. */
+  private armConnectTimer(seconds: number, fire: () => void): () => void {
     this.connectTimers++;
     let live = true;
     const t = setTimeout(() => {
@@ -213,8 +219,8 @@ export class NodeIOLoop implements IOLoop {
     };
   }
 
-  /** Internal: runs a user function, routing its exception to {@link report}. @internal */
-  invoke(cb: () => void): void {
+  /** Runs a callback or timer, routing its exception to {@link report}. */
+  private invoke(cb: () => void): void {
     try {
       cb();
     } catch (err) {
@@ -296,28 +302,35 @@ function pendingEvent(stream: Duplex): 'connect' | 'secureConnect' | null {
   return null;
 }
 
+/** What a connect attempt needs from its loop (kept off the loop's public surface). */
+interface AttemptContext {
+  addCallback(cb: () => void): void;
+  /** Starts a timeout; returns its canceller. */
+  armTimer(seconds: number, fire: () => void): () => void;
+}
+
 /**
  * One run of {@link NodeIOLoop.connect}: opens the stream, waits until it is
  * connected, and settles exactly once (unless aborted), cleaning up after itself.
  */
 class ConnectAttempt {
   private settled = false;
-  private phase: Phase = 'stream';
   private stream: Duplex | null = null;
   private disarm: (() => void) | null = null;
   private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
 
   constructor(
-    private readonly loop: NodeIOLoop,
+    private readonly loop: AttemptContext,
     private readonly target: TransportTarget,
     private readonly handlers: TransportHandlers,
     private readonly done: (err: Error | null, transport?: Transport) => void,
+    private phase: Phase,
   ) {}
 
   /** Starts the timeout, then opens the stream (sync or async). */
   begin(open: () => Duplex | Promise<Duplex>): void {
     const t = this.target.socketTimeout;
-    if (t > 0 && Number.isFinite(t)) this.disarm = this.loop.armConnectTimer(t, () => this.timedOut());
+    if (t > 0 && Number.isFinite(t)) this.disarm = this.loop.armTimer(t, () => this.timedOut());
     let opened: Duplex | Promise<Duplex>;
     try {
       opened = open();

@@ -240,7 +240,7 @@ export class Channel {
     this.state = 'closing';
     this.closeReason = new ChannelClosedByClient(replyCode, replyText);
     for (const tag of [...this.consumers.keys()]) this.cancelConsumer(tag);
-    const close = new spec.Channel.Close({ replyCode, replyText, classId: 0, methodId: 0 });
+    const close = new spec.Channel.Close({ replyCode, replyText });
     this.rpc.submit({
       transmit: () => {
         this.closeSent = true;
@@ -524,7 +524,7 @@ export class Channel {
     if (this.confirmCallback !== null) throw new ChannelWrongStateError(`channel ${this.channelNumber} is already in confirm mode`);
     this.confirmCallback = onAckNack;
     const noWait = options.noWait ?? false;
-    this.call(new spec.Confirm.Select({ nowait: noWait } as never), noWait, cb as Callback<spec.AMQPMethod>);
+    this.call(new spec.Confirm.Select({ noWait }), noWait, cb as Callback<spec.AMQPMethod>);
   }
 
   /** Starts a transaction (`tx.select`). */

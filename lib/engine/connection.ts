@@ -217,12 +217,12 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   // ---- RabbitMQ extensions --------------------------------------------------
 
   /** Sends RabbitMQ's `connection.update-secret` (for example a refreshed OAuth token). */
-  updateSecret(newSecret: string | Buffer, reason: string, cb?: (err: Error | null) => void): void {
+  updateSecret(newSecret: string, reason: string, cb?: (err: Error | null) => void): void {
     if (this.state !== 'open') {
       throw new ConnectionWrongStateError(`connection.updateSecret(): the connection is ${this.state}, not open`);
     }
     this.updateSecretCallbacks.push(cb ?? (() => undefined));
-    this.sendMethod(0, new spec.Connection.UpdateSecret({ newSecret, reason } as never));
+    this.sendMethod(0, new spec.Connection.UpdateSecret({ newSecret, reason }));
   }
 
   // ---- close -----------------------------------------------------------------
@@ -485,11 +485,11 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     this.sendMethod(
       0,
       new spec.Connection.StartOk({
-        clientProperties: clientProperties(params.clientProperties),
+        clientProperties: clientProperties(params.clientProperties as FieldTable),
         mechanism: params.credentials.mechanism,
         response: params.credentials.response(),
         locale: params.locale,
-      } as never),
+      }),
     );
     if ('eraseOnConnect' in params.credentials && params.credentials.eraseOnConnect) params.credentials.erase();
     this.step = 'awaiting-tune';
@@ -514,9 +514,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     this.parser!.frameMax = this.frameMax;
     this.sendMethod(
       0,
-      new spec.Connection.TuneOk({ channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat } as never),
+      new spec.Connection.TuneOk({ channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat } ),
     );
-    this.sendMethod(0, new spec.Connection.Open({ virtualHost: params.virtualHost } as never));
+    this.sendMethod(0, new spec.Connection.Open({ virtualHost: params.virtualHost }));
     if (this.heartbeat > 0) this.heartbeatChecker = new HeartbeatChecker(this.ioloop, this, this.heartbeat);
     this.step = 'awaiting-open-ok';
   }
@@ -621,14 +621,14 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private sendConnectionCloseWhenChannelsClosed(): void {
     if (this.channels.size > 0 || this.closeReason === null || this.transport === null) return;
     const reason = this.closeReason as ConnectionClosedByClient;
-    this.sendMethod(0, new spec.Connection.Close({ replyCode: reason.replyCode, replyText: reason.replyText } as never));
+    this.sendMethod(0, new spec.Connection.Close({ replyCode: reason.replyCode, replyText: reason.replyText }));
   }
 
   /** The peer broke the protocol: tell it why, drop the socket, report `err`. */
   private closeWithError(replyCode: number, err: FrameError): void {
     if (this.state === 'closed' || this.parser === null) return;
     this.parser = null;
-    this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText: err.message.slice(0, 255) } as never));
+    this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText: err.message.slice(0, 255) }));
     this.outbound.flush();
     this.transport?.end();
     this.failOrTerminate(err);

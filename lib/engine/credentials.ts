@@ -149,7 +149,8 @@ export class ExternalCredentials implements Credentials {
  *   with `eraseOnConnect`) or when the broker does not offer their mechanism
  */
 export function selectMechanism(credentials: Credentials, serverMechanisms: string | Buffer): void {
-  const kind = credentials.constructor?.name || 'credentials';
+  const named = credentials.constructor?.name;
+  const kind = named && named !== 'Object' ? named : `${credentials.mechanism} credentials`;
   if (credentials.erased) {
     throw erasedError(kind);
   }

@@ -471,15 +471,21 @@ function closest(name: string, candidates: readonly string[]): string | undefine
   return best;
 }
 
-/** Levenshtein distance, one row at a time. */
+/**
+ * Edit distance counting a swap of two neighbours as one edit (optimal string
+ * alignment), since swapped letters are the commonest typo (`hots`).
+ */
 function editDistance(a: string, b: string): number {
+  let older: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
+      let d = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, older[j - 2] + 1);
+      current.push(d);
     }
+    older = previous;
     previous = current;
   }
   return previous[b.length];

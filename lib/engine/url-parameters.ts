@@ -117,7 +117,8 @@ export class URLParameters extends ConnectionParameters {
     if (typeof url !== 'string') {
       throw new InvalidArgumentError(`URLParameters: expected a URL string, got ${url === null ? 'null' : typeof url}`);
     }
-    const parts = URLParameters.split(url);
+    // Trimmed: URLs from environment files often carry a stray newline or '\r'.
+    const parts = URLParameters.split(url.trim());
     const options: ConnectionParametersOptions = { ...URLParameters.queryOptions(parts.query) };
     URLParameters.applyTls(options, parts.tls);
     if (parts.host !== undefined) options.host = parts.host;
@@ -176,7 +177,8 @@ export class URLParameters extends ConnectionParameters {
       );
     }
     const [, rawHost, rawPort] = match;
-    const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : decode(rawHost, 'the host');
+    // Decoded inside brackets too: RFC 6874 writes an IPv6 zone as %25 (fe80::1%25eth0).
+    const host = decode(rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost, 'the host');
     if (rawHost.startsWith('[') && !/^[0-9a-f:.]+(%.+)?$/i.test(host)) {
       throw new InvalidArgumentError(`malformed IPv6 address '${rawHost}' in AMQP URL`);
     }

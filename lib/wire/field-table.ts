@@ -1,0 +1,602 @@
+/**
+ * AMQP field tables and field arrays with RabbitMQ's type tags (the
+ * "errata" table that RabbitMQ, pika and the Java client use, not the one
+ * printed in the 0-9-1 specification).
+ *
+ * | tag | type                         | decoded as            |
+ * |-----|------------------------------|-----------------------|
+ * | t   | boolean (octet)              | boolean               |
+ * | b   | int8                         | number                |
+ * | B   | uint8                        | number                |
+ * | s   | int16                        | number                |
+ * | u   | uint16                       | number                |
+ * | I   | int32                        | number                |
+ * | i   | uint32                       | number                |
+ * | l   | int64                        | number, or bigint beyond 2^53 |
+ * | f   | float32                      | number                |
+ * | d   | float64                      | number                |
+ * | D   | decimal (scale octet, int32) | {@link Decimal}       |
+ * | S   | long string                  | string (UTF-8)        |
+ * | A   | field array                  | array                 |
+ * | T   | timestamp (uint64 seconds)   | Date                  |
+ * | F   | nested field table           | object                |
+ * | V   | void                         | null                  |
+ * | x   | byte array                   | Buffer                |
+ *
+ * Encoding picks the tag from the JS value: boolean → t, integer number in
+ * int32 range → I, other integer number → l, bigint → l, any other number
+ * (fractions, NaN, ±Infinity, -0) → d, Date → T, Buffer/Uint8Array → x,
+ * string → S, null/undefined → V, array → A, {@link Decimal} → D, plain
+ * object → F. A {@link TypedValue} (see {@link Typed}) forces a tag.
+ *
+ * This module imports only types from `codec.ts` (no runtime cycle).
+ * @packageDocumentation
+ */
+import { FrameError, InvalidArgumentError } from '../errors';
+import type { Reader, Writer } from './codec';
+
+/** A field-table type tag. */
+export type FieldType = 't' | 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'l' | 'f' | 'd' | 'D' | 'S' | 'A' | 'T' | 'F' | 'V' | 'x';
+
+/** A value of a field table or array. */
+export type FieldValue =
+  | boolean
+  | number
+  | bigint
+  | string
+  | Buffer
+  | Uint8Array
+  | Date
+  | Decimal
+  | TypedValue
+  | null
+  | undefined
+  | FieldValue[]
+  | FieldTable;
+
+/** A field table: string keys (at most 255 bytes of UTF-8) to values. */
+export type FieldTable = { [key: string]: FieldValue };
+
+/** An AMQP decimal: `value / 10^places`, with `value` an int32 and `places` an octet. */
+export class Decimal {
+  /**
+   * @param value - the unscaled value, an int32
+   * @param places - the number of decimal places, 0..255
+   */
+  constructor(
+    readonly value: number,
+    readonly places: number,
+  ) {}
+
+  /** The value as a (possibly inexact) JS number. */
+  toNumber(): number {
+    return this.value / 10 ** this.places;
+  }
+
+  /** The exact decimal notation, e.g. `new Decimal(-1234, 2)` → `"-12.34"`. */
+  toString(): string {
+    const neg = this.value < 0;
+    let digits = String(Math.abs(this.value));
+    if (this.places === 0) return (neg ? '-' : '') + digits;
+    if (digits.length <= this.places) digits = '0'.repeat(this.places - digits.length + 1) + digits;
+    const cut = digits.length - this.places;
+    return `${neg ? '-' : ''}${digits.slice(0, cut)}.${digits.slice(cut)}`;
+  }
+}
+
+/** A value with an explicit wire type tag, overriding the automatic choice. */
+export class TypedValue<T = unknown> {
+  constructor(
+    readonly type: FieldType,
+    readonly value: T,
+  ) {}
+}
+
+/** Builders of {@link TypedValue}s, one per wire type. */
+export const Typed = {
+  /** `t`: boolean */
+  bool: (v: boolean) => new TypedValue<boolean>('t', v),
+  /** `b`: signed 8-bit integer */
+  int8: (v: number) => new TypedValue<number>('b', v),
+  /** `B`: unsigned 8-bit integer */
+  uint8: (v: number) => new TypedValue<number>('B', v),
+  /** `s`: signed 16-bit integer */
+  int16: (v: number) => new TypedValue<number>('s', v),
+  /** `u`: unsigned 16-bit integer */
+  uint16: (v: number) => new TypedValue<number>('u', v),
+  /** `I`: signed 32-bit integer */
+  int32: (v: number) => new TypedValue<number>('I', v),
+  /** `i`: unsigned 32-bit integer */
+  uint32: (v: number) => new TypedValue<number>('i', v),
+  /** `l`: signed 64-bit integer */
+  int64: (v: number | bigint) => new TypedValue<number | bigint>('l', v),
+  /** `f`: 32-bit float */
+  float: (v: number) => new TypedValue<number>('f', v),
+  /** `d`: 64-bit float */
+  double: (v: number) => new TypedValue<number>('d', v),
+  /** `D`: decimal, `value / 10^places` */
+  decimal: (value: number, places: number) => new TypedValue<Decimal>('D', new Decimal(value, places)),
+  /** `S`: long string (a string as UTF-8, or raw bytes) */
+  string: (v: string | Buffer | Uint8Array) => new TypedValue<string | Buffer | Uint8Array>('S', v),
+  /** `A`: field array */
+  array: (v: FieldValue[]) => new TypedValue<FieldValue[]>('A', v),
+  /** `T`: timestamp (a Date, or seconds since the epoch) */
+  timestamp: (v: Date | number) => new TypedValue<Date | number>('T', v),
+  /** `F`: nested table */
+  table: (v: FieldTable) => new TypedValue<FieldTable>('F', v),
+  /** `V`: void */
+  void: () => new TypedValue<null>('V', null),
+  /** `x`: byte array */
+  bytes: (v: Buffer | Uint8Array) => new TypedValue<Buffer | Uint8Array>('x', v),
+} as const;
+
+// ---------------------------------------------------------------------------
+// encoding
+
+const U32 = 4294967296;
+const I64_MIN = -9223372036854775808; // -2^63, exact as a double
+const I64_MAX_EXCL = 9223372036854775808; // 2^63
+
+function rangeError(key: string, type: string, v: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`field table key '${key}': ${String(v)} is out of range for ${type}`);
+}
+
+function typeError(key: string, what: string, v: unknown): InvalidArgumentError {
+  let d: string;
+  if (v === null) d = 'null';
+  else if (typeof v === 'object') d = `an object (${(v as object).constructor?.name ?? 'no prototype'})`;
+  else d = `${typeof v}${typeof v === 'symbol' || typeof v === 'function' ? '' : ' ' + String(v)}`;
+  return new InvalidArgumentError(`field table key '${key}': expected ${what}, got ${d}`);
+}
+
+/** Writes `s` as UTF-8 (ASCII fast path). Room (3 bytes per unit) must be ensured. */
+function putString(b: Buffer, p: number, s: string): number {
+  const n = s.length;
+  if (n <= 48) {
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) return b.write(s, p, 'utf8');
+      b[p + i] = c;
+    }
+    return n;
+  }
+  return b.write(s, p, 'utf8');
+}
+
+interface FastBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string;
+}
+/** Decodes `buf[start, end)` as UTF-8 (Node's fast path when present). */
+const utf8Slice: (buf: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as Partial<FastBuffer>).utf8Slice === 'function'
+    ? (buf, start, end) => (buf as FastBuffer).utf8Slice(start, end)
+    : (buf, start, end) => buf.toString('utf8', start, end);
+
+function putU32(b: Buffer, p: number, v: number): void {
+  b[p] = v >>> 24;
+  b[p + 1] = v >>> 16;
+  b[p + 2] = v >>> 8;
+  b[p + 3] = v;
+}
+
+/** Encodes a field table (length-prefixed) at `w.pos`. `undefined`/`null` encodes an empty table. */
+export function encodeTable(w: Writer, t: FieldTable | undefined | null, key = ''): void {
+  w.ensure(4);
+  const start = w.pos;
+  w.pos = start + 4;
+  if (t != null) {
+    if (typeof t !== 'object' || Array.isArray(t)) {
+      throw new InvalidArgumentError(
+        `${key ? `field table key '${key}'` : 'field table'}: expected a plain object, got ${Array.isArray(t) ? 'an array' : typeof t}`,
+      );
+    }
+    const keys = Object.keys(t);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      // key: shortstr
+      const n = k.length;
+      w.ensure(1 + 3 * n + 9);
+      const b = w.buf;
+      const p = w.pos;
+      const len = putString(b, p + 1, k);
+      if (len > 255) {
+        throw new InvalidArgumentError(`field table key '${k.slice(0, 40)}...' is ${len} bytes of UTF-8; at most 255 allowed`);
+      }
+      b[p] = len;
+      w.pos = p + 1 + len;
+      encodeValue(w, t[k], k);
+    }
+  }
+  putU32(w.buf, start, w.pos - start - 4);
+}
+
+/** Encodes a field array (length-prefixed) at `w.pos`. */
+export function encodeArray(w: Writer, a: readonly FieldValue[], key = ''): void {
+  w.ensure(4);
+  const start = w.pos;
+  w.pos = start + 4;
+  for (let i = 0; i < a.length; i++) encodeValue(w, a[i], key);
+  putU32(w.buf, start, w.pos - start - 4);
+}
+
+function isPlainObject(v: object): boolean {
+  const p = Object.getPrototypeOf(v);
+  return p === Object.prototype || p === null;
+}
+
+/** Encodes one tagged value. `key` names the table key in error messages. */
+export function encodeValue(w: Writer, v: unknown, key: string): void {
+  switch (typeof v) {
+    case 'string':
+      putLongString(w, 0x53 /* S */, v);
+      return;
+    case 'number':
+      if (Number.isInteger(v) && !Object.is(v, -0)) {
+        if (v >= -2147483648 && v <= 2147483647) {
+          w.ensure(5);
+          const b = w.buf;
+          const p = w.pos;
+          b[p] = 0x49; // I
+          putU32(b, p + 1, v);
+          w.pos = p + 5;
+        } else {
+          putInt64(w, v, key);
+        }
+      } else {
+        putDouble(w, 0x64 /* d */, v);
+      }
+      return;
+    case 'boolean':
+      w.ensure(2);
+      w.buf[w.pos] = 0x74; // t
+      w.buf[w.pos + 1] = v ? 1 : 0;
+      w.pos += 2;
+      return;
+    case 'bigint':
+      putInt64(w, v, key);
+      return;
+    case 'undefined':
+      putVoid(w);
+      return;
+    case 'object':
+      if (v === null) {
+        putVoid(w);
+      } else if (Array.isArray(v)) {
+        putTag(w, 0x41 /* A */);
+        encodeArray(w, v, key);
+      } else if (v instanceof Date) {
+        putTimestamp(w, v, key);
+      } else if (v instanceof Uint8Array) {
+        putBytes(w, 0x78 /* x */, v);
+      } else if (v instanceof Decimal) {
+        putDecimal(w, v, key);
+      } else if (v instanceof TypedValue) {
+        encodeTyped(w, v, key);
+      } else if (isPlainObject(v)) {
+        putTag(w, 0x46 /* F */);
+        encodeTable(w, v as FieldTable, key);
+      } else {
+        throw typeError(key, 'a field value (plain object, array, Date, Buffer, Decimal, TypedValue, ...)', v);
+      }
+      return;
+    default:
+      throw typeError(key, 'a field value', v);
+  }
+}
+
+function putTag(w: Writer, tag: number): void {
+  w.ensure(1);
+  w.buf[w.pos++] = tag;
+}
+
+function putVoid(w: Writer): void {
+  putTag(w, 0x56 /* V */);
+}
+
+function putLongString(w: Writer, tag: number, s: string): void {
+  const n = s.length;
+  if (n < 64) {
+    w.ensure(5 + 3 * n);
+    const b = w.buf;
+    const p = w.pos;
+    b[p] = tag;
+    const len = n === 0 ? 0 : putString(b, p + 5, s);
+    putU32(b, p + 1, len);
+    w.pos = p + 5 + len;
+  } else {
+    const len = Buffer.byteLength(s, 'utf8');
+    w.ensure(5 + len);
+    const b = w.buf;
+    const p = w.pos;
+    b[p] = tag;
+    putU32(b, p + 1, len);
+    b.write(s, p + 5, 'utf8');
+    w.pos = p + 5 + len;
+  }
+}
+
+function putBytes(w: Writer, tag: number, v: Uint8Array): void {
+  w.ensure(5 + v.length);
+  const b = w.buf;
+  const p = w.pos;
+  b[p] = tag;
+  putU32(b, p + 1, v.length);
+  b.set(v, p + 5);
+  w.pos = p + 5 + v.length;
+}
+
+function putDouble(w: Writer, tag: number, v: number): void {
+  w.ensure(9);
+  w.buf[w.pos] = tag;
+  w.buf.writeDoubleBE(v, w.pos + 1);
+  w.pos += 9;
+}
+
+function putInt64(w: Writer, v: number | bigint, key: string): void {
+  let hi: number;
+  let lo: number;
+  if (typeof v === 'bigint') {
+    if (v < -9223372036854775808n || v > 9223372036854775807n) throw rangeError(key, "int64 ('l')", v);
+    hi = Number(BigInt.asIntN(32, v >> 32n));
+    lo = Number(v & 0xffffffffn);
+  } else {
+    if (!(v >= I64_MIN && v < I64_MAX_EXCL) || Math.floor(v) !== v) throw rangeError(key, "int64 ('l')", v);
+    hi = Math.floor(v / U32);
+    lo = v - hi * U32;
+  }
+  w.ensure(9);
+  const b = w.buf;
+  const p = w.pos;
+  b[p] = 0x6c; // l
+  putU32(b, p + 1, hi);
+  putU32(b, p + 5, lo);
+  w.pos = p + 9;
+}
+
+function putTimestamp(w: Writer, v: Date | number, key: string): void {
+  const secs = v instanceof Date ? Math.floor(v.getTime() / 1000) : v;
+  if (!(secs >= 0 && secs < 18446744073709551616) || Math.floor(secs) !== secs) {
+    throw rangeError(key, "timestamp ('T', uint64 seconds since 1970)", v);
+  }
+  const hi = Math.floor(secs / U32);
+  w.ensure(9);
+  const b = w.buf;
+  const p = w.pos;
+  b[p] = 0x54; // T
+  putU32(b, p + 1, hi);
+  putU32(b, p + 5, secs - hi * U32);
+  w.pos = p + 9;
+}
+
+function putDecimal(w: Writer, d: Decimal, key: string): void {
+  const { value, places } = d;
+  if ((places & 0xff) !== places) throw rangeError(key, "decimal places ('D', 0..255)", places);
+  if ((value | 0) !== value) throw rangeError(key, "decimal value ('D', int32)", value);
+  w.ensure(6);
+  const b = w.buf;
+  const p = w.pos;
+  b[p] = 0x44; // D
+  b[p + 1] = places;
+  putU32(b, p + 2, value);
+  w.pos = p + 6;
+}
+
+function putInt(w: Writer, tag: number, v: unknown, key: string, type: string, lo: number, hi: number, size: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw rangeError(key, type, v);
+  w.ensure(1 + size);
+  const b = w.buf;
+  const p = w.pos;
+  b[p] = tag;
+  if (size === 1) b[p + 1] = v;
+  else if (size === 2) {
+    b[p + 1] = v >>> 8;
+    b[p + 2] = v;
+  } else putU32(b, p + 1, v);
+  w.pos = p + 1 + size;
+}
+
+function encodeTyped(w: Writer, tv: TypedValue, key: string): void {
+  const v = tv.value;
+  switch (tv.type) {
+    case 't':
+      w.ensure(2);
+      w.buf[w.pos] = 0x74;
+      w.buf[w.pos + 1] = v ? 1 : 0;
+      w.pos += 2;
+      return;
+    case 'b':
+      return putInt(w, 0x62, v, key, "int8 ('b')", -128, 127, 1);
+    case 'B':
+      return putInt(w, 0x42, v, key, "uint8 ('B')", 0, 255, 1);
+    case 's':
+      return putInt(w, 0x73, v, key, "int16 ('s')", -32768, 32767, 2);
+    case 'u':
+      return putInt(w, 0x75, v, key, "uint16 ('u')", 0, 65535, 2);
+    case 'I':
+      return putInt(w, 0x49, v, key, "int32 ('I')", -2147483648, 2147483647, 4);
+    case 'i':
+      return putInt(w, 0x69, v, key, "uint32 ('i')", 0, 4294967295, 4);
+    case 'l':
+      if (typeof v !== 'number' && typeof v !== 'bigint') throw typeError(key, "a number or bigint for int64 ('l')", v);
+      return putInt64(w, v, key);
+    case 'f':
+      if (typeof v !== 'number') throw typeError(key, "a number for float ('f')", v);
+      w.ensure(5);
+      w.buf[w.pos] = 0x66;
+      w.buf.writeFloatBE(v, w.pos + 1);
+      w.pos += 5;
+      return;
+    case 'd':
+      if (typeof v !== 'number') throw typeError(key, "a number for double ('d')", v);
+      return putDouble(w, 0x64, v);
+    case 'D':
+      if (!(v instanceof Decimal)) throw typeError(key, "a Decimal for decimal ('D')", v);
+      return putDecimal(w, v, key);
+    case 'S':
+      if (typeof v === 'string') return putLongString(w, 0x53, v);
+      if (v instanceof Uint8Array) return putBytes(w, 0x53, v);
+      throw typeError(key, "a string or Buffer for long string ('S')", v);
+    case 'A':
+      if (!Array.isArray(v)) throw typeError(key, "an array for field array ('A')", v);
+      putTag(w, 0x41);
+      return encodeArray(w, v, key);
+    case 'T':
+      if (!(v instanceof Date) && typeof v !== 'number') throw typeError(key, "a Date or seconds for timestamp ('T')", v);
+      return putTimestamp(w, v, key);
+    case 'F':
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw typeError(key, "an object for table ('F')", v);
+      putTag(w, 0x46);
+      return encodeTable(w, v as FieldTable, key);
+    case 'V':
+      return putVoid(w);
+    case 'x':
+      if (!(v instanceof Uint8Array)) throw typeError(key, "a Buffer for byte array ('x')", v);
+      return putBytes(w, 0x78, v);
+    default:
+      throw new InvalidArgumentError(`field table key '${key}': unknown type tag ${JSON.stringify(tv.type)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// decoding: reads r.buf directly, never past r.end
+
+function truncated(r: Reader, what: string, n: number): FrameError {
+  return new FrameError(`truncated ${what}: need ${n} byte(s) at offset ${r.pos}, only ${r.end - r.pos} left`);
+}
+
+function tagName(tag: number): string {
+  return tag >= 0x20 && tag < 0x7f ? `'${String.fromCharCode(tag)}' (0x${tag.toString(16)})` : `0x${tag.toString(16)}`;
+}
+
+/** Decodes a length-prefixed field table at `r.pos`. */
+export function decodeTable(r: Reader): FieldTable {
+  const len = r.long();
+  const start = r.pos;
+  const end = start + len;
+  if (end > r.end) throw truncated(r, 'field table', len);
+  const outerEnd = r.end;
+  r.end = end; // nothing inside may run past the table's own length
+  const t: FieldTable = {};
+  while (r.pos < end) {
+    const key = r.shortstr();
+    const v = decodeValue(r);
+    if (key === '__proto__') Object.defineProperty(t, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else t[key] = v;
+  }
+  r.end = outerEnd;
+  return t;
+}
+
+/** Decodes a length-prefixed field array at `r.pos`. */
+export function decodeArray(r: Reader): FieldValue[] {
+  const len = r.long();
+  const end = r.pos + len;
+  if (end > r.end) throw truncated(r, 'field array', len);
+  const outerEnd = r.end;
+  r.end = end;
+  const a: FieldValue[] = [];
+  while (r.pos < end) a.push(decodeValue(r));
+  r.end = outerEnd;
+  return a;
+}
+
+/** Decodes one tagged value at `r.pos`. */
+export function decodeValue(r: Reader): FieldValue {
+  const b = r.buf;
+  let p = r.pos;
+  if (p >= r.end) throw truncated(r, 'field value tag', 1);
+  const tag = b[p++];
+  r.pos = p;
+  const left = r.end - p;
+  switch (tag) {
+    case 0x53: {
+      // S
+      if (left < 4) throw truncated(r, "long string ('S') length", 4);
+      const len = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+      if (left - 4 < len) {
+        r.pos = p + 4;
+        throw truncated(r, "long string ('S')", len);
+      }
+      r.pos = p + 4 + len;
+      return len === 0 ? '' : utf8Slice(b, p + 4, p + 4 + len);
+    }
+    case 0x49: // I
+      if (left < 4) throw truncated(r, "int32 ('I')", 4);
+      r.pos = p + 4;
+      return (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+    case 0x74: // t
+      if (left < 1) throw truncated(r, "boolean ('t')", 1);
+      r.pos = p + 1;
+      return b[p] !== 0;
+    case 0x46: // F
+      return decodeTable(r);
+    case 0x41: // A
+      return decodeArray(r);
+    case 0x6c: {
+      // l
+      if (left < 8) throw truncated(r, "int64 ('l')", 8);
+      r.pos = p + 8;
+      const hi = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+      const lo = b[p + 4] * 0x1000000 + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]);
+      const n = hi * U32 + lo;
+      return Number.isSafeInteger(n) ? n : (BigInt(hi) << 32n) + BigInt(lo);
+    }
+    case 0x62: // b
+      if (left < 1) throw truncated(r, "int8 ('b')", 1);
+      r.pos = p + 1;
+      return (b[p] << 24) >> 24;
+    case 0x42: // B
+      if (left < 1) throw truncated(r, "uint8 ('B')", 1);
+      r.pos = p + 1;
+      return b[p];
+    case 0x73: // s
+      if (left < 2) throw truncated(r, "int16 ('s')", 2);
+      r.pos = p + 2;
+      return (((b[p] << 8) | b[p + 1]) << 16) >> 16;
+    case 0x75: // u
+      if (left < 2) throw truncated(r, "uint16 ('u')", 2);
+      r.pos = p + 2;
+      return (b[p] << 8) | b[p + 1];
+    case 0x69: // i
+      if (left < 4) throw truncated(r, "uint32 ('i')", 4);
+      r.pos = p + 4;
+      return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+    case 0x66: // f
+      if (left < 4) throw truncated(r, "float ('f')", 4);
+      r.pos = p + 4;
+      return b.readFloatBE(p);
+    case 0x64: // d
+      if (left < 8) throw truncated(r, "double ('d')", 8);
+      r.pos = p + 8;
+      return b.readDoubleBE(p);
+    case 0x44: // D
+      if (left < 5) throw truncated(r, "decimal ('D')", 5);
+      r.pos = p + 5;
+      return new Decimal((b[p + 1] << 24) | (b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4], b[p]);
+    case 0x54: {
+      // T
+      if (left < 8) throw truncated(r, "timestamp ('T')", 8);
+      r.pos = p + 8;
+      const hi = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+      const lo = b[p + 4] * 0x1000000 + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]);
+      return new Date((hi * U32 + lo) * 1000);
+    }
+    case 0x56: // V
+      return null;
+    case 0x78: {
+      // x
+      if (left < 4) throw truncated(r, "byte array ('x') length", 4);
+      const len = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+      if (left - 4 < len) {
+        r.pos = p + 4;
+        throw truncated(r, "byte array ('x')", len);
+      }
+      r.pos = p + 4 + len;
+      const out = Buffer.allocUnsafe(len);
+      b.copy(out, 0, p + 4, p + 4 + len);
+      return out;
+    }
+    default:
+      throw new FrameError(`unknown field table type tag ${tagName(tag)} at offset ${p - 1}`);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Frame types of AMQP 0-9-1 and the protocol header.
+ *
+ * ```
+ * 0      1         3             7                  size+7 size+8
+ * +------+---------+-------------+ +--------------+ +-----------+
+ * | type | channel |    size     | |   payload    | | frame-end |
+ * +------+---------+-------------+ +--------------+ +-----------+
+ *  octet   short       long          size octets       0xCE
+ * ```
+ * @packageDocumentation
+ */
+import type { AMQPMethod, BasicProperties } from './spec';
+
+export { FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT, FRAME_END, FRAME_MIN_SIZE } from './spec';
+
+/** A method frame; `method` is decoded. */
+export interface MethodFrame {
+  type: 1;
+  channel: number;
+  method: AMQPMethod;
+}
+
+/** A content header frame. */
+export interface HeaderFrame {
+  type: 2;
+  channel: number;
+  /** The class of the content (60, `basic`). */
+  classId: number;
+  /** The total size of the body frames that follow. */
+  bodySize: number;
+  properties: BasicProperties;
+}
+
+/** A content body frame. */
+export interface BodyFrame {
+  type: 3;
+  channel: number;
+  /**
+   * The payload. A view into the socket chunk when the frame arrived in one
+   * chunk (no copy): it keeps that chunk alive while referenced.
+   */
+  payload: Buffer;
+}
+
+/** A heartbeat frame (always on channel 0). */
+export interface HeartbeatFrame {
+  type: 8;
+  channel: 0;
+}
+
+/**
+ * The peer sent a protocol header (`AMQP` + 4 octets) instead of a frame:
+ * it does not accept our protocol version and tells which one it speaks.
+ */
+export interface ProtocolHeaderFrame {
+  type: 0;
+  major: number;
+  minor: number;
+  revision: number;
+}
+
+/** Anything the {@link FrameParser} emits. */
+export type Frame = MethodFrame | HeaderFrame | BodyFrame | HeartbeatFrame | ProtocolHeaderFrame;
+
+/** The protocol header a client sends first: `AMQP` 0 0 9 1. */
+export const PROTOCOL_HEADER: Buffer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
+
+/** Bytes before a frame payload: type, channel, size. */
+export const FRAME_HEADER_SIZE = 7;
+/** Bytes of a frame that are not payload: header plus frame-end. */
+export const FRAME_OVERHEAD = 8;
+/** The frame-max used until `connection.tune` is negotiated (RabbitMQ's default). */
+export const DEFAULT_FRAME_MAX = 131072;
+
+/** The heartbeat frame, shared (frames are not mutated). */
+export const HEARTBEAT_FRAME: HeartbeatFrame = Object.freeze({ type: 8, channel: 0 }) as HeartbeatFrame;
