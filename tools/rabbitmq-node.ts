@@ -17,8 +17,19 @@
  * -address 127.0.0.1`, in the foreground, as our own child) and erl is told
  * not to start one (`-start_epmd false`), so no daemon epmd is left behind.
  *
+ * Users, vhosts and permissions come from a definitions file loaded at boot
+ * (no rabbitmqctl round trips, each of which costs ~0.6 s): guest/guest with
+ * full access to '/' and 'coney-test' and none to 'coney-denied'; with TLS
+ * also 'coney-client' (random password) for SASL EXTERNAL.
+ *
+ * rabbitmqctl for such a node needs: `-n NODENAME`, HOME=<the node's home>
+ * (the cookie), ERL_EPMD_PORT=<its epmd port>; `ctl()` / `ctlEnv` do that
+ * (plus `-start_epmd false` and an empty RABBITMQ_CONF_ENV_FILE). Use
+ * /usr/lib/rabbitmq/bin/rabbitmqctl, not /usr/sbin/rabbitmqctl (a wrapper
+ * that switches to the rabbitmq user when run as root).
+ *
  * Cleanup: `stop()` sends SIGTERM to beam.smp (RabbitMQ shuts down
- * gracefully, ~2-3 s), SIGKILL after a timeout, then kills epmd and removes
+ * gracefully, ~1-3 s), SIGKILL after a timeout, then kills epmd and removes
  * the temp dir. A process 'exit' hook SIGKILLs whatever is still running and
  * removes the dir synchronously; SIGINT/SIGTERM/SIGHUP handlers stop the
  * brokers and exit (unless `handleSignals: false`, for callers that do their
@@ -63,6 +74,8 @@ export interface StartBrokerOptions {
   handleSignals?: boolean;
   /** Print progress lines to stderr. */
   verbose?: boolean;
+  /** Extra rabbitmq.conf lines, e.g. ['heartbeat = 5']. */
+  extraConfig?: string[];
 }
 
 export interface BrokerTls {
@@ -246,6 +259,24 @@ function tailOf(file: string, lines: number): string {
   } catch {
     return '';
   }
+}
+
+/** The first lines logged at [error] level (where the cause usually is), from the given files. */
+function firstErrors(files: string[], max: number): string {
+  const found: string[] = [];
+  for (const file of files) {
+    let text = '';
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (/\[(error|critical|alert|emergency)\]/.test(line) || /BOOT FAILED/.test(line)) found.push(line);
+      if (found.length >= max) return found.join('\n');
+    }
+  }
+  return found.join('\n');
 }
 
 /** Connects, sends the AMQP 0-9-1 protocol header and waits for a Connection.Start method frame. */
@@ -493,6 +524,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
         'ssl_cert_login_from = common_name',
       );
     }
+    conf.push(...(options.extraConfig ?? []));
     const configFile = path.join(dir, 'rabbitmq.conf');
     fs.writeFileSync(configFile, conf.join('\n') + '\n');
     const pluginsFile = path.join(dir, 'enabled_plugins');
@@ -523,7 +555,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
       RABBITMQ_PID_FILE: path.join(dir, 'rabbitmq.pid'),
       // Makes the script exec erl (so our child PID is beam.smp); -noinput given back here.
       RABBITMQ_ALLOW_INPUT: '1',
-      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-noinput -start_epmd false',
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-noinput -start_epmd false -kernel inet_dist_use_interface {127,0,0,1}',
     };
     delete serverEnv.NOTIFY_SOCKET;
     delete serverEnv.RABBITMQ_SERVER_START_ARGS;
@@ -615,7 +647,11 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     };
     return broker;
   } catch (err) {
+    // Debugging aid: CONEY_KEEP_FAILED_BROKER_DIR=/some/dir keeps a copy of a failed node's files.
+    if (process.env.CONEY_KEEP_FAILED_BROKER_DIR) fs.cpSync(dir, process.env.CONEY_KEEP_FAILED_BROKER_DIR, { recursive: true });
     const detail = [
+      `--- first errors in ${stdoutFile} and ${path.basename(logFile)} ---`,
+      firstErrors([stdoutFile, logFile], 12),
       `--- ${stdoutFile} (tail) ---`,
       tailOf(stdoutFile, 30),
       `--- ${logFile} (tail) ---`,

@@ -37,6 +37,16 @@ function streamLost(cause: unknown): StreamLostError {
 /** A listener that keeps late 'error' events from becoming uncaught exceptions. */
 function ignoreError(): void {}
 
+/** Options of {@link DuplexTransport}. */
+export interface DuplexTransportOptions {
+  /**
+   * Seconds that {@link DuplexTransport.end} waits for the peer to close its
+   * side before destroying the stream (default 5; 0 or Infinity: no limit).
+   * A dead peer never sends its FIN, and the socket would otherwise stay open.
+   */
+  endTimeout?: number;
+}
+
 /**
  * A {@link Transport} over a Node `Duplex` stream that is already connected.
  *
@@ -63,15 +73,19 @@ export class DuplexTransport implements Transport {
   /** Set by {@link end} / {@link destroy}: a later bare 'close' is then expected. */
   private closing = false;
   private readonly listeners: Array<[string, (...args: any[]) => void]>;
+  private readonly endTimeout: number;
+  private endTimer: NodeJS.Timeout | null = null;
 
   /**
    * Wraps `stream` and starts reading from it.
    * @param stream a connected duplex stream; the transport owns it from now on.
    * @param handlers where bytes, drain and close are reported.
+   * @param options see {@link DuplexTransportOptions}.
    */
-  constructor(stream: Duplex, handlers: TransportHandlers) {
+  constructor(stream: Duplex, handlers: TransportHandlers, options: DuplexTransportOptions = {}) {
     this.stream = stream;
     this.handlers = handlers;
+    this.endTimeout = options.endTimeout ?? 5;
     this.listeners = [
       ['data', (chunk: Buffer) => this.onData(chunk)],
       ['drain', () => this.onDrain()],
@@ -103,11 +117,18 @@ export class DuplexTransport implements Transport {
     return this.stream.writableLength;
   }
 
-  /** Ends the stream after the pending writes; `onClose(null)` follows once the peer closes too. */
+  /**
+   * Ends the stream after the pending writes; `onClose(null)` follows once
+   * the peer closes too, or once `endTimeout` has passed and the stream was destroyed.
+   */
   end(): void {
     if (this.closed || this.closing) return;
     this.closing = true;
     this.stream.end();
+    const t = this.endTimeout;
+    if (!(t > 0 && Number.isFinite(t))) return;
+    // unref: the stream itself decides whether the process stays alive.
+    this.endTimer = setTimeout(() => this.stream.destroy(), Math.min(t * 1000, 0x7fffffff)).unref();
   }
 
   /** Destroys the stream now; `onClose(null)` follows (asynchronously) unless a close was already reported. */
@@ -149,6 +170,8 @@ export class DuplexTransport implements Transport {
   private report(err: Error | null): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.endTimer) clearTimeout(this.endTimer);
+    this.endTimer = null;
     for (const [event, fn] of this.listeners) this.stream.removeListener(event, fn);
     this.stream.on('error', ignoreError);
     this.handlers.onClose(err);

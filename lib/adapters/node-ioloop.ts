@@ -172,6 +172,7 @@ export class NodeIOLoop implements IOLoop {
   ): () => void {
     const context: AttemptContext = {
       addCallback: (cb) => this.addCallback(cb),
+      invoke: (cb) => this.invoke(cb),
       armTimer: (seconds, fire) => this.armConnectTimer(seconds, fire),
     };
     // Our own sockets are TCP from the start; a subclass's stream is just "a stream" until it shows what it is.
@@ -305,6 +306,8 @@ function pendingEvent(stream: Duplex): 'connect' | 'secureConnect' | null {
 /** What a connect attempt needs from its loop (kept off the loop's public surface). */
 interface AttemptContext {
   addCallback(cb: () => void): void;
+  /** Runs code of the loop's owner, routing what it throws to onError. */
+  invoke(cb: () => void): void;
   /** Starts a timeout; returns its canceller. */
   armTimer(seconds: number, fire: () => void): () => void;
 }
@@ -378,9 +381,10 @@ class ConnectAttempt {
     this.settled = true;
     this.cleanup(false);
     const stream = this.stream!;
-    if (stream.destroyed) return this.done(this.error(new Error('the stream was destroyed before it was connected')));
+    if (stream.destroyed) return this.report(this.error(new Error('the stream was destroyed before it was connected')));
     const DuplexTransport = loadDuplexTransport();
-    this.done(null, new DuplexTransport(stream, this.handlers));
+    const transport = new DuplexTransport(stream, guard(this.handlers, this.loop.invoke));
+    this.loop.invoke(() => this.done(null, transport));
   }
 
   private timedOut(): void {
@@ -396,7 +400,11 @@ class ConnectAttempt {
     if (this.settled) return;
     this.settled = true;
     this.cleanup(true);
-    this.done(err);
+    this.report(err);
+  }
+
+  private report(err: Error): void {
+    this.loop.invoke(() => this.done(err));
   }
 
   /** The SocketConnectError for `cause`, naming the target, the phase and the code. */
@@ -434,6 +442,18 @@ class ConnectAttempt {
   }
 }
 
+/**
+ * The handlers with each call run through `invoke`: stream events are not
+ * loop callbacks, and what they throw must reach onError like the rest.
+ */
+function guard(h: TransportHandlers, invoke: (cb: () => void) => void): TransportHandlers {
+  return {
+    onData: (chunk) => invoke(() => h.onData(chunk)),
+    onClose: (err) => invoke(() => h.onClose(err)),
+    onDrain: () => invoke(() => h.onDrain()),
+  };
+}
+
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as Promise<T>)?.then === 'function';
 }
@@ -444,6 +464,5 @@ function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
  * loads first; it is loaded on first use instead.
  */
 function loadDuplexTransport(): typeof DuplexTransportClass {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   return (require('./duplex-transport') as typeof import('./duplex-transport')).DuplexTransport;
 }

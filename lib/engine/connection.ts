@@ -396,28 +396,34 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     };
   }
 
-  /** Ends the current attempt with an error and reports it to the workflow. */
-  private failAttempt(err: Error): void {
+  /**
+   * Ends the current attempt with an error and reports it to the workflow.
+   * `graceful`: our last frames (close, close-ok) must still reach the broker.
+   */
+  private failAttempt(err: Error, graceful = false): void {
     const done = this.attemptDone;
-    this.cleanupAttempt();
+    this.cleanupAttempt(graceful);
     if (done !== null) done(err);
   }
 
-  private cleanupAttempt(): void {
+  private cleanupAttempt(graceful = false): void {
     this.attemptDone = null;
     if (this.stackTimer !== null) this.ioloop.removeTimeout(this.stackTimer);
     this.stackTimer = null;
-    this.dropTransport();
+    this.dropTransport(graceful);
   }
 
-  private dropTransport(): void {
+  private dropTransport(graceful: boolean): void {
     this.heartbeatChecker?.stop();
     this.heartbeatChecker = null;
+    if (graceful) this.outbound.flush();
     this.outbound.detach();
     const transport = this.transport;
     this.transport = null;
     this.parser = null;
-    if (transport !== null) transport.destroy();
+    if (transport === null) return;
+    if (graceful) transport.end();
+    else transport.destroy();
   }
 
   // ---- inbound ---------------------------------------------------------------------
@@ -566,9 +572,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   private onBrokerClose(close: spec.Connection.Close): void {
     this.sendMethod(0, new spec.Connection.CloseOk());
-    this.outbound.flush();
-    const reason = this.brokerCloseError(close);
-    this.failOrTerminate(reason);
+    this.failOrTerminate(this.brokerCloseError(close), true);
   }
 
   /** Maps a broker close to the error a user can act on, given where the handshake was. */
@@ -586,7 +590,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   }
 
   private onCloseOk(): void {
-    if (this.state === 'closing' && this.closeReason !== null) this.terminate(this.closeReason);
+    if (this.state === 'closing' && this.closeReason !== null) this.terminate(this.closeReason, true);
   }
 
   private onTransportClose(err: Error | null): void {
@@ -629,33 +633,27 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     if (this.state === 'closed' || this.parser === null) return;
     this.parser = null;
     this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText: err.message.slice(0, 255) }));
-    this.outbound.flush();
-    this.transport?.end();
-    this.failOrTerminate(err);
+    this.failOrTerminate(err, true);
   }
 
   /** During an attempt the error fails the attempt; afterwards it closes the connection. */
-  private failOrTerminate(err: Error): void {
-    if (this.attemptDone !== null) this.failAttempt(err);
-    else this.terminate(err);
+  private failOrTerminate(err: Error, graceful = false): void {
+    if (this.attemptDone !== null) this.failAttempt(err, graceful);
+    else this.terminate(err, graceful);
   }
 
-  /** Final teardown of an open connection: everything released, everyone told once. */
-  private terminate(reason: Error): void {
+  /**
+   * Final teardown of an open connection: everything released, everyone told
+   * once. `graceful`: flush and end the stream so our last frames arrive;
+   * otherwise (a dead or stuck peer) destroy it.
+   */
+  private terminate(reason: Error, graceful = false): void {
     if (this.state === 'closed' || this.state === 'init' || this.state === 'opening') return;
     this.state = 'closed';
     if (this.closeTimer !== null) this.ioloop.removeTimeout(this.closeTimer);
     this.closeTimer = null;
     this.clearBlockedTimer();
-    // End (not destroy) so that a queued close or close-ok still reaches the broker.
-    const transport = this.transport;
-    this.transport = null;
-    this.heartbeatChecker?.stop();
-    this.heartbeatChecker = null;
-    this.outbound.flush();
-    this.outbound.detach();
-    this.parser = null;
-    transport?.end();
+    this.dropTransport(graceful);
     for (const channel of [...this.channels.values()]) channel.onConnectionClosed(reason);
     this.channels.clear();
     for (const cb of this.updateSecretCallbacks.splice(0)) this.invoke(cb, reason);

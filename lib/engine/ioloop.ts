@@ -107,4 +107,12 @@ export interface IOLoop {
     handlers: TransportHandlers,
     done: (err: Error | null, transport?: Transport) => void,
   ): () => void;
+  /**
+   * Optional: receives what a callback, a timer or a transport handler run by
+   * the loop threw; without it such exceptions are rethrown asynchronously
+   * (NodeIOLoop) or at the end of the run (VirtualIOLoop). The other work of
+   * the loop goes on either way. A connection may point it at its own
+   * `onCallbackError`.
+   */
+  onError?: (err: unknown) => void;
 }

@@ -190,6 +190,18 @@ describe('DuplexTransport', function () {
     expect(rec.closes).to.deep.equal([null]);
   });
 
+  it('end() destroys the stream after endTimeout when the peer never closes', async function () {
+    const [a] = pair();
+    const rec = recorder();
+    const tr = new DuplexTransport(a, rec.handlers, { endTimeout: 0.03 });
+    tr.end();
+    await sleep(10);
+    expect(rec.closes).to.deep.equal([]);
+    await sleep(50);
+    expect(rec.closes).to.deep.equal([null]);
+    expect(a.destroyed).to.equal(true);
+  });
+
   it('stops reporting data after the close', async function () {
     const [a] = pair();
     const rec = recorder();
@@ -208,7 +220,7 @@ describe('StreamIOLoop', function () {
 
   it('carries a connection over the user\'s stream and passes the target', async function () {
     const [a, b] = pair();
-    const open = sinon.spy(() => a);
+    const open = sinon.spy((_t: TransportTarget) => a);
     const loop = new StreamIOLoop({ openStream: open });
     const rec = recorder();
     let sync = true;

@@ -1,0 +1,325 @@
+/**
+ * Batched frame encoder: everything written during a loop turn goes into
+ * one growable buffer and leaves with one `take()`.
+ * @packageDocumentation
+ */
+import { InvalidArgumentError } from '../errors';
+import { Writer, writeLongAt, writeLonglong, writeShortstr } from './codec';
+import { DEFAULT_FRAME_MAX, PROTOCOL_HEADER } from './frame';
+import { BasicProperties, type AMQPMethod, type BasicPropertiesInit } from './spec';
+
+const FRAME_END = 206;
+/** Bodies at least this large are referenced by `take()`'s chunk list, not copied. */
+export const LARGE_BODY_THRESHOLD = 32 * 1024;
+/** A pending tail up to this size is copied out by `take()` so that the buffer can be reused from its start. */
+const COPY_OUT_MAX = 2048;
+/** Free space wanted before each frame; below it a handed-out buffer is replaced. */
+const MIN_FREE = 4096;
+
+function checkChannel(channel: number): void {
+  if ((channel & 0xffff) !== channel) {
+    throw new InvalidArgumentError(`channel number must be an integer in 0..65535, got ${channel}`);
+  }
+}
+
+/**
+ * Encodes frames into a reused buffer. `take()` hands the pending bytes to
+ * the transport as a list of chunks; the chunks stay valid after later
+ * writes (written bytes are never overwritten once handed out), so the
+ * transport may hold them until the OS accepts them.
+ *
+ * Message bodies of at least {@link LARGE_BODY_THRESHOLD} bytes are not
+ * copied: the chunk list references slices of the caller's Buffer, which must
+ * not be modified until the transport has written it.
+ *
+ * A write that throws (a field out of range, a string too long) leaves
+ * nothing behind: the writer is rolled back to the previous frame boundary.
+ */
+export class FrameWriter {
+  private readonly w: Writer;
+  private readonly initialSize: number;
+  /** Start of the bytes in `w.buf` not yet moved to `chunks`. */
+  private start = 0;
+  /** Chunks cut but not yet taken. */
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  /** Whether part of the current buffer has been handed out (so it must not be rewritten). */
+  private exposed = false;
+
+  constructor(initialSize = 64 * 1024) {
+    this.initialSize = Math.max(initialSize, 2 * MIN_FREE);
+    this.w = new Writer(this.initialSize);
+  }
+
+  /** Bytes pending (written, not yet taken). */
+  get length(): number {
+    return this.chunkBytes + this.w.pos - this.start;
+  }
+
+  /** Called at every frame boundary: makes room without ever moving handed-out bytes. */
+  private prepare(): void {
+    const w = this.w;
+    if (w.buf.length - w.pos >= MIN_FREE) return;
+    const pending = w.pos - this.start;
+    const size = Math.max(this.initialSize, 2 * (pending + MIN_FREE));
+    if (this.exposed || size > w.buf.length) {
+      const buf = Buffer.allocUnsafe(size);
+      w.buf.copy(buf, 0, this.start, w.pos);
+      w.buf = buf;
+      w.pos = pending;
+      w.keepFrom = 0;
+      this.start = 0;
+      this.exposed = false;
+    } else {
+      // not handed out: slide the pending bytes to the front
+      w.buf.copy(w.buf, 0, this.start, w.pos);
+      w.pos = pending;
+      w.keepFrom = 0;
+      this.start = 0;
+    }
+  }
+
+  /** Moves the bytes written since the last cut to the chunk list. */
+  private cut(): void {
+    const w = this.w;
+    if (w.pos > this.start) {
+      this.chunks.push(w.buf.subarray(this.start, w.pos));
+      this.chunkBytes += w.pos - this.start;
+      this.start = w.pos;
+      w.keepFrom = w.pos;
+      this.exposed = true;
+    }
+  }
+
+  /** Writes the 8-byte protocol header `AMQP 0 0 9 1`. */
+  writeProtocolHeader(): void {
+    this.prepare();
+    const w = this.w;
+    w.ensure(8);
+    PROTOCOL_HEADER.copy(w.buf, w.pos);
+    w.pos += 8;
+  }
+
+  /** Writes a heartbeat frame. */
+  writeHeartbeat(): void {
+    this.prepare();
+    const w = this.w;
+    w.ensure(8);
+    const b = w.buf;
+    const p = w.pos;
+    b[p] = 8;
+    b[p + 1] = 0;
+    b[p + 2] = 0;
+    b[p + 3] = 0;
+    b[p + 4] = 0;
+    b[p + 5] = 0;
+    b[p + 6] = 0;
+    b[p + 7] = FRAME_END;
+    w.pos = p + 8;
+  }
+
+  /** Writes one method frame. */
+  writeMethod(channel: number, method: AMQPMethod): void {
+    checkChannel(channel);
+    this.prepare();
+    const w = this.w;
+    const mark = w.pos;
+    try {
+      w.ensure(7);
+      const b = w.buf;
+      b[mark] = 1;
+      b[mark + 1] = channel >>> 8;
+      b[mark + 2] = channel;
+      w.pos = mark + 7;
+      method.encode(w);
+      writeLongAt(w.buf, mark + 3, w.pos - mark - 7);
+      w.ensure(1);
+      w.buf[w.pos++] = FRAME_END;
+    } catch (e) {
+      w.pos = mark;
+      throw e;
+    }
+  }
+
+  /**
+   * Writes a `basic.publish` method frame, its content header and its body
+   * frames (split so that no frame exceeds `frameMax`; 0 means 131072). An
+   * empty body sends no body frame. No method object is allocated.
+   */
+  writePublish(
+    channel: number,
+    exchange: string,
+    routingKey: string,
+    mandatory: boolean,
+    properties: BasicPropertiesInit | undefined,
+    body: Buffer,
+    frameMax: number,
+  ): void {
+    checkChannel(channel);
+    this.prepare();
+    const w = this.w;
+    const mark = w.pos;
+    try {
+      // method frame: 7 + 4 (ids) + 2 (ticket) + 2 x 256 (shortstr) + 1 (bits) + 1 (end)
+      w.ensure(527);
+      const b = w.buf;
+      b[mark] = 1;
+      b[mark + 1] = channel >>> 8;
+      b[mark + 2] = channel;
+      b[mark + 7] = 0; // class 60, method 40
+      b[mark + 8] = 60;
+      b[mark + 9] = 0;
+      b[mark + 10] = 40;
+      b[mark + 11] = 0; // ticket
+      b[mark + 12] = 0;
+      let p = writeShortstr(b, mark + 13, exchange, 'basic.publish exchange');
+      p = writeShortstr(b, p, routingKey, 'basic.publish routing key');
+      b[p++] = mandatory ? 1 : 0;
+      writeLongAt(b, mark + 3, p - mark - 7);
+      b[p++] = FRAME_END;
+      w.pos = p;
+      this.contentFrames(channel, properties, body, frameMax);
+    } catch (e) {
+      w.pos = mark;
+      throw e;
+    }
+  }
+
+  /**
+   * Writes a content header frame (class `basic`) and the body frames. With
+   * {@link writeMethod} this sends any content-carrying method
+   * (`basic.deliver`, `basic.get-ok`, `basic.return`; useful to test peers).
+   */
+  writeContent(channel: number, properties: BasicPropertiesInit | undefined, body: Buffer, frameMax: number): void {
+    checkChannel(channel);
+    this.prepare();
+    const mark = this.w.pos;
+    try {
+      this.contentFrames(channel, properties, body, frameMax);
+    } catch (e) {
+      this.w.pos = mark;
+      throw e;
+    }
+  }
+
+  private contentFrames(channel: number, properties: BasicPropertiesInit | undefined, body: Buffer, frameMax: number): void {
+    const max = frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX;
+    if (!(max > 8)) throw new InvalidArgumentError(`frameMax ${frameMax} leaves no room for a frame payload`);
+    if (!Buffer.isBuffer(body)) {
+      if (!((body as unknown) instanceof Uint8Array)) throw new InvalidArgumentError(`message body must be a Buffer, got ${typeof body}`);
+      body = Buffer.from((body as Uint8Array).buffer, (body as Uint8Array).byteOffset, (body as Uint8Array).length);
+    }
+    const w = this.w;
+    // header frame: 7 + class, weight (4) + body size (8) + properties + end
+    w.ensure(19);
+    let b = w.buf;
+    const h = w.pos;
+    const len = body.length;
+    b[h] = 2;
+    b[h + 1] = channel >>> 8;
+    b[h + 2] = channel;
+    b[h + 7] = 0;
+    b[h + 8] = 60;
+    b[h + 9] = 0;
+    b[h + 10] = 0;
+    writeLonglong(b, h + 11, len, 'body size');
+    w.pos = h + 19;
+    BasicProperties.encode(w, properties);
+    const payload = w.pos - h - 7;
+    if (payload + 8 > max) {
+      throw new InvalidArgumentError(`the content header frame (${payload + 8} bytes: properties and headers) exceeds frame-max ${max}`);
+    }
+    w.ensure(1);
+    b = w.buf;
+    writeLongAt(b, h + 3, payload);
+    b[w.pos++] = FRAME_END;
+    if (len === 0) return;
+
+    // body frames
+    const maxPayload = max - 8;
+    if (len >= LARGE_BODY_THRESHOLD) {
+      for (let off = 0; off < len; off += maxPayload) {
+        const n = len - off < maxPayload ? len - off : maxPayload;
+        w.ensure(7);
+        b = w.buf;
+        const p = w.pos;
+        b[p] = 3;
+        b[p + 1] = channel >>> 8;
+        b[p + 2] = channel;
+        writeLongAt(b, p + 3, n);
+        w.pos = p + 7;
+        this.cut();
+        this.chunks.push(off === 0 && n === len ? body : body.subarray(off, off + n));
+        this.chunkBytes += n;
+        w.ensure(1);
+        w.buf[w.pos++] = FRAME_END;
+      }
+    } else {
+      for (let off = 0; off < len; off += maxPayload) {
+        const n = len - off < maxPayload ? len - off : maxPayload;
+        w.ensure(8 + n);
+        b = w.buf;
+        const p = w.pos;
+        b[p] = 3;
+        b[p + 1] = channel >>> 8;
+        b[p + 2] = channel;
+        writeLongAt(b, p + 3, n);
+        if (n < 64) {
+          for (let i = 0; i < n; i++) b[p + 7 + i] = body[off + i];
+        } else {
+          body.copy(b, p + 7, off, off + n);
+        }
+        b[p + 7 + n] = FRAME_END;
+        w.pos = p + 8 + n;
+      }
+    }
+  }
+
+  /**
+   * Hands out the pending bytes as chunks, in order, for one vectored write,
+   * and starts a new batch. Returns `[]` when nothing is pending.
+   */
+  take(): Buffer[] {
+    const w = this.w;
+    const tail = w.pos - this.start;
+    if (this.chunks.length === 0) {
+      if (tail === 0) return [];
+      if (!this.exposed && tail <= COPY_OUT_MAX) {
+        // small batch: copy it out and reuse the buffer from its start
+        const out = Buffer.allocUnsafe(tail);
+        w.buf.copy(out, 0, this.start, w.pos);
+        w.pos = 0;
+        w.keepFrom = 0;
+        this.start = 0;
+        return [out];
+      }
+    }
+    this.cut();
+    const out = this.chunks;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    return out;
+  }
+}
+
+/** Encodes one method frame into a new Buffer (for tests and simple peers). */
+export function encodeMethodFrame(channel: number, method: AMQPMethod): Buffer {
+  const fw = new FrameWriter(8192);
+  fw.writeMethod(channel, method);
+  return Buffer.concat(fw.take());
+}
+
+/** Encodes a content header frame and the body frames into a new Buffer (for tests and simple peers). */
+export function encodeContentFrames(
+  channel: number,
+  properties: BasicPropertiesInit | undefined,
+  body: Buffer,
+  frameMax = DEFAULT_FRAME_MAX,
+): Buffer {
+  const fw = new FrameWriter(8192);
+  fw.writeContent(channel, properties, body, frameMax);
+  return Buffer.concat(fw.take());
+}
+
+/** The 8-byte heartbeat frame. */
+export const HEARTBEAT_BYTES: Buffer = Buffer.from([8, 0, 0, 0, 0, 0, 0, FRAME_END]);

@@ -1,0 +1,536 @@
+/**
+ * Connection engine unit tests on the deterministic virtual loop with a
+ * scripted fake broker: the handshake, failures and their error classes,
+ * retries, heartbeats, malformed input, close paths and backpressure.
+ */
+import { expect } from 'chai';
+import * as sinon from 'sinon';
+import {
+  AMQPHeartbeatTimeout,
+  Channel,
+  Connection,
+  ConnectionBlockedTimeout,
+  ConnectionClosedByBroker,
+  ConnectionClosedByClient,
+  ConnectionOpenAborted,
+  ConnectionParameters,
+  ConnectionWorkflowFailed,
+  ConnectionWrongStateError,
+  FrameError,
+  IncompatibleProtocolError,
+  PlainCredentials,
+  ProbableAccessDeniedError,
+  ProbableAuthenticationError,
+  SocketConnectError,
+  StackTimeoutError,
+  StreamLostError,
+  VirtualIOLoop,
+  ExternalCredentials,
+  AuthenticationError,
+  ChannelClosedByBroker,
+  spec,
+} from '../../lib';
+import { FakeBroker } from '../support/fake-broker';
+
+interface Events {
+  opened: number;
+  openErrors: Error[];
+  closes: Error[];
+}
+
+function setup(
+  paramOverrides: ConstructorParameters<typeof ConnectionParameters>[0] = {},
+  brokerOptions: ConstructorParameters<typeof FakeBroker>[1] = {},
+  extra: { parameters?: ConnectionParameters[]; onCallbackError?: (e: unknown) => void } = {},
+) {
+  const loop = new VirtualIOLoop();
+  const broker = new FakeBroker(loop, brokerOptions);
+  const events: Events = { opened: 0, openErrors: [], closes: [] };
+  const connection = new Connection({
+    ioloop: loop,
+    parameters: extra.parameters ?? new ConnectionParameters({ host: 'fake-broker', ...paramOverrides }),
+    onOpen: () => (events.opened += 1),
+    onOpenError: (_c, err) => events.openErrors.push(err),
+    onClose: (_c, reason) => events.closes.push(reason),
+    onCallbackError: extra.onCallbackError,
+  });
+  return { loop, broker, connection, events };
+}
+
+function openChannel(loop: VirtualIOLoop, connection: Connection): Channel {
+  let opened: Channel | undefined;
+  connection.channel((err, ch) => {
+    if (err) throw err;
+    opened = ch;
+  });
+  loop.runUntilIdle();
+  expect(opened, 'channel opened').to.be.instanceOf(Channel);
+  return opened!;
+}
+
+describe('Connection (virtual loop, fake broker)', () => {
+  describe('handshake', () => {
+    it('sends the protocol header, start-ok with PLAIN and capabilities, tune-ok and open', () => {
+      const { loop, broker, connection, events } = setup(
+        { virtualHost: 'vh', credentials: new PlainCredentials('user', 'pw'), channelMax: 100, frameMax: 65536 },
+        { channelMax: 2047, frameMax: 131072, heartbeat: 60 },
+      );
+      expect(connection.isOpen).to.equal(false);
+      loop.runUntilIdle();
+      expect(events.opened).to.equal(1);
+      expect(connection.isOpen).to.equal(true);
+      const session = broker.session;
+      const startOk = session.sent(spec.Connection.StartOk)[0];
+      expect(startOk.mechanism).to.equal('PLAIN');
+      expect(Buffer.from(startOk.response as Buffer).toString()).to.equal('\0user\0pw');
+      const caps = startOk.clientProperties.capabilities as Record<string, unknown>;
+      for (const cap of [
+        'publisher_confirms',
+        'exchange_exchange_bindings',
+        'basic.nack',
+        'consumer_cancel_notify',
+        'connection.blocked',
+        'authentication_failure_close',
+        'per_consumer_qos',
+      ]) {
+        expect(caps[cap], cap).to.equal(true);
+      }
+      expect(startOk.clientProperties.product).to.equal('coney');
+      const tuneOk = session.sent(spec.Connection.TuneOk)[0];
+      expect(tuneOk.channelMax).to.equal(100);
+      expect(tuneOk.frameMax).to.equal(65536);
+      expect(tuneOk.heartbeat).to.equal(60);
+      expect(session.sent(spec.Connection.Open)[0].virtualHost).to.equal('vh');
+      expect([connection.channelMax, connection.frameMax, connection.heartbeat]).to.deep.equal([100, 65536, 60]);
+      expect(connection.serverProperties.product).to.equal('fake-broker');
+    });
+
+    it('lets a heartbeat callable pick the interval from the broker value', () => {
+      const { loop, connection } = setup({ heartbeat: (_c: unknown, v: number) => v * 2 }, { heartbeat: 7 });
+      loop.runUntilIdle();
+      expect(connection.heartbeat).to.equal(14);
+    });
+
+    it('erases credentials after start-ok with eraseOnConnect', () => {
+      const credentials = new PlainCredentials('u', 'p', true);
+      const { loop, events } = setup({ credentials });
+      loop.runUntilIdle();
+      expect(events.opened).to.equal(1);
+      expect(credentials.erased).to.equal(true);
+    });
+
+    it('fails with a clear AuthenticationError when no mechanism fits', () => {
+      const { loop, events } = setup({ credentials: new ExternalCredentials() }, { mechanisms: 'PLAIN AMQPLAIN' });
+      loop.runUntilIdle();
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(AuthenticationError);
+      expect(events.openErrors[0].message).to.match(/EXTERNAL/);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('maps another protocol header from the peer to IncompatibleProtocolError', () => {
+      const loop = new VirtualIOLoop();
+      const errs: Error[] = [];
+      loop.listen('fake-broker', 5672, (peer) => {
+        peer.onData(() => peer.write(Buffer.from('AMQP\x00\x00\x09\x00', 'latin1')));
+      });
+      const connection = new Connection({
+        ioloop: loop,
+        parameters: new ConnectionParameters({ host: 'fake-broker' }),
+        onOpenError: (_c, e) => errs.push(e),
+      });
+      loop.runUntilIdle();
+      expect(errs).to.have.length(1);
+      expect(errs[0]).to.be.instanceOf(IncompatibleProtocolError);
+      expect(errs[0].message).to.contain('0-9-0');
+      expect(connection.isClosed).to.equal(true);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('reports a socket closed after start-ok as ProbableAuthenticationError', () => {
+      const { loop, broker, events, connection } = setup();
+      broker.onMethod = (session, _ch, m) => {
+        if (m instanceof spec.Connection.StartOk) {
+          session.peer.end();
+          return true;
+        }
+      };
+      loop.runUntilIdle();
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(ProbableAuthenticationError);
+      expect(events.opened).to.equal(0);
+      expect(events.closes).to.have.length(0);
+      expect(connection.isClosed).to.equal(true);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('reports connection.close 403 after start-ok as ProbableAuthenticationError', () => {
+      const { loop, broker, events } = setup();
+      broker.onMethod = (session, _ch, m) => {
+        if (m instanceof spec.Connection.StartOk) {
+          session.send(0, new spec.Connection.Close({ replyCode: 403, replyText: 'ACCESS_REFUSED - Login was refused' }));
+          return true;
+        }
+      };
+      loop.runUntilIdle();
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(ProbableAuthenticationError);
+      expect(events.openErrors[0].message).to.contain('Login was refused');
+      expect(broker.session.sent(spec.Connection.CloseOk)).to.have.length(1);
+    });
+
+    it('reports a refused connection.open as ProbableAccessDeniedError', () => {
+      const { loop, broker, events } = setup({ virtualHost: 'secret' });
+      broker.onMethod = (session, _ch, m) => {
+        if (m instanceof spec.Connection.Open) {
+          session.send(0, new spec.Connection.Close({ replyCode: 530, replyText: "NOT_ALLOWED - access to vhost 'secret' refused" }));
+          return true;
+        }
+      };
+      loop.runUntilIdle();
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(ProbableAccessDeniedError);
+      expect(events.openErrors[0].message).to.contain('secret');
+    });
+
+    it('fails with SocketConnectError when nothing listens, once', () => {
+      const { loop, events } = setup({ host: 'nowhere' });
+      loop.runUntilIdle();
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(SocketConnectError);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('bounds the whole handshake with stackTimeout', () => {
+      const { loop, broker, events } = setup({ stackTimeout: 3 });
+      broker.onMethod = () => true; // answers nothing after connection.start
+      loop.advance(2.9);
+      expect(events.openErrors).to.have.length(0);
+      loop.advance(0.2);
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(StackTimeoutError);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('bounds the TCP connect with socketTimeout', () => {
+      const { loop, events } = setup({ socketTimeout: 2 }, { acceptDelay: Infinity });
+      loop.advance(2.1);
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(SocketConnectError);
+      expect(events.openErrors[0].message).to.match(/timed out/);
+    });
+  });
+
+  describe('connection workflow', () => {
+    it('tries each parameter set, connectionAttempts rounds with retryDelay, and lists every cause', () => {
+      const loop = new VirtualIOLoop();
+      const errs: Error[] = [];
+      const parameters = [
+        new ConnectionParameters({ host: 'a', connectionAttempts: 3, retryDelay: 5 }),
+        new ConnectionParameters({ host: 'b', connectionAttempts: 3, retryDelay: 5 }),
+      ];
+      new Connection({ ioloop: loop, parameters, onOpenError: (_c, e) => errs.push(e) });
+      loop.runUntilIdle();
+      expect(errs).to.have.length(0);
+      loop.advance(5);
+      expect(errs).to.have.length(0);
+      loop.advance(5);
+      expect(errs).to.have.length(1);
+      const failure = errs[0] as ConnectionWorkflowFailed;
+      expect(failure).to.be.instanceOf(ConnectionWorkflowFailed);
+      expect(failure.attempts).to.have.length(6);
+      expect(failure.message).to.contain('attempt 6');
+      expect(failure.attempts.every((e) => e instanceof SocketConnectError)).to.equal(true);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('falls over to the second host when the first is down', () => {
+      const loop = new VirtualIOLoop();
+      const broker = new FakeBroker(loop, { host: 'b' });
+      let opened = 0;
+      const connection = new Connection({
+        ioloop: loop,
+        parameters: [new ConnectionParameters({ host: 'a' }), new ConnectionParameters({ host: 'b' })],
+        onOpen: () => (opened += 1),
+      });
+      loop.runUntilIdle();
+      expect(opened).to.equal(1);
+      expect(connection.parameters?.host).to.equal('b');
+      expect(broker.sessions).to.have.length(1);
+    });
+
+    it('does not retry a refused login', () => {
+      const loop = new VirtualIOLoop();
+      const broker = new FakeBroker(loop);
+      broker.onMethod = (session, _ch, m) => {
+        if (m instanceof spec.Connection.StartOk) {
+          session.send(0, new spec.Connection.Close({ replyCode: 403, replyText: 'ACCESS_REFUSED' }));
+          return true;
+        }
+      };
+      const errs: Error[] = [];
+      new Connection({
+        ioloop: loop,
+        parameters: new ConnectionParameters({ host: 'fake-broker', connectionAttempts: 5, retryDelay: 1 }),
+        onOpenError: (_c, e) => errs.push(e),
+      });
+      loop.advance(10);
+      expect(broker.sessions).to.have.length(1);
+      expect(errs).to.have.length(1);
+      expect(errs[0]).to.be.instanceOf(ProbableAuthenticationError);
+    });
+
+    it('close() while opening aborts with ConnectionOpenAborted and leaves nothing scheduled', () => {
+      const { loop, connection, events } = setup({ stackTimeout: 30 }, { acceptDelay: Infinity });
+      loop.runUntilIdle();
+      connection.close();
+      loop.runUntilIdle();
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(ConnectionOpenAborted);
+      expect(events.closes).to.have.length(0);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+  });
+
+  describe('heartbeats', () => {
+    it('sends a heartbeat when idle for an interval and times out after two silent intervals', () => {
+      const { loop, broker, connection, events } = setup({}, { heartbeat: 10 });
+      loop.runUntilIdle();
+      expect(connection.heartbeat).to.equal(10);
+      const session = broker.session;
+      const heartbeats = () => session.frames.filter((f) => f.type === spec.FRAME_HEARTBEAT).length;
+      loop.advance(10);
+      expect(heartbeats()).to.be.greaterThan(0);
+      // The broker keeps sending heartbeats for a while: the connection stays up.
+      for (let i = 0; i < 6; i++) {
+        session.sendRaw(Buffer.from([8, 0, 0, 0, 0, 0, 0, 0xce]));
+        loop.advance(5);
+      }
+      expect(events.closes).to.have.length(0);
+      // Then silence: closed within (2 intervals + one check period).
+      loop.advance(25);
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(AMQPHeartbeatTimeout);
+      expect(connection.isClosed).to.equal(true);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('sends no heartbeat while other traffic flows', () => {
+      const { loop, broker, connection } = setup({}, { heartbeat: 10 });
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      const session = broker.session;
+      for (let i = 0; i < 20; i++) {
+        ch.basicPublish('', 'q', 'x');
+        session.sendRaw(Buffer.from([8, 0, 0, 0, 0, 0, 0, 0xce]));
+        loop.advance(2);
+      }
+      expect(session.frames.filter((f) => f.type === spec.FRAME_HEARTBEAT)).to.have.length(0);
+    });
+  });
+
+  describe('malformed input and faults', () => {
+    it('closes with 501 and a FrameError on a bad frame end', () => {
+      const { loop, broker, events } = setup();
+      loop.runUntilIdle();
+      broker.session.sendRaw(Buffer.from([8, 0, 0, 0, 0, 0, 0, 0x00]));
+      loop.runUntilIdle();
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(FrameError);
+      const close = broker.session.sent(spec.Connection.Close)[0];
+      expect(close.replyCode).to.equal(501);
+    });
+
+    it('closes with 504 on a frame for a channel that is not open', () => {
+      const { loop, broker, events } = setup();
+      loop.runUntilIdle();
+      broker.session.send(9, new spec.Channel.OpenOk());
+      loop.runUntilIdle();
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(FrameError);
+      expect(events.closes[0].message).to.contain('channel 9');
+      expect(broker.session.sent(spec.Connection.Close)[0].replyCode).to.equal(504);
+    });
+
+    it('reports a socket cut mid-frame as StreamLostError and fails pending callbacks', () => {
+      const { loop, broker, connection, events } = setup();
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      broker.onMethod = () => true; // no answers from now on
+      const results: Array<Error | null> = [];
+      ch.queueDeclare('q', {}, (err) => results.push(err));
+      loop.runUntilIdle();
+      broker.session.sendRaw(Buffer.from([1, 0, 1, 0, 0, 0, 40, 0, 50]));
+      broker.session.peer.destroy(new Error('ECONNRESET'));
+      loop.runUntilIdle();
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(StreamLostError);
+      expect(results).to.have.length(1);
+      expect(results[0]).to.equal(events.closes[0]);
+      expect(ch.isClosed).to.equal(true);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('keeps going when a user callback throws, and reports the exception', () => {
+      const errors: unknown[] = [];
+      const { loop, connection, events } = setup({}, {}, { onCallbackError: (e) => errors.push(e) });
+      connection.addOnOpenCallback(() => {
+        throw new Error('user bug');
+      });
+      loop.runUntilIdle();
+      expect(events.opened).to.equal(1);
+      expect(errors).to.have.length(1);
+      expect((errors[0] as Error).message).to.equal('user bug');
+      const ch = openChannel(loop, connection);
+      expect(ch.isOpen).to.equal(true);
+    });
+  });
+
+  describe('close', () => {
+    it('closes channels first, then the connection; onClose fires once with ConnectionClosedByClient', () => {
+      const { loop, broker, connection, events } = setup();
+      loop.runUntilIdle();
+      const ch1 = openChannel(loop, connection);
+      const ch2 = openChannel(loop, connection);
+      const chCloses: Error[] = [];
+      ch1.addOnCloseCallback((_c, r) => chCloses.push(r));
+      ch2.addOnCloseCallback((_c, r) => chCloses.push(r));
+      connection.close(200, 'bye');
+      expect(connection.isClosing).to.equal(true);
+      expect(() => connection.close()).to.throw(ConnectionWrongStateError);
+      loop.runUntilIdle();
+      const names = broker.session.methods.map((m) => m.method.name);
+      const lastChannelClose = names.lastIndexOf('channel.close');
+      expect(lastChannelClose).to.be.greaterThan(-1);
+      expect(names.indexOf('connection.close')).to.be.greaterThan(lastChannelClose);
+      expect(events.closes).to.have.length(1);
+      const reason = events.closes[0] as ConnectionClosedByClient;
+      expect(reason).to.be.instanceOf(ConnectionClosedByClient);
+      expect([reason.replyCode, reason.replyText]).to.deep.equal([200, 'bye']);
+      expect(chCloses).to.have.length(2);
+      expect(connection.isClosed).to.equal(true);
+      expect(() => connection.channel()).to.throw(ConnectionWrongStateError);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('gives ConnectionClosedByBroker with code and text, and fails every pending channel callback', () => {
+      const { loop, broker, connection, events } = setup();
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      broker.onMethod = () => true;
+      const results: Array<Error | null> = [];
+      ch.queueDeclare('a', {}, (err) => results.push(err));
+      ch.queueDeclare('b', {}, (err) => results.push(err));
+      loop.runUntilIdle();
+      broker.session.send(0, new spec.Connection.Close({ replyCode: 320, replyText: 'CONNECTION_FORCED - bye' }));
+      loop.runUntilIdle();
+      expect(events.closes).to.have.length(1);
+      const reason = events.closes[0] as ConnectionClosedByBroker;
+      expect(reason).to.be.instanceOf(ConnectionClosedByBroker);
+      expect(reason.replyCode).to.equal(320);
+      expect(reason.replyText).to.equal('CONNECTION_FORCED - bye');
+      expect(results).to.deep.equal([reason, reason]);
+      expect(broker.session.sent(spec.Connection.CloseOk)).to.have.length(1);
+    });
+
+    it('gives up waiting for close-ok after a timeout', () => {
+      const { loop, broker, connection, events } = setup();
+      loop.runUntilIdle();
+      broker.onMethod = () => true;
+      connection.close();
+      loop.advance(5);
+      expect(events.closes).to.have.length(0);
+      loop.advance(10);
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(ConnectionClosedByClient);
+    });
+  });
+
+  describe('blocked connections', () => {
+    it('reports blocked and unblocked, and closes after blockedConnectionTimeout', () => {
+      const { loop, broker, connection, events } = setup({ blockedConnectionTimeout: 30 });
+      loop.runUntilIdle();
+      const blocked = sinon.spy();
+      const unblocked = sinon.spy();
+      connection.addOnConnectionBlockedCallback(blocked);
+      connection.addOnConnectionUnblockedCallback(unblocked);
+      broker.session.send(0, new spec.Connection.Blocked({ reason: 'low on memory' }));
+      loop.runUntilIdle();
+      expect(blocked.calledOnce).to.equal(true);
+      expect(blocked.firstCall.args[1].reason).to.equal('low on memory');
+      expect(connection.isBlocked).to.equal(true);
+      loop.advance(20);
+      broker.session.send(0, new spec.Connection.Unblocked());
+      loop.runUntilIdle();
+      expect(unblocked.calledOnce).to.equal(true);
+      loop.advance(20);
+      expect(events.closes).to.have.length(0);
+      broker.session.send(0, new spec.Connection.Blocked({ reason: 'disk' }));
+      loop.advance(31);
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(ConnectionBlockedTimeout);
+    });
+  });
+
+  describe('backpressure', () => {
+    it('returns false from basicPublish above the high-water mark, then calls the drain callback', () => {
+      const { loop, broker, connection } = setup();
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      const backpressure = sinon.spy();
+      const drained = sinon.spy();
+      connection.addBackpressureCallback(backpressure);
+      connection.addOnDrainCallback(drained);
+      broker.session.peer.pause();
+      const body = Buffer.alloc(1000);
+      let accepted = 0;
+      while (ch.basicPublish('', 'q', body)) {
+        accepted += 1;
+        if (accepted > 100000) throw new Error('basicPublish never returned false');
+      }
+      expect(connection.writableNeedDrain).to.equal(true);
+      expect(backpressure.calledOnce).to.equal(true);
+      loop.runUntilIdle();
+      expect(drained.called).to.equal(false);
+      broker.session.peer.resume();
+      loop.runUntilIdle();
+      expect(drained.calledOnce).to.equal(true);
+      expect(connection.writableNeedDrain).to.equal(false);
+      expect(broker.session.published.length).to.equal(accepted + 1);
+    });
+  });
+
+  describe('channels', () => {
+    it('allocates the lowest free number, reuses it after close, and honours channelMax', () => {
+      const { loop, connection } = setup({ channelMax: 2 });
+      loop.runUntilIdle();
+      const a = openChannel(loop, connection);
+      const b = openChannel(loop, connection);
+      expect([a.channelNumber, b.channelNumber]).to.deep.equal([1, 2]);
+      expect(() => connection.channel()).to.throw(/channelMax/);
+      a.close();
+      loop.runUntilIdle();
+      const c = openChannel(loop, connection);
+      expect(c.channelNumber).to.equal(1);
+    });
+
+    it('gives a broker channel.close to that channel only', () => {
+      const { loop, broker, connection, events } = setup();
+      loop.runUntilIdle();
+      const a = openChannel(loop, connection);
+      const b = openChannel(loop, connection);
+      const reasons: Error[] = [];
+      a.addOnCloseCallback((_c, r) => reasons.push(r));
+      broker.session.send(a.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND - no queue' }));
+      loop.runUntilIdle();
+      expect(reasons).to.have.length(1);
+      expect(reasons[0]).to.be.instanceOf(ChannelClosedByBroker);
+      expect((reasons[0] as ChannelClosedByBroker).replyCode).to.equal(404);
+      expect(a.isClosed).to.equal(true);
+      expect(b.isOpen).to.equal(true);
+      expect(connection.isOpen).to.equal(true);
+      expect(events.closes).to.have.length(0);
+      expect(broker.session.methods.some((m) => m.channel === a.channelNumber && m.method instanceof spec.Channel.CloseOk)).to.equal(true);
+    });
+  });
+});
