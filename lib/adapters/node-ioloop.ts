@@ -358,8 +358,11 @@ class ConnectAttempt {
 
   private opened(stream: Duplex): void {
     if (this.settled) {
-      stream.destroy(); // aborted or timed out while the user's promise was pending
+      stream?.destroy?.(); // aborted or timed out while the user's promise was pending
       return;
+    }
+    if (typeof stream?.on !== 'function' || typeof stream.write !== 'function') {
+      return this.fail(new TypeError(`openStream gave ${String(stream)}, not a Duplex stream`));
     }
     this.stream = stream;
     const event = pendingEvent(stream);

@@ -38,7 +38,7 @@ export interface VirtualListenOptions {
   highWaterMark?: number;
 }
 
-/** A timer in the queue. `seq` (the handle id) keeps equal times in scheduling order. */
+/** A timer in the queue. The id (increasing) keeps equal times in scheduling order. */
 interface Timer {
   id: number;
   when: number;

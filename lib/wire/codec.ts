@@ -34,6 +34,36 @@ export const utf8Write: (buf: Buffer, s: string, offset: number) => number =
     ? (buf, s, offset) => (buf as FastBuffer).utf8Write(s, offset)
     : (buf, s, offset) => buf.write(s, offset, 'utf8');
 
+// A small direct-mapped cache of decoded short strings. Consumer tags,
+// exchange names, routing keys, content types and header keys repeat from one
+// delivery to the next; comparing a few bytes in JS is about twice as fast as
+// a call into C++ to make a new string. Entries are checked byte for byte, so
+// a hit is always exact.
+const CACHE_SLOTS = 512; // a power of two
+const CACHE_MAX_LEN = 48;
+const cacheBytes = new Uint8Array(CACHE_SLOTS * CACHE_MAX_LEN);
+const cacheLen = new Uint8Array(CACHE_SLOTS); // 0: empty slot
+const cacheStr: string[] = new Array<string>(CACHE_SLOTS).fill('');
+
+/** Decodes `buf[start, end)` as UTF-8, reusing the string of an identical recent byte sequence. */
+export function decodeUtf8(b: Buffer, start: number, end: number): string {
+  const len = end - start;
+  if (len > CACHE_MAX_LEN) return utf8Slice(b, start, end);
+  if (len <= 0) return '';
+  const slot = ((len * 0x9e37) ^ (b[start] << 3) ^ (b[end - 1] << 7) ^ (b[start + (len >> 1)] << 1) ^ b[start + (len >> 2)]) & (CACHE_SLOTS - 1);
+  const base = slot * CACHE_MAX_LEN;
+  if (cacheLen[slot] === len) {
+    let i = 0;
+    while (i < len && cacheBytes[base + i] === b[start + i]) i++;
+    if (i === len) return cacheStr[slot];
+  }
+  const str = utf8Slice(b, start, end);
+  cacheLen[slot] = len;
+  cacheStr[slot] = str;
+  for (let i = 0; i < len; i++) cacheBytes[base + i] = b[start + i];
+  return str;
+}
+
 /**
  * A growable output buffer, reused between loop turns. Writes go to
  * `buf[pos]`; generated code may write into `buf` directly after an
@@ -239,18 +269,12 @@ export class Reader {
       throw this.truncated('shortstr', len);
     }
     this.pos = e;
-    if (len === 0) return '';
-    if (len <= 6) {
-      // tiny strings: a JS loop beats the call into C++
-      let r = '';
-      for (let i = s; i < e; i++) {
-        const c = b[i];
-        if (c > 0x7f) return utf8Slice(b, s, e);
-        r += String.fromCharCode(c);
-      }
-      return r;
-    }
-    return utf8Slice(b, s, e);
+    return decodeUtf8(b, s, e);
+  }
+
+  /** Decodes `buf[start, end)` as UTF-8 (through the string cache); does not move `pos`. */
+  utf8(start: number, end: number): string {
+    return decodeUtf8(this.buf, start, end);
   }
 
   /** A long string as raw bytes (a copy: it does not keep the frame alive). */
@@ -270,7 +294,7 @@ export class Reader {
     const p = this.pos;
     if (p + len > this.end) throw this.truncated('longstr', len);
     this.pos = p + len;
-    return len === 0 ? '' : utf8Slice(this.buf, p, p + len);
+    return decodeUtf8(this.buf, p, p + len);
   }
 
   /** A field table. */

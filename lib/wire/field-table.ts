@@ -163,15 +163,6 @@ function putString(b: Buffer, p: number, s: string): number {
   return b.write(s, p, 'utf8');
 }
 
-interface FastBuffer extends Buffer {
-  utf8Slice(start: number, end: number): string;
-}
-/** Decodes `buf[start, end)` as UTF-8 (Node's fast path when present). */
-const utf8Slice: (buf: Buffer, start: number, end: number) => string =
-  typeof (Buffer.prototype as Partial<FastBuffer>).utf8Slice === 'function'
-    ? (buf, start, end) => (buf as FastBuffer).utf8Slice(start, end)
-    : (buf, start, end) => buf.toString('utf8', start, end);
-
 function putU32(b: Buffer, p: number, v: number): void {
   b[p] = v >>> 24;
   b[p + 1] = v >>> 16;
@@ -518,7 +509,7 @@ export function decodeValue(r: Reader): FieldValue {
         throw truncated(r, "long string ('S')", len);
       }
       r.pos = p + 4 + len;
-      return len === 0 ? '' : utf8Slice(b, p + 4, p + 4 + len);
+      return r.utf8(p + 4, p + 4 + len);
     }
     case 0x49: // I
       if (left < 4) throw truncated(r, "int32 ('I')", 4);

@@ -265,6 +265,13 @@ describe('StreamIOLoop', function () {
     }
   });
 
+  it('rejects something that is not a stream', async function () {
+    const loop = new StreamIOLoop({ openStream: () => Promise.resolve(null as unknown as Duplex) });
+    const [err] = await connect(loop, target(), recorder().handlers);
+    expect(err).to.be.instanceOf(SocketConnectError);
+    expect(err!.message).to.contain('not a Duplex stream');
+  });
+
   it('passes a SocketConnectError from openStream through unchanged', async function () {
     const own = new SocketConnectError('tunnel refused');
     const loop = new StreamIOLoop({ openStream: () => Promise.reject(own) });
