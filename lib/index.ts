@@ -9,14 +9,24 @@
  */
 export * as spec from './wire/spec';
 export { BasicProperties, type BasicPropertiesInit } from './wire/spec';
-export { Decimal, TypedValue, Typed, type FieldTable, type FieldValue } from './wire/field-table';
+export { Decimal, TypedValue, Typed, type FieldTable, type FieldValue, type FieldType } from './wire/field-table';
+export { Reader, Writer } from './wire/codec';
 export { FrameParser } from './wire/frame-parser';
 export { FrameWriter } from './wire/frame-writer';
-export { PROTOCOL_HEADER, type Frame } from './wire/frame';
+export {
+  PROTOCOL_HEADER,
+  type Frame,
+  type MethodFrame,
+  type HeaderFrame,
+  type BodyFrame,
+  type HeartbeatFrame,
+  type ProtocolHeaderFrame,
+} from './wire/frame';
 
 export type { IOLoop, TimerHandle, Transport, TransportHandlers, TransportTarget, TlsOptions, TcpOptions } from './engine/ioloop';
 export { PlainCredentials, ExternalCredentials, type Credentials } from './engine/credentials';
-export { ConnectionParameters, type ConnectionParametersOptions } from './engine/parameters';
+export { ConnectionParameters, type ConnectionParametersOptions, type HeartbeatCallback } from './engine/parameters';
+export type { AssembledMessage } from './engine/content-assembler';
 export { URLParameters } from './engine/url-parameters';
 export { Connection, type ConnectionOptions } from './engine/connection';
 export {
@@ -32,8 +42,8 @@ export {
 } from './engine/channel';
 
 export { NodeIOLoop, type NodeIOLoopOptions } from './adapters/node-ioloop';
-export { VirtualIOLoop, type VirtualPeer } from './adapters/virtual-ioloop';
-export { DuplexTransport, StreamIOLoop, type StreamIOLoopOptions } from './adapters/duplex-transport';
+export { VirtualIOLoop, VirtualPeer, type VirtualIOLoopOptions, type VirtualListenOptions } from './adapters/virtual-ioloop';
+export { DuplexTransport, StreamIOLoop, type StreamIOLoopOptions, type DuplexTransportOptions } from './adapters/duplex-transport';
 export { SelectConnection, type SelectConnectionOptions } from './adapters/select-connection';
 
 export {

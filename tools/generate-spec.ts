@@ -584,6 +584,20 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
 
   // interfaces
   emit(
+    '/** The wire type of a method field or property. */',
+    "export type AMQPType = 'bit' | 'octet' | 'short' | 'long' | 'longlong' | 'shortstr' | 'longstr' | 'timestamp' | 'table';",
+    '',
+    '/** Describes one field of a method (or one property). */',
+    'export interface FieldInfo {',
+    '  /** The property name, e.g. `noWait`. */',
+    '  readonly name: string;',
+    '  /** The name in the specification, e.g. `no-wait`. */',
+    '  readonly amqpName: string;',
+    '  readonly type: AMQPType;',
+    '  /** A `longstr` carrying bytes: decoded as a Buffer. */',
+    '  readonly binary: boolean;',
+    '}',
+    '',
     '/** What every method instance offers. */',
     'export interface AMQPMethod {',
     '  readonly classId: number;',
@@ -613,6 +627,8 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     '  readonly synchronous: boolean;',
     '  readonly hasContent: boolean;',
     '  readonly replies: readonly MethodClass[];',
+    '  /** The fields, in wire order. */',
+    '  readonly fields: readonly FieldInfo[];',
     '  /** Reads the fields (the ids have been consumed). */',
     '  decode(r: Reader): M;',
     '}',
@@ -661,6 +677,13 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
         `    static readonly methodName = '${fullName}';`,
         `    static readonly synchronous = ${m.synchronous};`,
         `    static readonly hasContent = ${m.content};`,
+        ...(fields.length === 0
+          ? [`    static readonly fields: readonly FieldInfo[] = Object.freeze([]);`]
+          : [
+              `    static readonly fields: readonly FieldInfo[] = Object.freeze([`,
+              ...fields.map(({ f, prop, binary }) => `      { name: '${prop}', amqpName: '${f.name}', type: '${f.type}', binary: ${binary} },`),
+              `    ]);`,
+            ]),
         `    static get replies(): readonly MethodClass[] {`,
         `      return ${rconst};`,
         `    }`,
@@ -812,12 +835,31 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     'export class BasicProperties implements BasicPropertiesInit {',
     `  /** The class id whose content these properties describe (${basic.index}). */`,
     `  static readonly classId = ${basic.index};`,
+    '  /** The properties, in flag order (bit 15 of the first flag word first). */',
+    `  static readonly fields: readonly FieldInfo[] = Object.freeze([`,
+    ...props.map(({ f, prop }) => `    { name: '${prop}', amqpName: '${f.name}', type: '${f.type}', binary: false },`),
+    '  ]);',
     '',
   );
   for (const { f, prop } of props) emit(`  /** \`${f.name}\` (${f.type}) */`, `  ${prop}?: ${TS_TYPE[f.type]};`);
   emit('', '  constructor(init?: BasicPropertiesInit) {');
   for (const { prop } of props) emit(`    this.${prop} = init?.${prop} ?? undefined;`);
-  emit('  }', '');
+  emit(
+    '  }',
+    '',
+    '  /** The present properties as a plain object. */',
+    '  toJSON(): BasicPropertiesInit {',
+    '    const o: Record<string, unknown> = {};',
+    ...props.map(({ prop }) => `    if (this.${prop} !== undefined) o.${prop} = this.${prop};`),
+    '    return o as BasicPropertiesInit;',
+    '  }',
+    '',
+    "  /** Node's `util.inspect` shows the present properties only. */",
+    "  [Symbol.for('nodejs.util.inspect.custom')](): object {",
+    '    return Object.assign(Object.create(BasicProperties.prototype) as object, this.toJSON());',
+    '  }',
+    '',
+  );
 
   // encode
   const propEnc: EncField[] = props.map(({ f, prop }) => ({ prop, type: f.type, expr: prop, what: `property ${prop}`, owner: 'basic properties' }));

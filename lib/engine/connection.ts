@@ -30,7 +30,7 @@ import { clientProperties } from './client-properties';
 import { ConnectionWorkflow } from './connection-workflow';
 import { selectMechanism } from './credentials';
 import { HeartbeatChecker, type HeartbeatHost } from './heartbeat-checker';
-import type { IOLoop, TimerHandle, Transport } from './ioloop';
+import type { IOLoop, TimerHandle, Transport, TransportHandlers } from './ioloop';
 import { OutboundBuffer, type OutboundHost } from './outbound-buffer';
 import { ConnectionParameters, negotiateHeartbeat, negotiateLimit } from './parameters';
 
@@ -54,6 +54,16 @@ export interface ConnectionOptions {
 type HandshakeStep = 'connecting' | 'awaiting-start' | 'awaiting-tune' | 'awaiting-open-ok';
 
 type ConnectionState = 'init' | 'opening' | 'open' | 'closing' | 'closed';
+
+/** One try at one parameter set, until it opens or fails. */
+interface Attempt {
+  /** Reports the outcome to the workflow. */
+  readonly done: (err: Error | null) => void;
+  /** Bounds the whole handshake (stackTimeout). */
+  readonly stackTimer: TimerHandle;
+  /** Cancels the transport connect while it is pending. */
+  abortConnect: (() => void) | null;
+}
 
 /** Seconds to wait for the broker's `close-ok` before dropping the socket. */
 const CLOSE_OK_TIMEOUT = 10;
@@ -97,8 +107,8 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private readonly outbound: OutboundBuffer;
   private heartbeatChecker: HeartbeatChecker | null = null;
   private step: HandshakeStep = 'connecting';
-  private attemptDone: ((err: Error | null) => void) | null = null;
-  private stackTimer: TimerHandle | null = null;
+  /** The attempt in progress (null when open, closed or between attempts). */
+  private current: Attempt | null = null;
   private closeTimer: TimerHandle | null = null;
   private blockedTimer: TimerHandle | null = null;
   private closeReason: Error | null = null;
@@ -309,7 +319,8 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   /** @internal */
   onHeartbeatTimeout(silentSeconds: number): void {
     this.heartbeatChecker = null;
-    this.terminate(
+    // The checker starts at connection.tune, so a broker can fall silent before open-ok too.
+    this.failOrTerminate(
       new AMQPHeartbeatTimeout(
         `no data from the broker for ${silentSeconds.toFixed(1)} s (heartbeat ${this.heartbeat} s): connection presumed dead`,
       ),
@@ -360,40 +371,58 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     for (const cb of this.openCallbacks) this.invoke(cb, this);
   }
 
-  /** One try at one parameter set: TCP/TLS connect, then the AMQP handshake. */
+  /** One try at one parameter set: TCP/TLS connect, then the AMQP handshake. Returns its abort. */
   private attempt(params: ConnectionParameters, done: (err: Error | null) => void): () => void {
     this.parameters = params;
     this.step = 'connecting';
-    this.attemptDone = done;
     this.parser = new FrameParser();
-    this.stackTimer = this.ioloop.callLater(params.stackTimeout, () =>
+    const stackTimer = this.ioloop.callLater(params.stackTimeout, () =>
       this.failAttempt(new StackTimeoutError(`connection to ${params} did not open within stackTimeout ${params.stackTimeout} s`)),
     );
-    const abortConnect = this.ioloop.connect(
-      params.transportTarget(),
-      {
-        onData: (chunk) => this.onData(chunk),
-        onClose: (err) => this.onTransportClose(err),
-        onDrain: () => this.outbound.onTransportDrain(),
-      },
-      (err, transport) => {
-        abortConnectRef = null;
-        if (err !== null || transport === undefined) {
-          this.failAttempt(err ?? new AMQPConnectionError('transport failed without an error'));
-          return;
-        }
-        this.transport = transport;
-        this.outbound.attach(transport);
-        this.lastReceivedAt = this.ioloop.now();
-        this.step = 'awaiting-start';
-        this.outbound.writeProtocolHeader();
-      },
-    );
-    let abortConnectRef: (() => void) | null = abortConnect;
+    const current: Attempt = { done, stackTimer, abortConnect: null };
+    this.current = current;
+    const holder: { transport: Transport | null } = { transport: null };
+    current.abortConnect = this.ioloop.connect(params.transportTarget(), this.transportHandlers(holder), (err, transport) => {
+      current.abortConnect = null;
+      if (this.current !== current) return transport?.destroy(); // cannot happen by contract: be safe anyway
+      if (err !== null || transport === undefined) {
+        return this.failAttempt(err ?? new AMQPConnectionError('transport failed without an error'));
+      }
+      holder.transport = transport;
+      this.onTransportOpen(transport);
+    });
     return () => {
-      if (abortConnectRef !== null) abortConnectRef();
-      this.cleanupAttempt();
+      if (this.current === current) this.cleanupAttempt();
     };
+  }
+
+  /**
+   * Handlers that act only while their transport is the connection's current
+   * one: a transport dropped earlier (a failed attempt, a graceful end) still
+   * reports its close later, possibly in the middle of the next attempt.
+   */
+  private transportHandlers(holder: { transport: Transport | null }): TransportHandlers {
+    const live = (): boolean => holder.transport !== null && holder.transport === this.transport;
+    return {
+      onData: (chunk) => {
+        if (live()) this.onData(chunk);
+      },
+      onClose: (err) => {
+        if (live()) this.onTransportClose(err);
+      },
+      onDrain: () => {
+        if (live()) this.outbound.onTransportDrain();
+      },
+    };
+  }
+
+  /** The byte stream is up: start the AMQP handshake. */
+  private onTransportOpen(transport: Transport): void {
+    this.transport = transport;
+    this.outbound.attach(transport);
+    this.lastReceivedAt = this.ioloop.now();
+    this.step = 'awaiting-start';
+    this.outbound.writeProtocolHeader();
   }
 
   /**
@@ -401,15 +430,23 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
    * `graceful`: our last frames (close, close-ok) must still reach the broker.
    */
   private failAttempt(err: Error, graceful = false): void {
-    const done = this.attemptDone;
+    const current = this.current;
+    if (current === null) return;
     this.cleanupAttempt(graceful);
-    if (done !== null) done(err);
+    current.done(err);
   }
 
+  /** Cancels everything the current attempt started: connect, stack timer, stream. */
   private cleanupAttempt(graceful = false): void {
-    this.attemptDone = null;
-    if (this.stackTimer !== null) this.ioloop.removeTimeout(this.stackTimer);
-    this.stackTimer = null;
+    const current = this.current;
+    this.current = null;
+    if (current !== null) {
+      this.ioloop.removeTimeout(current.stackTimer);
+      const abortConnect = current.abortConnect;
+      current.abortConnect = null;
+      // A stackTimeout shorter than socketTimeout fires while the connect is still pending.
+      abortConnect?.();
+    }
     this.dropTransport(graceful);
   }
 
@@ -429,6 +466,8 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   // ---- inbound ---------------------------------------------------------------------
 
   private readonly onFrame = (frame: Frame): void => {
+    // The rest of a chunk after a fatal frame (a protocol error, a broker close) is not acted on.
+    if (this.parser === null) return;
     if (frame.type === spec.FRAME_METHOD) {
       if (frame.channel === 0) this.onConnectionMethod(frame);
       else this.channelFor(frame.channel)?.onFrame(frame);
@@ -528,12 +567,11 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   }
 
   private onOpenOk(): void {
-    if (this.step !== 'awaiting-open-ok' || this.attemptDone === null) return;
-    const done = this.attemptDone;
-    this.attemptDone = null;
-    if (this.stackTimer !== null) this.ioloop.removeTimeout(this.stackTimer);
-    this.stackTimer = null;
-    done(null);
+    const current = this.current;
+    if (this.step !== 'awaiting-open-ok' || current === null) return;
+    this.current = null;
+    this.ioloop.removeTimeout(current.stackTimer);
+    current.done(null);
   }
 
   private unexpected(method: spec.AMQPMethod): void {
@@ -578,10 +616,10 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   /** Maps a broker close to the error a user can act on, given where the handshake was. */
   private brokerCloseError(close: spec.Connection.Close): Error {
     const { replyCode, replyText } = close;
-    if (this.attemptDone !== null && this.step === 'awaiting-tune' && replyCode === spec.ACCESS_REFUSED) {
+    if (this.current !== null && this.step === 'awaiting-tune' && replyCode === spec.ACCESS_REFUSED) {
       return new ProbableAuthenticationError(`the broker refused the login (${replyCode} ${replyText})`);
     }
-    if (this.attemptDone !== null && this.step === 'awaiting-open-ok') {
+    if (this.current !== null && this.step === 'awaiting-open-ok') {
       return new ProbableAccessDeniedError(
         `the broker refused virtual host ${JSON.stringify(this.parameters?.virtualHost)} (${replyCode} ${replyText})`,
       );
@@ -595,7 +633,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   private onTransportClose(err: Error | null): void {
     this.transport = null;
-    if (this.attemptDone !== null) {
+    if (this.current !== null) {
       this.failAttempt(this.handshakeLostError(err));
       return;
     }
@@ -638,7 +676,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   /** During an attempt the error fails the attempt; afterwards it closes the connection. */
   private failOrTerminate(err: Error, graceful = false): void {
-    if (this.attemptDone !== null) this.failAttempt(err, graceful);
+    if (this.current !== null) this.failAttempt(err, graceful);
     else this.terminate(err, graceful);
   }
 
@@ -653,6 +691,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     if (this.closeTimer !== null) this.ioloop.removeTimeout(this.closeTimer);
     this.closeTimer = null;
     this.clearBlockedTimer();
+    this.blocked = false;
     this.dropTransport(graceful);
     for (const channel of [...this.channels.values()]) channel.onConnectionClosed(reason);
     this.channels.clear();

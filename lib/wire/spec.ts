@@ -101,6 +101,20 @@ export const REPLY_CODES: Readonly<Record<number, { readonly name: string; reado
   541: { name: 'INTERNAL_ERROR', hardError: true },
 };
 
+/** The wire type of a method field or property. */
+export type AMQPType = 'bit' | 'octet' | 'short' | 'long' | 'longlong' | 'shortstr' | 'longstr' | 'timestamp' | 'table';
+
+/** Describes one field of a method (or one property). */
+export interface FieldInfo {
+  /** The property name, e.g. `noWait`. */
+  readonly name: string;
+  /** The name in the specification, e.g. `no-wait`. */
+  readonly amqpName: string;
+  readonly type: AMQPType;
+  /** A `longstr` carrying bytes: decoded as a Buffer. */
+  readonly binary: boolean;
+}
+
 /** What every method instance offers. */
 export interface AMQPMethod {
   readonly classId: number;
@@ -130,6 +144,8 @@ export interface MethodClass<M extends AMQPMethod = AMQPMethod> {
   readonly synchronous: boolean;
   readonly hasContent: boolean;
   readonly replies: readonly MethodClass[];
+  /** The fields, in wire order. */
+  readonly fields: readonly FieldInfo[];
   /** Reads the fields (the ids have been consumed). */
   decode(r: Reader): M;
 }
@@ -161,6 +177,13 @@ export namespace Connection {
     static readonly methodName = 'connection.start';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'versionMajor', amqpName: 'version-major', type: 'octet', binary: false },
+      { name: 'versionMinor', amqpName: 'version-minor', type: 'octet', binary: false },
+      { name: 'serverProperties', amqpName: 'server-properties', type: 'table', binary: false },
+      { name: 'mechanisms', amqpName: 'mechanisms', type: 'longstr', binary: false },
+      { name: 'locales', amqpName: 'locales', type: 'longstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_start;
     }
@@ -266,6 +289,12 @@ export namespace Connection {
     static readonly methodName = 'connection.start-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'clientProperties', amqpName: 'client-properties', type: 'table', binary: false },
+      { name: 'mechanism', amqpName: 'mechanism', type: 'shortstr', binary: false },
+      { name: 'response', amqpName: 'response', type: 'longstr', binary: true },
+      { name: 'locale', amqpName: 'locale', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_start_ok;
     }
@@ -359,6 +388,9 @@ export namespace Connection {
     static readonly methodName = 'connection.secure';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'challenge', amqpName: 'challenge', type: 'longstr', binary: true },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_secure;
     }
@@ -429,6 +461,9 @@ export namespace Connection {
     static readonly methodName = 'connection.secure-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'response', amqpName: 'response', type: 'longstr', binary: true },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_secure_ok;
     }
@@ -503,6 +538,11 @@ export namespace Connection {
     static readonly methodName = 'connection.tune';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'channelMax', amqpName: 'channel-max', type: 'short', binary: false },
+      { name: 'frameMax', amqpName: 'frame-max', type: 'long', binary: false },
+      { name: 'heartbeat', amqpName: 'heartbeat', type: 'short', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_tune;
     }
@@ -596,6 +636,11 @@ export namespace Connection {
     static readonly methodName = 'connection.tune-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'channelMax', amqpName: 'channel-max', type: 'short', binary: false },
+      { name: 'frameMax', amqpName: 'frame-max', type: 'long', binary: false },
+      { name: 'heartbeat', amqpName: 'heartbeat', type: 'short', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_tune_ok;
     }
@@ -689,6 +734,11 @@ export namespace Connection {
     static readonly methodName = 'connection.open';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'virtualHost', amqpName: 'virtual-host', type: 'shortstr', binary: false },
+      { name: 'capabilities', amqpName: 'reserved-1', type: 'shortstr', binary: false },
+      { name: 'insist', amqpName: 'reserved-2', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_open;
     }
@@ -768,6 +818,9 @@ export namespace Connection {
     static readonly methodName = 'connection.open-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'knownHosts', amqpName: 'reserved-1', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_open_ok;
     }
@@ -842,6 +895,12 @@ export namespace Connection {
     static readonly methodName = 'connection.close';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'replyCode', amqpName: 'reply-code', type: 'short', binary: false },
+      { name: 'replyText', amqpName: 'reply-text', type: 'shortstr', binary: false },
+      { name: 'failingClassId', amqpName: 'class-id', type: 'short', binary: false },
+      { name: 'failingMethodId', amqpName: 'method-id', type: 'short', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_close;
     }
@@ -936,6 +995,7 @@ export namespace Connection {
     static readonly methodName = 'connection.close-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_connection_close_ok;
     }
@@ -1003,6 +1063,9 @@ export namespace Connection {
     static readonly methodName = 'connection.blocked';
     static readonly synchronous = false;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'reason', amqpName: 'reason', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_blocked;
     }
@@ -1073,6 +1136,7 @@ export namespace Connection {
     static readonly methodName = 'connection.unblocked';
     static readonly synchronous = false;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_connection_unblocked;
     }
@@ -1142,6 +1206,10 @@ export namespace Connection {
     static readonly methodName = 'connection.update-secret';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'newSecret', amqpName: 'new-secret', type: 'longstr', binary: false },
+      { name: 'reason', amqpName: 'reason', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_connection_update_secret;
     }
@@ -1222,6 +1290,7 @@ export namespace Connection {
     static readonly methodName = 'connection.update-secret-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_connection_update_secret_ok;
     }
@@ -1292,6 +1361,9 @@ export namespace Channel {
     static readonly methodName = 'channel.open';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'outOfBand', amqpName: 'reserved-1', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_channel_open;
     }
@@ -1360,6 +1432,9 @@ export namespace Channel {
     static readonly methodName = 'channel.open-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'channelId', amqpName: 'reserved-1', type: 'longstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_channel_open_ok;
     }
@@ -1430,6 +1505,9 @@ export namespace Channel {
     static readonly methodName = 'channel.flow';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'active', amqpName: 'active', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_channel_flow;
     }
@@ -1499,6 +1577,9 @@ export namespace Channel {
     static readonly methodName = 'channel.flow-ok';
     static readonly synchronous = false;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'active', amqpName: 'active', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_channel_flow_ok;
     }
@@ -1574,6 +1655,12 @@ export namespace Channel {
     static readonly methodName = 'channel.close';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'replyCode', amqpName: 'reply-code', type: 'short', binary: false },
+      { name: 'replyText', amqpName: 'reply-text', type: 'shortstr', binary: false },
+      { name: 'failingClassId', amqpName: 'class-id', type: 'short', binary: false },
+      { name: 'failingMethodId', amqpName: 'method-id', type: 'short', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_channel_close;
     }
@@ -1668,6 +1755,7 @@ export namespace Channel {
     static readonly methodName = 'channel.close-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_channel_close_ok;
     }
@@ -1754,6 +1842,17 @@ export namespace Exchange {
     static readonly methodName = 'exchange.declare';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'exchange', amqpName: 'exchange', type: 'shortstr', binary: false },
+      { name: 'type', amqpName: 'type', type: 'shortstr', binary: false },
+      { name: 'passive', amqpName: 'passive', type: 'bit', binary: false },
+      { name: 'durable', amqpName: 'durable', type: 'bit', binary: false },
+      { name: 'autoDelete', amqpName: 'auto-delete', type: 'bit', binary: false },
+      { name: 'internal', amqpName: 'internal', type: 'bit', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+      { name: 'arguments', amqpName: 'arguments', type: 'table', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_exchange_declare;
     }
@@ -1864,6 +1963,7 @@ export namespace Exchange {
     static readonly methodName = 'exchange.declare-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_exchange_declare_ok;
     }
@@ -1933,6 +2033,12 @@ export namespace Exchange {
     static readonly methodName = 'exchange.delete';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'exchange', amqpName: 'exchange', type: 'shortstr', binary: false },
+      { name: 'ifUnused', amqpName: 'if-unused', type: 'bit', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_exchange_delete;
     }
@@ -2019,6 +2125,7 @@ export namespace Exchange {
     static readonly methodName = 'exchange.delete-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_exchange_delete_ok;
     }
@@ -2092,6 +2199,14 @@ export namespace Exchange {
     static readonly methodName = 'exchange.bind';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'destination', amqpName: 'destination', type: 'shortstr', binary: false },
+      { name: 'source', amqpName: 'source', type: 'shortstr', binary: false },
+      { name: 'routingKey', amqpName: 'routing-key', type: 'shortstr', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+      { name: 'arguments', amqpName: 'arguments', type: 'table', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_exchange_bind;
     }
@@ -2191,6 +2306,7 @@ export namespace Exchange {
     static readonly methodName = 'exchange.bind-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_exchange_bind_ok;
     }
@@ -2264,6 +2380,14 @@ export namespace Exchange {
     static readonly methodName = 'exchange.unbind';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'destination', amqpName: 'destination', type: 'shortstr', binary: false },
+      { name: 'source', amqpName: 'source', type: 'shortstr', binary: false },
+      { name: 'routingKey', amqpName: 'routing-key', type: 'shortstr', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+      { name: 'arguments', amqpName: 'arguments', type: 'table', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_exchange_unbind;
     }
@@ -2363,6 +2487,7 @@ export namespace Exchange {
     static readonly methodName = 'exchange.unbind-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_exchange_unbind_ok;
     }
@@ -2447,6 +2572,16 @@ export namespace Queue {
     static readonly methodName = 'queue.declare';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'queue', amqpName: 'queue', type: 'shortstr', binary: false },
+      { name: 'passive', amqpName: 'passive', type: 'bit', binary: false },
+      { name: 'durable', amqpName: 'durable', type: 'bit', binary: false },
+      { name: 'exclusive', amqpName: 'exclusive', type: 'bit', binary: false },
+      { name: 'autoDelete', amqpName: 'auto-delete', type: 'bit', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+      { name: 'arguments', amqpName: 'arguments', type: 'table', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_queue_declare;
     }
@@ -2558,6 +2693,11 @@ export namespace Queue {
     static readonly methodName = 'queue.declare-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'queue', amqpName: 'queue', type: 'shortstr', binary: false },
+      { name: 'messageCount', amqpName: 'message-count', type: 'long', binary: false },
+      { name: 'consumerCount', amqpName: 'consumer-count', type: 'long', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_queue_declare_ok;
     }
@@ -2651,6 +2791,14 @@ export namespace Queue {
     static readonly methodName = 'queue.bind';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'queue', amqpName: 'queue', type: 'shortstr', binary: false },
+      { name: 'exchange', amqpName: 'exchange', type: 'shortstr', binary: false },
+      { name: 'routingKey', amqpName: 'routing-key', type: 'shortstr', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+      { name: 'arguments', amqpName: 'arguments', type: 'table', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_queue_bind;
     }
@@ -2750,6 +2898,7 @@ export namespace Queue {
     static readonly methodName = 'queue.bind-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_queue_bind_ok;
     }
@@ -2817,6 +2966,11 @@ export namespace Queue {
     static readonly methodName = 'queue.purge';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'queue', amqpName: 'queue', type: 'shortstr', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_queue_purge;
     }
@@ -2901,6 +3055,9 @@ export namespace Queue {
     static readonly methodName = 'queue.purge-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'messageCount', amqpName: 'message-count', type: 'long', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_queue_purge_ok;
     }
@@ -2980,6 +3137,13 @@ export namespace Queue {
     static readonly methodName = 'queue.delete';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'queue', amqpName: 'queue', type: 'shortstr', binary: false },
+      { name: 'ifUnused', amqpName: 'if-unused', type: 'bit', binary: false },
+      { name: 'ifEmpty', amqpName: 'if-empty', type: 'bit', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_queue_delete;
     }
@@ -3072,6 +3236,9 @@ export namespace Queue {
     static readonly methodName = 'queue.delete-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'messageCount', amqpName: 'message-count', type: 'long', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_queue_delete_ok;
     }
@@ -3151,6 +3318,13 @@ export namespace Queue {
     static readonly methodName = 'queue.unbind';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'queue', amqpName: 'queue', type: 'shortstr', binary: false },
+      { name: 'exchange', amqpName: 'exchange', type: 'shortstr', binary: false },
+      { name: 'routingKey', amqpName: 'routing-key', type: 'shortstr', binary: false },
+      { name: 'arguments', amqpName: 'arguments', type: 'table', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_queue_unbind;
     }
@@ -3244,6 +3418,7 @@ export namespace Queue {
     static readonly methodName = 'queue.unbind-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_queue_unbind_ok;
     }
@@ -3318,6 +3493,11 @@ export namespace Basic {
     static readonly methodName = 'basic.qos';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'prefetchSize', amqpName: 'prefetch-size', type: 'long', binary: false },
+      { name: 'prefetchCount', amqpName: 'prefetch-count', type: 'short', binary: false },
+      { name: 'global', amqpName: 'global', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_qos;
     }
@@ -3402,6 +3582,7 @@ export namespace Basic {
     static readonly methodName = 'basic.qos-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_basic_qos_ok;
     }
@@ -3479,6 +3660,16 @@ export namespace Basic {
     static readonly methodName = 'basic.consume';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'queue', amqpName: 'queue', type: 'shortstr', binary: false },
+      { name: 'consumerTag', amqpName: 'consumer-tag', type: 'shortstr', binary: false },
+      { name: 'noLocal', amqpName: 'no-local', type: 'bit', binary: false },
+      { name: 'noAck', amqpName: 'no-ack', type: 'bit', binary: false },
+      { name: 'exclusive', amqpName: 'exclusive', type: 'bit', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+      { name: 'arguments', amqpName: 'arguments', type: 'table', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_consume;
     }
@@ -3587,6 +3778,9 @@ export namespace Basic {
     static readonly methodName = 'basic.consume-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'consumerTag', amqpName: 'consumer-tag', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_consume_ok;
     }
@@ -3657,6 +3851,10 @@ export namespace Basic {
     static readonly methodName = 'basic.cancel';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'consumerTag', amqpName: 'consumer-tag', type: 'shortstr', binary: false },
+      { name: 'noWait', amqpName: 'no-wait', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_cancel;
     }
@@ -3731,6 +3929,9 @@ export namespace Basic {
     static readonly methodName = 'basic.cancel-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'consumerTag', amqpName: 'consumer-tag', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_cancel_ok;
     }
@@ -3807,6 +4008,13 @@ export namespace Basic {
     static readonly methodName = 'basic.publish';
     static readonly synchronous = false;
     static readonly hasContent = true;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'exchange', amqpName: 'exchange', type: 'shortstr', binary: false },
+      { name: 'routingKey', amqpName: 'routing-key', type: 'shortstr', binary: false },
+      { name: 'mandatory', amqpName: 'mandatory', type: 'bit', binary: false },
+      { name: 'immediate', amqpName: 'immediate', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_publish;
     }
@@ -3906,6 +4114,12 @@ export namespace Basic {
     static readonly methodName = 'basic.return';
     static readonly synchronous = false;
     static readonly hasContent = true;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'replyCode', amqpName: 'reply-code', type: 'short', binary: false },
+      { name: 'replyText', amqpName: 'reply-text', type: 'shortstr', binary: false },
+      { name: 'exchange', amqpName: 'exchange', type: 'shortstr', binary: false },
+      { name: 'routingKey', amqpName: 'routing-key', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_return;
     }
@@ -4002,6 +4216,13 @@ export namespace Basic {
     static readonly methodName = 'basic.deliver';
     static readonly synchronous = false;
     static readonly hasContent = true;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'consumerTag', amqpName: 'consumer-tag', type: 'shortstr', binary: false },
+      { name: 'deliveryTag', amqpName: 'delivery-tag', type: 'longlong', binary: false },
+      { name: 'redelivered', amqpName: 'redelivered', type: 'bit', binary: false },
+      { name: 'exchange', amqpName: 'exchange', type: 'shortstr', binary: false },
+      { name: 'routingKey', amqpName: 'routing-key', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_deliver;
     }
@@ -4095,6 +4316,11 @@ export namespace Basic {
     static readonly methodName = 'basic.get';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'ticket', amqpName: 'reserved-1', type: 'short', binary: false },
+      { name: 'queue', amqpName: 'queue', type: 'shortstr', binary: false },
+      { name: 'noAck', amqpName: 'no-ack', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_get;
     }
@@ -4187,6 +4413,13 @@ export namespace Basic {
     static readonly methodName = 'basic.get-ok';
     static readonly synchronous = true;
     static readonly hasContent = true;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'deliveryTag', amqpName: 'delivery-tag', type: 'longlong', binary: false },
+      { name: 'redelivered', amqpName: 'redelivered', type: 'bit', binary: false },
+      { name: 'exchange', amqpName: 'exchange', type: 'shortstr', binary: false },
+      { name: 'routingKey', amqpName: 'routing-key', type: 'shortstr', binary: false },
+      { name: 'messageCount', amqpName: 'message-count', type: 'long', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_get_ok;
     }
@@ -4279,6 +4512,9 @@ export namespace Basic {
     static readonly methodName = 'basic.get-empty';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'clusterId', amqpName: 'reserved-1', type: 'shortstr', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_get_empty;
     }
@@ -4349,6 +4585,10 @@ export namespace Basic {
     static readonly methodName = 'basic.ack';
     static readonly synchronous = false;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'deliveryTag', amqpName: 'delivery-tag', type: 'longlong', binary: false },
+      { name: 'multiple', amqpName: 'multiple', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_ack;
     }
@@ -4425,6 +4665,10 @@ export namespace Basic {
     static readonly methodName = 'basic.reject';
     static readonly synchronous = false;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'deliveryTag', amqpName: 'delivery-tag', type: 'longlong', binary: false },
+      { name: 'requeue', amqpName: 'requeue', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_reject;
     }
@@ -4499,6 +4743,9 @@ export namespace Basic {
     static readonly methodName = 'basic.recover-async';
     static readonly synchronous = false;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'requeue', amqpName: 'requeue', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_recover_async;
     }
@@ -4568,6 +4815,9 @@ export namespace Basic {
     static readonly methodName = 'basic.recover';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'requeue', amqpName: 'requeue', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_recover;
     }
@@ -4635,6 +4885,7 @@ export namespace Basic {
     static readonly methodName = 'basic.recover-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_basic_recover_ok;
     }
@@ -4702,6 +4953,11 @@ export namespace Basic {
     static readonly methodName = 'basic.nack';
     static readonly synchronous = false;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'deliveryTag', amqpName: 'delivery-tag', type: 'longlong', binary: false },
+      { name: 'multiple', amqpName: 'multiple', type: 'bit', binary: false },
+      { name: 'requeue', amqpName: 'requeue', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_basic_nack;
     }
@@ -4787,6 +5043,9 @@ export namespace Confirm {
     static readonly methodName = 'confirm.select';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([
+      { name: 'noWait', amqpName: 'nowait', type: 'bit', binary: false },
+    ]);
     static get replies(): readonly MethodClass[] {
       return R_confirm_select;
     }
@@ -4854,6 +5113,7 @@ export namespace Confirm {
     static readonly methodName = 'confirm.select-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_confirm_select_ok;
     }
@@ -4922,6 +5182,7 @@ export namespace Tx {
     static readonly methodName = 'tx.select';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_tx_select;
     }
@@ -4983,6 +5244,7 @@ export namespace Tx {
     static readonly methodName = 'tx.select-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_tx_select_ok;
     }
@@ -5044,6 +5306,7 @@ export namespace Tx {
     static readonly methodName = 'tx.commit';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_tx_commit;
     }
@@ -5105,6 +5368,7 @@ export namespace Tx {
     static readonly methodName = 'tx.commit-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_tx_commit_ok;
     }
@@ -5166,6 +5430,7 @@ export namespace Tx {
     static readonly methodName = 'tx.rollback';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_tx_rollback;
     }
@@ -5227,6 +5492,7 @@ export namespace Tx {
     static readonly methodName = 'tx.rollback-ok';
     static readonly synchronous = true;
     static readonly hasContent = false;
+    static readonly fields: readonly FieldInfo[] = Object.freeze([]);
     static get replies(): readonly MethodClass[] {
       return R_tx_rollback_ok;
     }
@@ -5689,6 +5955,23 @@ export interface BasicPropertiesInit {
 export class BasicProperties implements BasicPropertiesInit {
   /** The class id whose content these properties describe (60). */
   static readonly classId = 60;
+  /** The properties, in flag order (bit 15 of the first flag word first). */
+  static readonly fields: readonly FieldInfo[] = Object.freeze([
+    { name: 'contentType', amqpName: 'content-type', type: 'shortstr', binary: false },
+    { name: 'contentEncoding', amqpName: 'content-encoding', type: 'shortstr', binary: false },
+    { name: 'headers', amqpName: 'headers', type: 'table', binary: false },
+    { name: 'deliveryMode', amqpName: 'delivery-mode', type: 'octet', binary: false },
+    { name: 'priority', amqpName: 'priority', type: 'octet', binary: false },
+    { name: 'correlationId', amqpName: 'correlation-id', type: 'shortstr', binary: false },
+    { name: 'replyTo', amqpName: 'reply-to', type: 'shortstr', binary: false },
+    { name: 'expiration', amqpName: 'expiration', type: 'shortstr', binary: false },
+    { name: 'messageId', amqpName: 'message-id', type: 'shortstr', binary: false },
+    { name: 'timestamp', amqpName: 'timestamp', type: 'timestamp', binary: false },
+    { name: 'type', amqpName: 'type', type: 'shortstr', binary: false },
+    { name: 'userId', amqpName: 'user-id', type: 'shortstr', binary: false },
+    { name: 'appId', amqpName: 'app-id', type: 'shortstr', binary: false },
+    { name: 'clusterId', amqpName: 'reserved', type: 'shortstr', binary: false },
+  ]);
 
   /** `content-type` (shortstr) */
   contentType?: string;
@@ -5734,6 +6017,31 @@ export class BasicProperties implements BasicPropertiesInit {
     this.userId = init?.userId ?? undefined;
     this.appId = init?.appId ?? undefined;
     this.clusterId = init?.clusterId ?? undefined;
+  }
+
+  /** The present properties as a plain object. */
+  toJSON(): BasicPropertiesInit {
+    const o: Record<string, unknown> = {};
+    if (this.contentType !== undefined) o.contentType = this.contentType;
+    if (this.contentEncoding !== undefined) o.contentEncoding = this.contentEncoding;
+    if (this.headers !== undefined) o.headers = this.headers;
+    if (this.deliveryMode !== undefined) o.deliveryMode = this.deliveryMode;
+    if (this.priority !== undefined) o.priority = this.priority;
+    if (this.correlationId !== undefined) o.correlationId = this.correlationId;
+    if (this.replyTo !== undefined) o.replyTo = this.replyTo;
+    if (this.expiration !== undefined) o.expiration = this.expiration;
+    if (this.messageId !== undefined) o.messageId = this.messageId;
+    if (this.timestamp !== undefined) o.timestamp = this.timestamp;
+    if (this.type !== undefined) o.type = this.type;
+    if (this.userId !== undefined) o.userId = this.userId;
+    if (this.appId !== undefined) o.appId = this.appId;
+    if (this.clusterId !== undefined) o.clusterId = this.clusterId;
+    return o as BasicPropertiesInit;
+  }
+
+  /** Node's `util.inspect` shows the present properties only. */
+  [Symbol.for('nodejs.util.inspect.custom')](): object {
+    return Object.assign(Object.create(BasicProperties.prototype) as object, this.toJSON());
   }
 
   /** Writes the property flags and the present properties (`p` may be undefined: no properties). */
