@@ -1,7 +1,174 @@
 /**
  * Benchmark entry point: `npm run bench` (add `-- --quick` for short runs).
+ *
+ * 1. The codec benchmark (bench/codec.ts), in this process.
+ * 2. The client benchmark: coney, amqplib, @cloudamqp/amqp-client and
+ *    rabbitmq-client through the same scenarios, each run of each client in
+ *    a fresh child process (`node --import tsx bench/child.ts`), against the
+ *    fake server (bench/fake-server.ts, its own process) and then one
+ *    throwaway RabbitMQ (tools/rabbitmq-node.ts) for the whole run.
+ *    Median of 3 runs (1 with --quick). One table; also written to
+ *    bench/results/latest.md.
+ *
+ * Options (after `npm run bench --`):
+ *   --quick              short runs, 1 run each (under 2 minutes)
+ *   --runs N             runs per client and scenario (default 3, quick 1)
+ *   --only REGEX         only scenarios whose id matches (e.g. 'fake-(publish|consume)')
+ *   --clients a,b        only these clients (coney,amqplib,cloudamqp,rabbitmq-client)
+ *   --no-codec           skip the codec benchmark
+ *   --no-broker          skip the RabbitMQ scenarios
+ *   --coney SOURCE       which coney the children load: `build` (default: lib/
+ *                        compiled by tsc into .tmp/bench-coney, as dist/ is),
+ *                        `dist` (dist/ as it is: run `npm run build` first), or
+ *                        `lib` (the TypeScript through tsx; slower, see clients/coney.ts)
+ *   --out FILE           where to write the Markdown (default bench/results/latest.md; '-' for none)
  */
-import { runCodecBench } from './codec';
+import * as path from 'node:path';
+import { runCodecBench, type CodecBenchRow } from './codec';
+import {
+  BENCH_DIR,
+  CLIENTS,
+  ROOT,
+  buildConey,
+  SCENARIOS,
+  makeJob,
+  medianResult,
+  runChild,
+  startFakeServer,
+  type ChildResult,
+  type ClientName,
+  type Scenario,
+} from './harness';
+import { HEADER, markdownTable, printTable, rows, writeLatest, type ScenarioResult } from './report';
+import type { Target } from './clients/adapter';
 
-const quick = process.argv.includes('--quick');
-runCodecBench({ quick });
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const flag = (name: string) => process.argv.includes(name);
+
+const quick = flag('--quick');
+const runs = Number(arg('--runs') ?? (quick ? 1 : 3));
+const only = arg('--only');
+const clients = (arg('--clients')?.split(',') ?? [...CLIENTS]) as ClientName[];
+const coneySource = arg('--coney') ?? 'build';
+if (!['build', 'dist', 'lib'].includes(coneySource)) throw new Error('--coney must be build, dist or lib');
+const out = arg('--out') ?? path.join(BENCH_DIR, 'results', 'latest.md');
+for (const c of clients) if (!CLIENTS.includes(c)) throw new Error(`unknown client ${c}; known: ${CLIENTS.join(', ')}`);
+if (!(runs >= 1)) throw new Error('--runs must be >= 1');
+
+const started = Date.now();
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+let coneyEnv: NodeJS.ProcessEnv = {};
+let coneyFrom = '';
+
+async function runGroup(scenarios: Scenario[], target: Target, results: Map<string, Map<ClientName, ChildResult[]>>, failures: string[]): Promise<void> {
+  for (let r = 0; r < runs; r++) {
+    for (const s of scenarios) {
+      // rotate the client order from run to run, so that no client always goes first
+      const order = clients.map((_c, i) => clients[(i + r + SCENARIOS.indexOf(s)) % clients.length]);
+      for (const c of order) {
+        const job = makeJob(s, c, target, quick, r);
+        const res = await runChild(job, {
+          quick,
+          timeoutMs: quick ? 60_000 : 180_000,
+          env: coneyEnv,
+        });
+        const byClient = results.get(s.id)!;
+        byClient.get(c)!.push(res);
+        const what = res.ok
+          ? `${Math.round(res.rate).toLocaleString('en-US')} msg/s, ${res.cpuUs.toFixed(2)} µs/msg${res.p50Us !== undefined ? `, p50 ${Math.round(res.p50Us)} µs` : ''}, peak RSS ${Math.round(res.peakRssMiB)} MiB`
+          : `FAILED: ${res.error}`;
+        if (!res.ok) failures.push(`${s.id} / ${c} (run ${r + 1}): ${res.error}`);
+        log(`  [${r + 1}/${runs}] ${s.id.padEnd(16)} ${c.padEnd(15)} ${what}`);
+      }
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  if (clients.includes('coney')) {
+    const dir = coneySource === 'build' ? buildConey(log) : coneySource === 'dist' ? path.join(ROOT, 'dist') : 'lib';
+    coneyEnv = { CONEY_BENCH_SOURCE: dir };
+    coneyFrom = coneySource === 'build' ? 'lib/ compiled by tsc' : coneySource === 'dist' ? 'dist/' : 'lib/ via tsx';
+  }
+  let codec: CodecBenchRow[] | null = null;
+  if (!flag('--no-codec')) {
+    codec = runCodecBench({ quick });
+    console.log('');
+  }
+
+  const scenarios = SCENARIOS.filter((s) => (only ? new RegExp(only).test(s.id) : true)).filter((s) => s.group === 'fake' || !flag('--no-broker'));
+  const results = new Map<string, Map<ClientName, ChildResult[]>>();
+  for (const s of scenarios) results.set(s.id, new Map(clients.map((c) => [c, [] as ChildResult[]])));
+  const failures: string[] = [];
+  const creds = { user: 'guest', password: 'guest' };
+
+  const fake = scenarios.filter((s) => s.group === 'fake');
+  if (fake.length > 0) {
+    const server = await startFakeServer();
+    log(`client benchmark: fake server on port ${server.port}`);
+    try {
+      await runGroup(fake, { host: '127.0.0.1', port: server.port, vhost: 'sink', ...creds }, results, failures);
+    } finally {
+      server.stop();
+    }
+  }
+
+  const broker = scenarios.filter((s) => s.group === 'broker');
+  if (broker.length > 0) {
+    log('client benchmark: starting a throwaway RabbitMQ...');
+    // loaded here so that --no-broker runs do not need RabbitMQ installed
+    const { startBroker } = await import('../tools/rabbitmq-node');
+    const b = await startBroker({});
+    log(`client benchmark: RabbitMQ on port ${b.port} (started in ${(b.startupMs / 1000).toFixed(1)} s)`);
+    try {
+      await runGroup(broker, { host: b.host, port: b.port, vhost: '/', ...creds }, results, failures);
+    } finally {
+      await b.stop();
+    }
+  }
+
+  const srs: ScenarioResult[] = scenarios.map((s) => {
+    const per = results.get(s.id)!;
+    return {
+      scenario: s,
+      runs,
+      errors: [],
+      byClient: new Map(clients.map((c) => [c, medianResult(per.get(c)!)])),
+    };
+  });
+  const body = rows(srs, clients);
+  const title = `client benchmark (${quick ? 'quick' : 'full'}, ${runs === 1 ? '1 run' : `median of ${runs} runs`}, coney from ${coneyFrom})`;
+  console.log(title);
+  console.log(printTable(HEADER, body));
+  if (failures.length > 0) {
+    console.log(`\n${failures.length} failed run(s):`);
+    for (const f of failures) console.log(`  ${f}`);
+  }
+  if (out !== '-') {
+    const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    writeLatest(out, {
+      command,
+      date: new Date(),
+      quick,
+      runs,
+      coneyFrom,
+      table: markdownTable(HEADER, body),
+      codec,
+      failures,
+      wallSecs: (Date.now() - started) / 1000,
+    });
+    console.log(`\nwritten to ${path.relative(process.cwd(), out)} (${Math.round((Date.now() - started) / 1000)} s)`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -35,6 +35,7 @@ import {
   ConnectionParameters,
   NodeIOLoop,
   SelectConnection,
+  type TimerHandle,
   URLParameters,
   spec,
 } from '../lib';
@@ -62,6 +63,7 @@ class ReconnectingConsumer {
   private wasConsuming = false;
   private reconnectDelay = 0;
   private reconnects = 0;
+  private reconnectTimer: TimerHandle | null = null;
   private received = 0;
   private readonly parameters: ConnectionParameters;
 
@@ -123,7 +125,8 @@ class ReconnectingConsumer {
     const delay = this.nextReconnectDelay();
     console.log(`reconnecting in ${delay} s`);
     this.reconnects += 1;
-    this.ioloop.callLater(delay, () => {
+    this.reconnectTimer = this.ioloop.callLater(delay, () => {
+      this.reconnectTimer = null;
       if (!this.closing) this.connect();
     });
   }
@@ -211,7 +214,9 @@ class ReconnectingConsumer {
     console.log(`stopping (received ${this.received} messages, ${this.reconnects} reconnects)`);
     const connection = this.connection;
     if (connection === null || connection.isClosed) {
-      this.ioloop.stop(); // between connections (a reconnect is pending): nothing to close
+      // Between connections: cancel the pending reconnect (a pending timer would keep Node running).
+      if (this.reconnectTimer !== null) this.ioloop.removeTimeout(this.reconnectTimer);
+      this.ioloop.stop();
       return;
     }
     if (this.channel !== null && this.consuming && this.consumerTag !== null) {

@@ -24,7 +24,7 @@
  * Options: `--count N` (20000), `--size BYTES` body size (128),
  * `--window N` unconfirmed messages in flight (1000), `--prefetch N` (1000).
  */
-import { type Channel, type Connection, SelectConnection, URLParameters, spec } from '../lib';
+import { type Channel, type Connection, SelectConnection, type TimerHandle, URLParameters, spec } from '../lib';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
@@ -71,6 +71,8 @@ let finished = false;
 let failure: string | null = null;
 let lastProgressAt = 0;
 let lastProgressCount = 0;
+/** The progress timer; removed at the end, since a pending timer keeps Node running. */
+let tickTimer: TimerHandle | null = null;
 
 let publisher: Channel;
 let consumer: Channel;
@@ -202,7 +204,7 @@ function tick(): void {
   }
   if (TTY) process.stdout.write(`\r${progressLine()}\x1b[K`);
   else console.log(progressLine());
-  connection.ioloop.callLater(TTY ? 0.2 : 1, tick);
+  tickTimer = connection.ioloop.callLater(TTY ? 0.2 : 1, tick);
 }
 
 // ---- Step 5: summary and close ----------------------------------------------------------------
@@ -216,6 +218,7 @@ function checkDone(): void {
 function finish(): void {
   if (finished) return;
   finished = true;
+  if (tickTimer !== null) connection.ioloop.removeTimeout(tickTimer);
   const seconds = elapsed();
   if (TTY) process.stdout.write(`\r${progressLine()}\x1b[K\n`);
   const ok = failure === null && confirmed === COUNT && nacked === 0 && received === COUNT && duplicates === 0;

@@ -502,7 +502,7 @@ function docComment(indent: string, text: string): string[] {
   return [`${indent}/**`, ...lines.map((l) => (l ? `${indent} * ${l}` : `${indent} *`)), `${indent} */`];
 }
 
-function methodDoc(c: ClassDef, m: MethodDef, ns: string, className: string, byName: Map<string, string>): string {
+function methodDoc(c: ClassDef, m: MethodDef, ns: string, byName: Map<string, string>): string {
   const fromServer = m.receivers.includes('client');
   const fromClient = m.receivers.includes('server');
   const sender = fromServer && fromClient ? 'either peer' : fromServer ? 'the broker' : fromClient ? 'the client' : 'a peer';
@@ -514,7 +514,6 @@ function methodDoc(c: ClassDef, m: MethodDef, ns: string, className: string, byN
   s += '.';
   if (m.deprecated) s += ' Deprecated.';
   if (m.doc) s += `\n\n${m.doc}`;
-  void className;
   return s;
 }
 
@@ -668,7 +667,7 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
       }
       emit('  }', '');
 
-      emit(...docComment('  ', methodDoc(c, m, ns, cls, classNameOf)));
+      emit(...docComment('  ', methodDoc(c, m, ns, classNameOf)));
       emit(`  export class ${cls} implements AMQPMethod, ${cls}Fields {`);
       emit(
         `    static readonly classId = ${c.index};`,
@@ -720,8 +719,8 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
         emit(`    constructor(init?: Partial<${cls}Fields>) {`, `      void init;`, `    }`, '');
       } else {
         emit(`    constructor(init?: Partial<${cls}Fields>) {`);
-        for (const { f, prop } of fields) {
-          emit(`      this.${prop} = init?.${prop} ?? ${defaultLiteral(`${fullName}.${f.name}`, f.type)};`);
+        for (const { f, prop, binary } of fields) {
+          emit(`      this.${prop} = init?.${prop} ?? ${binary ? 'Buffer.alloc(0)' : defaultLiteral(`${fullName}.${f.name}`, f.type)};`);
         }
         emit('    }', '');
       }
@@ -760,8 +759,6 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     }
     emit('}', '');
   }
-
-  // post-process: `let b` that is never reassigned is fine for tsc; tidy `let pos`/`let b` anyway? keep simple.
 
   // union type
   emit(
@@ -828,6 +825,11 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
   for (const { f, prop } of props) emit(`  /** \`${f.name}\` (${f.type}) */`, `  ${prop}?: ${TS_TYPE[f.type]};`);
   emit('}', '');
   emit(
+    '/** What `util.inspect` prints for a BasicProperties: a same-named class without the custom hook. */',
+    'const InspectedBasicProperties = class BasicProperties {};',
+    '',
+  );
+  emit(
     '/**',
     ` * The content header properties of the \`basic\` class (${props.length} properties; an absent one is`,
     ' * `undefined`). `timestamp` is a Date with whole seconds on the wire.',
@@ -856,7 +858,7 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     '',
     "  /** Node's `util.inspect` shows the present properties only. */",
     "  [Symbol.for('nodejs.util.inspect.custom')](): object {",
-    '    return Object.assign(Object.create(BasicProperties.prototype) as object, this.toJSON());',
+    '    return Object.assign(new InspectedBasicProperties(), this.toJSON());',
     '  }',
     '',
   );

@@ -37,11 +37,18 @@ function streamLost(cause: unknown): StreamLostError {
 /** A listener that keeps late 'error' events from becoming uncaught exceptions. */
 function ignoreError(): void {}
 
+/**
+ * Seconds {@link DuplexTransport.end} waits for the peer's side to close.
+ * AMQP peers close right after the last close / close-ok, so a peer silent
+ * this long is dead or stuck; the socket must not linger until TCP gives up.
+ */
+const DEFAULT_END_TIMEOUT = 2;
+
 /** Options of {@link DuplexTransport}. */
 export interface DuplexTransportOptions {
   /**
    * Seconds that {@link DuplexTransport.end} waits for the peer to close its
-   * side before destroying the stream (default 5; 0 or Infinity: no limit).
+   * side before destroying the stream (default 2; 0 or Infinity: no limit).
    * A dead peer never sends its FIN, and the socket would otherwise stay open.
    */
   endTimeout?: number;
@@ -85,7 +92,7 @@ export class DuplexTransport implements Transport {
   constructor(stream: Duplex, handlers: TransportHandlers, options: DuplexTransportOptions = {}) {
     this.stream = stream;
     this.handlers = handlers;
-    this.endTimeout = options.endTimeout ?? 5;
+    this.endTimeout = options.endTimeout ?? DEFAULT_END_TIMEOUT;
     this.listeners = [
       ['data', (chunk: Buffer) => this.onData(chunk)],
       ['drain', () => this.onDrain()],

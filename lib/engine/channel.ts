@@ -12,6 +12,7 @@ import {
   FrameError,
   InvalidArgumentError,
 } from '../errors';
+import { Writer } from '../wire/codec';
 import type { FieldTable } from '../wire/field-table';
 import type { Frame } from '../wire/frame';
 import * as spec from '../wire/spec';
@@ -60,44 +61,67 @@ export type GetMessage = AssembledMessage<spec.Basic.GetOk>;
 
 /** Options of {@link Channel.exchangeDeclare}. */
 export interface ExchangeDeclareOptions {
+  /** Exchange type: 'direct' (default), 'fanout', 'topic', 'headers' or a plugin's. */
   type?: string;
+  /** Only check that it exists (404 otherwise). */
   passive?: boolean;
+  /** Survives a broker restart. */
   durable?: boolean;
+  /** Deleted once its last binding is removed. */
   autoDelete?: boolean;
+  /** Not published to directly, only through exchange-to-exchange bindings. */
   internal?: boolean;
+  /** Await no reply; the callback runs once the frame is written. */
   noWait?: boolean;
+  /** Extra arguments (a field table), e.g. `alternate-exchange`. */
   arguments?: FieldTable;
 }
 
 /** Options of {@link Channel.queueDeclare}. */
 export interface QueueDeclareOptions {
+  /** Only check that it exists (404 otherwise); `ok` gives its counts. */
   passive?: boolean;
+  /** Survives a broker restart. */
   durable?: boolean;
+  /** Used only by this connection and deleted when it closes. */
   exclusive?: boolean;
+  /** Deleted once its last consumer is cancelled. */
   autoDelete?: boolean;
+  /** Await no reply; the callback runs once the frame is written. */
   noWait?: boolean;
+  /** Extra arguments (a field table), e.g. `x-max-length`, `x-queue-type`. */
   arguments?: FieldTable;
 }
 
 /** Options of binding methods. */
 export interface BindOptions {
+  /** Await no reply; the callback runs once the frame is written. */
   noWait?: boolean;
+  /** Binding arguments (a field table), e.g. for a headers exchange. */
   arguments?: FieldTable;
 }
 
 /** Options of {@link Channel.basicConsume}. */
 export interface ConsumeOptions {
+  /** The broker considers messages acknowledged once sent (`no-ack`). */
   autoAck?: boolean;
+  /** No other consumer may use the queue meanwhile. */
   exclusive?: boolean;
+  /** The tag to use; default: a generated one. */
   consumerTag?: string;
+  /** Ask not to receive this connection's own publishes (RabbitMQ ignores it). */
   noLocal?: boolean;
+  /** Extra arguments (a field table), e.g. `x-priority`. */
   arguments?: FieldTable;
 }
 
 /** Options of {@link Channel.basicQos}. */
 export interface QosOptions {
+  /** Window in bytes (0: no limit; RabbitMQ supports only 0). */
   prefetchSize?: number;
+  /** Unacknowledged messages allowed in flight (0: no limit). */
   prefetchCount?: number;
+  /** RabbitMQ: true applies the limit to the channel, false to each new consumer. */
   global?: boolean;
 }
 
@@ -129,6 +153,18 @@ function toBody(body: Buffer | Uint8Array | string): Buffer {
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   throw new InvalidArgumentError(`basicPublish: body must be a Buffer, Uint8Array or string, got ${typeof body}`);
+}
+
+/** Throws what encoding `properties` into a content header frame would throw. */
+function checkProperties(properties: spec.BasicPropertiesInit | undefined, frameMax: number): void {
+  const w = new Writer(256);
+  spec.BasicProperties.encode(w, properties);
+  // frame header 7 + class, weight, body size 12 + properties + frame end 1
+  const frameSize = 7 + 12 + w.pos + 1;
+  const max = frameMax > 0 ? frameMax : 131072;
+  if (frameSize > max) {
+    throw new InvalidArgumentError(`the content header frame (${frameSize} bytes: properties and headers) exceeds frame-max ${max}`);
+  }
 }
 
 /**
@@ -218,20 +254,28 @@ export class Channel {
   open(cb?: Callback<Channel>): void {
     this.call(new spec.Channel.Open(), false, (err) => {
       if (err !== null) return this.host.invoke(cb, err);
-      if (this.state !== 'opening') return;
-      this.state = 'open';
-      if (this.pendingClose !== null) {
-        const { code, text } = this.pendingClose;
-        this.close(code, text);
-        return this.host.invoke(cb, new ChannelClosedByClient(code, text, 'the channel was closed while it was opening'));
+      if (this.state !== 'opening') {
+        // close() was called while opening: the open did not give a usable channel.
+        return this.host.invoke(cb, this.closeReason ?? new ChannelWrongStateError(`channel ${this.channelNumber} is ${this.state}`));
       }
+      this.state = 'open';
+      if (this.pendingClose !== null) return this.closeAfterOpen(this.pendingClose, cb);
       this.host.invoke(cb, null, this);
     });
   }
 
+  /** The connection began closing while this channel was opening: close it now. */
+  private closeAfterOpen({ code, text }: { code: number; text: string }, cb?: Callback<Channel>): void {
+    this.close(code, text);
+    this.host.invoke(cb, new ChannelClosedByClient(code, text, `(${code}) ${text}: the connection was closed while the channel was opening`));
+  }
+
   /**
-   * Closes the channel: cancels its consumers, then sends `channel.close`.
-   * Pending calls fail with a ChannelClosedByClient; `onClose` callbacks fire once.
+   * Closes the channel: cancels its consumers, then sends `channel.close`
+   * behind the calls already made (which are still answered). Calls made
+   * afterwards throw ChannelWrongStateError. `cb` runs on close-ok; the
+   * `onClose` callbacks fire once, with a ChannelClosedByClient (or the
+   * broker's ChannelClosedByBroker when its close crossed ours).
    */
   close(replyCode = 200, replyText = 'Normal shutdown', cb?: Callback): void {
     if (this.state === 'closing' || this.state === 'closed') {
@@ -243,8 +287,10 @@ export class Channel {
     const close = new spec.Channel.Close({ replyCode, replyText });
     this.rpc.submit({
       transmit: () => {
-        this.closeSent = true;
         this.host.sendMethod(this.channelNumber, close);
+        // From now on only close-ok counts; a message in progress is dropped (AMQP 0-9-1, channel.close).
+        this.closeSent = true;
+        this.content.reset();
       },
       replies: [spec.Channel.CloseOk],
       complete: (err) => {
@@ -451,20 +497,41 @@ export class Channel {
     checkShortString('exchange', exchange);
     checkShortString('routingKey', routingKey);
     const bytes = toBody(body);
-    if (this.confirmCallback !== null) this.publishSeq += 1;
     if (this.rpc.nothingWaiting) {
-      return this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
+      // Throws (and takes no sequence number) when the properties cannot be encoded.
+      const below = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
+      this.countPublish();
+      return below;
     }
-    // Calls made earlier are still queued: publish after them, keeping the order.
+    return this.queuePublish(exchange, routingKey, bytes, properties, mandatory);
+  }
+
+  /** In confirm mode, a publish that reached the writer takes the next delivery tag. */
+  private countPublish(): void {
+    if (this.confirmCallback !== null) this.publishSeq += 1;
+  }
+
+  /** Publishes after the calls made earlier that are still queued, keeping the order. */
+  private queuePublish(
+    exchange: string,
+    routingKey: string,
+    bytes: Buffer,
+    properties: spec.BasicPropertiesInit | undefined,
+    mandatory: boolean,
+  ): boolean {
+    // Encoded later: check the properties now, so that a bad one throws here like
+    // on the direct path, and so that every numbered publish does reach the broker.
+    checkProperties(properties, this.host.frameMax);
+    this.countPublish();
     let result = true;
     this.rpc.submit({
       transmit: () => {
         result = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
       },
       replies: null,
-      complete: (err) => {
-        if (err !== null) this.host.invoke(() => { throw err; });
-      },
+      // The channel closed first: the message is dropped, as pika drops publishes on a
+      // closed channel; the onClose callbacks say why (and confirms never cover it).
+      complete: () => undefined,
     });
     return result;
   }
@@ -503,7 +570,11 @@ export class Channel {
     this.sendAsync(new spec.Basic.Reject({ deliveryTag, requeue }));
   }
 
-  /** Asks the broker to redeliver unacknowledged messages (`basic.recover`). */
+  /**
+   * Asks the broker to redeliver unacknowledged messages (`basic.recover`).
+   * RabbitMQ implements only `requeue = true`: with `false` (the AMQP and
+   * pika default) it closes the whole connection with 540 NOT_IMPLEMENTED.
+   */
   basicRecover(requeue = false, cb?: Callback<spec.Basic.RecoverOk>): void {
     this.call(new spec.Basic.Recover({ requeue }), false, cb as Callback<spec.AMQPMethod>);
   }
@@ -542,7 +613,12 @@ export class Channel {
     this.call(new spec.Tx.Rollback(), false, cb as Callback<spec.AMQPMethod>);
   }
 
-  /** Asks the broker to pause or resume deliveries (`channel.flow`). */
+  /**
+   * Asks the broker to pause or resume deliveries (`channel.flow`).
+   * RabbitMQ answers `flow(true)` with flow-ok but refuses `flow(false)`:
+   * it closes the whole connection with 540 NOT_IMPLEMENTED (use
+   * `basicQos` or `basicCancel` to stop deliveries instead).
+   */
   flow(active: boolean, cb?: Callback<spec.Channel.FlowOk>): void {
     this.call(new spec.Channel.Flow({ active }), false, cb as Callback<spec.AMQPMethod>);
   }
@@ -603,12 +679,18 @@ export class Channel {
     if (method instanceof spec.Basic.Ack || method instanceof spec.Basic.Nack) return this.onConfirm(method);
     if (method instanceof spec.Basic.Cancel) return this.onBrokerCancel(method);
     if (method instanceof spec.Channel.Flow) return this.onBrokerFlow(method);
+    this.onReply(method);
+  }
+
+  /** A reply to the call in flight: complete it, then send what waited behind it. */
+  private onReply(method: spec.AMQPMethod): void {
     const call = this.rpc.take(method);
     if (call === null) {
       throw new FrameError(`unexpected ${method.name} on channel ${this.channelNumber}: no call awaits it`);
     }
     if (method instanceof spec.Basic.GetOk) this.content.start(method);
     call.complete(null, method);
+    this.rpc.pump();
   }
 
   private onContent(message: AssembledMessage | null): void {
@@ -671,7 +753,11 @@ export class Channel {
 
   private onBrokerClose(close: spec.Channel.Close): void {
     this.host.sendMethod(this.channelNumber, new spec.Channel.CloseOk());
-    this.finishClose(new ChannelClosedByBroker(close.replyCode, close.replyText));
+    const reason = new ChannelClosedByBroker(close.replyCode, close.replyText);
+    if (!this.closeSent) return this.finishClose(reason);
+    // Our channel.close crossed the broker's: keep the number until our close-ok
+    // arrives (the broker still sends it), so that a new channel cannot get it too early.
+    this.closeReason = reason;
   }
 
   /** Final state: number released, every pending call and `onClose` told once. */

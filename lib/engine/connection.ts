@@ -111,7 +111,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private current: Attempt | null = null;
   private closeTimer: TimerHandle | null = null;
   private blockedTimer: TimerHandle | null = null;
-  private closeReason: Error | null = null;
+  private closeReason: ConnectionClosedByClient | null = null;
+  /** `connection.close` went out: it must go out once only. */
+  private closeSent = false;
   private blocked = false;
 
   constructor(options: ConnectionOptions) {
@@ -661,9 +663,10 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   // ---- closing ------------------------------------------------------------------------
 
   private sendConnectionCloseWhenChannelsClosed(): void {
-    if (this.channels.size > 0 || this.closeReason === null || this.transport === null) return;
-    const reason = this.closeReason as ConnectionClosedByClient;
-    this.sendMethod(0, new spec.Connection.Close({ replyCode: reason.replyCode, replyText: reason.replyText }));
+    if (this.channels.size > 0 || this.closeReason === null || this.transport === null || this.closeSent) return;
+    this.closeSent = true;
+    const { replyCode, replyText } = this.closeReason;
+    this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText }));
   }
 
   /** The peer broke the protocol: tell it why, drop the socket, report `err`. */

@@ -4,6 +4,7 @@
  * socket chunk (no copy); a split body is copied once into its final buffer.
  * @packageDocumentation
  */
+import { constants } from 'buffer';
 import { FrameError } from '../errors';
 import type { BodyFrame, HeaderFrame } from '../wire/frame';
 import type { AMQPMethod, BasicProperties } from '../wire/spec';
@@ -43,6 +44,9 @@ export class ContentAssembler {
   header(frame: HeaderFrame): AssembledMessage | null {
     if (this.method === null || this.properties !== null) {
       throw new FrameError(`unexpected content header on channel ${frame.channel}`);
+    }
+    if (frame.bodySize > constants.MAX_LENGTH) {
+      throw new FrameError(`content header on channel ${frame.channel} announces ${frame.bodySize} bytes, more than a Buffer can hold`);
     }
     this.properties = frame.properties;
     this.bodySize = frame.bodySize;

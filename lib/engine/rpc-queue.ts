@@ -34,16 +34,24 @@ export class RpcQueue {
   }
 
   /**
-   * If `method` answers the call in flight, removes that call, sends what
-   * may now be sent, and returns it (the caller completes it).
+   * If `method` answers the call in flight, removes that call and returns it.
+   * The caller completes it, then calls {@link pump}: the reply's callback
+   * runs before later calls are sent (and before their own callbacks).
    */
   take(method: AMQPMethod): RpcCall | null {
     const call = this.inFlight;
     if (call === null || call.replies === null) return null;
     if (!call.replies.some((reply) => method instanceof reply)) return null;
     this.inFlight = null;
-    this.pump();
     return call;
+  }
+
+  /** Sends the waiting calls that order now allows (up to the next synchronous one). */
+  pump(): void {
+    while (this.waiting.length > 0) {
+      if (this.inFlight !== null && this.waiting[0].replies !== null) return;
+      this.send(this.waiting.shift()!);
+    }
   }
 
   /** Fails every call, in flight and waiting, with `err`. */
@@ -63,12 +71,5 @@ export class RpcQueue {
     }
     if (call.replies === null) call.complete(null);
     else this.inFlight = call;
-  }
-
-  private pump(): void {
-    while (this.waiting.length > 0) {
-      if (this.inFlight !== null && this.waiting[0].replies !== null) return;
-      this.send(this.waiting.shift()!);
-    }
   }
 }

@@ -24,8 +24,8 @@
  * | x   | byte array                   | Buffer                |
  *
  * Encoding picks the tag from the JS value: boolean → t, integer number in
- * int32 range → I, other integer number → l, bigint → l, any other number
- * (fractions, NaN, ±Infinity, -0) → d, Date → T, Buffer/Uint8Array → x,
+ * int32 range → I, other integer number in int64 range → l, bigint → l, any
+ * other number (fractions, NaN, ±Infinity, -0, integers beyond int64) → d, Date → T, Buffer/Uint8Array → x,
  * string → S, null/undefined → V, array → A, {@link Decimal} → D, plain
  * object → F. A {@link TypedValue} (see {@link Typed}) forces a tag.
  *
@@ -230,8 +230,11 @@ export function encodeValue(w: Writer, v: unknown, key: string): void {
           b[p] = 0x49; // I
           putU32(b, p + 1, v);
           w.pos = p + 5;
-        } else {
+        } else if (v >= I64_MIN && v < I64_MAX_EXCL) {
           putInt64(w, v, key);
+        } else {
+          // an integral double beyond int64 (e.g. 1e300): a double is lossless
+          putDouble(w, 0x64 /* d */, v);
         }
       } else {
         putDouble(w, 0x64 /* d */, v);

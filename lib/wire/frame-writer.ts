@@ -56,27 +56,22 @@ export class FrameWriter {
     return this.chunkBytes + this.w.pos - this.start;
   }
 
-  /** Called at every frame boundary: makes room without ever moving handed-out bytes. */
+  /**
+   * Called at every frame boundary: when less than MIN_FREE bytes are left,
+   * moves the pending bytes (those not handed out) to a fresh buffer. Bytes
+   * already handed out stay where they are, untouched.
+   */
   private prepare(): void {
     const w = this.w;
     if (w.buf.length - w.pos >= MIN_FREE) return;
     const pending = w.pos - this.start;
-    const size = Math.max(this.initialSize, 2 * (pending + MIN_FREE));
-    if (this.exposed || size > w.buf.length) {
-      const buf = Buffer.allocUnsafe(size);
-      w.buf.copy(buf, 0, this.start, w.pos);
-      w.buf = buf;
-      w.pos = pending;
-      w.keepFrom = 0;
-      this.start = 0;
-      this.exposed = false;
-    } else {
-      // not handed out: slide the pending bytes to the front
-      w.buf.copy(w.buf, 0, this.start, w.pos);
-      w.pos = pending;
-      w.keepFrom = 0;
-      this.start = 0;
-    }
+    const buf = Buffer.allocUnsafe(Math.max(this.initialSize, 2 * (pending + MIN_FREE)));
+    w.buf.copy(buf, 0, this.start, w.pos);
+    w.buf = buf;
+    w.pos = pending;
+    w.keepFrom = 0;
+    this.start = 0;
+    this.exposed = false;
   }
 
   /** Moves the bytes written since the last cut to the chunk list. */

@@ -332,7 +332,7 @@ export namespace Connection {
     constructor(init?: Partial<StartOkFields>) {
       this.clientProperties = init?.clientProperties ?? {};
       this.mechanism = init?.mechanism ?? 'PLAIN';
-      this.response = init?.response ?? '';
+      this.response = init?.response ?? Buffer.alloc(0);
       this.locale = init?.locale ?? 'en_US';
     }
 
@@ -420,7 +420,7 @@ export namespace Connection {
     challenge: Buffer | string;
 
     constructor(init?: Partial<SecureFields>) {
-      this.challenge = init?.challenge ?? '';
+      this.challenge = init?.challenge ?? Buffer.alloc(0);
     }
 
     /** Writes the payload of a `connection.secure` method frame. */
@@ -493,7 +493,7 @@ export namespace Connection {
     response: Buffer | string;
 
     constructor(init?: Partial<SecureOkFields>) {
-      this.response = init?.response ?? '';
+      this.response = init?.response ?? Buffer.alloc(0);
     }
 
     /** Writes the payload of a `connection.secure-ok` method frame. */
@@ -5948,6 +5948,9 @@ export interface BasicPropertiesInit {
   clusterId?: string;
 }
 
+/** What `util.inspect` prints for a BasicProperties: a same-named class without the custom hook. */
+const InspectedBasicProperties = class BasicProperties {};
+
 /**
  * The content header properties of the `basic` class (14 properties; an absent one is
  * `undefined`). `timestamp` is a Date with whole seconds on the wire.
@@ -6041,7 +6044,7 @@ export class BasicProperties implements BasicPropertiesInit {
 
   /** Node's `util.inspect` shows the present properties only. */
   [Symbol.for('nodejs.util.inspect.custom')](): object {
-    return Object.assign(Object.create(BasicProperties.prototype) as object, this.toJSON());
+    return Object.assign(new InspectedBasicProperties(), this.toJSON());
   }
 
   /** Writes the property flags and the present properties (`p` may be undefined: no properties). */

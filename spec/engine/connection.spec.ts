@@ -30,6 +30,9 @@ import {
   ChannelClosedByBroker,
   spec,
 } from '../../lib';
+import { Duplex } from 'stream';
+import { DuplexTransport } from '../../lib';
+import { FrameWriter } from '../../lib/wire/frame-writer';
 import { FakeBroker } from '../support/fake-broker';
 
 interface Events {
@@ -531,6 +534,163 @@ describe('Connection (virtual loop, fake broker)', () => {
       expect(connection.isOpen).to.equal(true);
       expect(events.closes).to.have.length(0);
       expect(broker.session.methods.some((m) => m.channel === a.channelNumber && m.method instanceof spec.Channel.CloseOk)).to.equal(true);
+    });
+  });
+  describe('attempts do not disturb each other', () => {
+    it('ignores the late close of a transport that an earlier attempt dropped', () => {
+      const loop = new VirtualIOLoop();
+      loop.listen('silent', 5672, () => undefined); // accepts, never answers
+      const broker = new FakeBroker(loop, { host: 'b' });
+      const errs: Error[] = [];
+      let opened = 0;
+      const connection = new Connection({
+        ioloop: loop,
+        parameters: [new ConnectionParameters({ host: 'silent', stackTimeout: 1 }), new ConnectionParameters({ host: 'b' })],
+        onOpen: () => (opened += 1),
+        onOpenError: (_c, e) => errs.push(e),
+      });
+      loop.advance(1.5);
+      expect(errs).to.deep.equal([]);
+      expect(opened).to.equal(1);
+      expect(connection.parameters?.host).to.equal('b');
+      expect(broker.sessions).to.have.length(1);
+    });
+
+    it('cancels the pending connect when stackTimeout expires first', () => {
+      // Attempt 1: 0-1 s, attempt 2: 1.5-2.5 s; attempt 1's socketTimeout (1.8 s) must not touch attempt 2.
+      const { loop, events } = setup(
+        { socketTimeout: 1.8, stackTimeout: 1, connectionAttempts: 2, retryDelay: 0.5 },
+        { acceptDelay: Infinity },
+      );
+      loop.advance(2.4);
+      expect(events.openErrors).to.deep.equal([]);
+      loop.advance(0.2);
+      expect(events.openErrors).to.have.length(1);
+      const failure = events.openErrors[0] as ConnectionWorkflowFailed;
+      expect(failure).to.be.instanceOf(ConnectionWorkflowFailed);
+      expect(failure.attempts.map((e) => e.constructor.name)).to.deep.equal(['StackTimeoutError', 'StackTimeoutError']);
+      expect(loop.pendingTimerCount).to.equal(0);
+      loop.advance(5);
+      expect(events.openErrors).to.have.length(1);
+    });
+
+    it('fails the attempt when the broker falls silent between tune and open-ok (heartbeat)', () => {
+      const { loop, broker, events } = setup({ stackTimeout: 30 }, { heartbeat: 1 });
+      broker.onMethod = (_s, _ch, m) => m instanceof spec.Connection.Open; // never answers connection.open
+      loop.advance(2.6);
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(AMQPHeartbeatTimeout);
+      expect(events.closes).to.have.length(0);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+  });
+
+  describe('faults after open', () => {
+    it('closes with 501 and a FrameError on garbage, and releases everything', () => {
+      const { loop, broker, connection, events } = setup({}, { heartbeat: 30 });
+      loop.runUntilIdle();
+      broker.session.sendRaw(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+      loop.runUntilIdle();
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(FrameError);
+      const closes = broker.session.sent(spec.Connection.Close);
+      expect(closes).to.have.length(1);
+      expect(closes[0].replyCode).to.equal(501);
+      expect(connection.isClosed).to.equal(true);
+      expect(broker.session.peer.closed).to.equal(true);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('reports a socket cut in the middle of a large delivery as StreamLostError; the partial message is dropped', () => {
+      const { loop, broker, connection, events } = setup({}, { frameMax: 131072 });
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      const onMessage = sinon.spy();
+      const tag = ch.basicConsume('q', onMessage);
+      loop.runUntilIdle();
+      const channelCloses: Error[] = [];
+      ch.addOnCloseCallback((_c, r) => channelCloses.push(r));
+      const w = new FrameWriter(1024);
+      w.writeMethod(ch.channelNumber, new spec.Basic.Deliver({ consumerTag: tag, deliveryTag: 1, exchange: '', routingKey: 'q' }));
+      w.writeContent(ch.channelNumber, {}, Buffer.alloc(1 << 20, 3), 131072);
+      const bytes = Buffer.concat(w.take());
+      broker.session.sendRaw(bytes.subarray(0, 300000)); // two body frames and a part of the third
+      loop.runUntilIdle();
+      broker.session.peer.destroy();
+      loop.runUntilIdle();
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(StreamLostError);
+      expect(onMessage.called).to.equal(false);
+      expect(channelCloses).to.deep.equal([events.closes[0]]);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it('does not act on frames that follow a connection.close in the same chunk', () => {
+      const { loop, broker, connection, events } = setup();
+      loop.runUntilIdle();
+      const blocked = sinon.spy();
+      connection.addOnConnectionBlockedCallback(blocked);
+      const w = new FrameWriter(1024);
+      w.writeMethod(0, new spec.Connection.Close({ replyCode: 320, replyText: 'CONNECTION_FORCED - bye' }));
+      w.writeMethod(0, new spec.Connection.Blocked({ reason: 'late' }));
+      broker.session.sendRaw(Buffer.concat(w.take()));
+      loop.runUntilIdle();
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(ConnectionClosedByBroker);
+      expect(blocked.called).to.equal(false);
+      expect(connection.isBlocked).to.equal(false);
+      expect(broker.session.sent(spec.Connection.CloseOk)).to.have.length(1);
+    });
+  });
+
+  describe('DuplexTransport.end() safety timer', () => {
+    /** A stream whose peer never closes its side: only a destroy ends it. */
+    function silentPeerStream(): Duplex {
+      return new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+    }
+
+    it('destroys the stream 2 s after end() when the peer never closes, with an unref\'d timer', () => {
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const stream = silentPeerStream();
+        const closes: Array<Error | null> = [];
+        const transport = new DuplexTransport(stream, { onData: () => undefined, onDrain: () => undefined, onClose: (e) => closes.push(e) });
+        transport.end();
+        expect(clock.countTimers()).to.equal(1);
+        clock.tick(1999);
+        expect(stream.destroyed).to.equal(false);
+        clock.tick(1);
+        expect(stream.destroyed).to.equal(true);
+      } finally {
+        clock.restore();
+      }
+    });
+
+    it('does not keep the process alive by itself (the timer is unref\'d)', () => {
+      const stream = silentPeerStream();
+      const transport = new DuplexTransport(stream, { onData: () => undefined, onDrain: () => undefined, onClose: () => undefined });
+      transport.end();
+      // White-box: the only observable alternative is a child process that must exit.
+      const timer = (transport as unknown as { endTimer: NodeJS.Timeout | null }).endTimer;
+      expect(timer).to.not.equal(null);
+      expect(timer!.hasRef()).to.equal(false);
+      transport.destroy();
+    });
+
+    it('clears the timer when the peer closes in time', async () => {
+      const stream = silentPeerStream();
+      const closes: Array<Error | null> = [];
+      const transport = new DuplexTransport(stream, { onData: () => undefined, onDrain: () => undefined, onClose: (e) => closes.push(e) });
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        transport.end();
+        stream.push(null); // the peer's FIN
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(closes).to.deep.equal([null]);
+        expect(clock.countTimers()).to.equal(0);
+      } finally {
+        clock.restore();
+      }
     });
   });
 });

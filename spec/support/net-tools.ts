@@ -12,6 +12,11 @@ export function activeSockets(): net.Socket[] {
   return handles.filter((h): h is net.Socket => h instanceof net.Socket && !h.destroyed);
 }
 
+/** The open client sockets connected (or connecting) to `port` on this host. */
+export function clientSocketsTo(port: number): net.Socket[] {
+  return activeSockets().filter((s) => s.remotePort === port);
+}
+
 /** Resolves once `predicate` holds; rejects after `ms` naming `what`. */
 export async function waitUntil(predicate: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;

@@ -1,0 +1,85 @@
+/**
+ * What the benchmark asks of each client library. Each adapter drives its
+ * library the way that library's documentation recommends for speed, with
+ * the hot loops (publish, consume) inside the adapter so that no extra layer
+ * sits between the benchmark and the library's own calls.
+ *
+ * Common settings for every client: TCP_NODELAY on, heartbeats off,
+ * frame-max 131072 (coney's and amqplib's default; @cloudamqp/amqp-client and
+ * rabbitmq-client default to 8192, which would only make them slower for
+ * large messages), guest/guest, one connection and one channel.
+ */
+
+export type ClientName = 'coney' | 'amqplib' | 'cloudamqp' | 'rabbitmq-client';
+export const CLIENTS: readonly ClientName[] = ['coney', 'amqplib', 'cloudamqp', 'rabbitmq-client'];
+
+/** Where to connect. */
+export interface Target {
+  host: string;
+  port: number;
+  vhost: string;
+  user: string;
+  password: string;
+}
+
+export interface DeclareResult {
+  queue: string;
+  messageCount: number;
+}
+
+export interface ClientAdapter {
+  readonly name: ClientName;
+  /** Opens the connection and one channel. */
+  connect(target: Target): Promise<void>;
+  /** queue.declare (non-durable, not auto-delete unless exclusive); passive for a depth poll. */
+  declareQueue(queue: string, opts?: { passive?: boolean; exclusive?: boolean }): Promise<DeclareResult>;
+  deleteQueue(queue: string): Promise<void>;
+  /**
+   * Publishes `count` messages to the default exchange with routing key
+   * `queue`, as fast as the client's own flow-control signal allows.
+   * Resolves once every message was handed to the library (not necessarily
+   * written): follow with a round trip (a passive declare) to know they arrived.
+   */
+  publish(queue: string, body: Buffer, count: number): Promise<void>;
+  /** confirm.select on the channel. */
+  enableConfirms(): Promise<void>;
+  /** Publishes `count` messages with at most `window` unconfirmed; resolves once all are confirmed. */
+  publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void>;
+  /**
+   * basic.qos(prefetch) + basic.consume (manual acks). Every delivery whose
+   * tag is a multiple of `ackEvery` is acked with multiple=true; then
+   * `onMessage` runs. Resolves on consume-ok.
+   */
+  consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void>;
+  /** Consumes `queue` (auto-ack) and answers each request to its reply-to with the same body and correlation id. */
+  serveRpc(queue: string): Promise<void>;
+  /** Sets up a reply queue; the returned function sends one request and resolves on its reply. */
+  rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * For the promise-based clients (no boolean flow-control signal): await the
+ * promise of every K-th publish, K chosen so that about 1 MiB of messages
+ * (coney's high-water mark) is in flight, at most 1000 messages.
+ */
+export function promiseWindow(bodySize: number): number {
+  return Math.max(1, Math.min(1000, Math.floor((1024 * 1024) / Math.max(1, bodySize))));
+}
+
+/** Loads one adapter by name. */
+export function loadAdapter(name: ClientName): ClientAdapter {
+  switch (name) {
+    case 'coney':
+      return new (require('./coney') as typeof import('./coney')).ConeyAdapter();
+    case 'amqplib':
+      return new (require('./amqplib') as typeof import('./amqplib')).AmqplibAdapter();
+    case 'cloudamqp':
+      return new (require('./cloudamqp') as typeof import('./cloudamqp')).CloudamqpAdapter();
+    case 'rabbitmq-client':
+      return new (require('./rabbitmq-client') as typeof import('./rabbitmq-client')).RabbitmqClientAdapter();
+    default:
+      throw new Error(`unknown client ${String(name)}`);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * amqplib (promise API): `channel.publish` until it returns false, then the
+ * channel's 'drain' event; a ConfirmChannel with per-message callbacks for
+ * confirms; `socketOptions.noDelay` for TCP_NODELAY.
+ */
+import * as amqplib from 'amqplib';
+import type { ClientAdapter, DeclareResult, Target } from './adapter';
+
+export class AmqplibAdapter implements ClientAdapter {
+  readonly name = 'amqplib' as const;
+  private conn!: amqplib.ChannelModel;
+  private ch!: amqplib.Channel;
+  private confirmCh: amqplib.ConfirmChannel | null = null;
+
+  async connect(t: Target): Promise<void> {
+    this.conn = await amqplib.connect(
+      { protocol: 'amqp', hostname: t.host, port: t.port, username: t.user, password: t.password, vhost: t.vhost, frameMax: 131072, heartbeat: 0 },
+      { noDelay: true },
+    );
+    this.ch = await this.conn.createChannel();
+  }
+
+  async declareQueue(queue: string, opts: { passive?: boolean; exclusive?: boolean } = {}): Promise<DeclareResult> {
+    const r = opts.passive ? await this.ch.checkQueue(queue) : await this.ch.assertQueue(queue, { durable: false, exclusive: opts.exclusive ?? false });
+    return { queue: r.queue, messageCount: r.messageCount };
+  }
+
+  async deleteQueue(queue: string): Promise<void> {
+    await this.ch.deleteQueue(queue);
+  }
+
+  publish(queue: string, body: Buffer, count: number): Promise<void> {
+    const ch = this.ch;
+    return new Promise((resolve) => {
+      let i = 0;
+      const run = (): void => {
+        while (i < count) {
+          i++;
+          if (!ch.publish('', queue, body) && i < count) {
+            ch.once('drain', run);
+            return;
+          }
+        }
+        resolve();
+      };
+      run();
+    });
+  }
+
+  async enableConfirms(): Promise<void> {
+    // amqplib's confirm mode is a different channel type
+    await this.ch.close();
+    this.confirmCh = await this.conn.createConfirmChannel();
+    this.ch = this.confirmCh;
+  }
+
+  async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
+    const ch = this.confirmCh!;
+    let outstanding = 0;
+    let confirmed = 0;
+    let wake: (() => void) | null = null;
+    let finish!: () => void;
+    const allDone = new Promise<void>((r) => (finish = r));
+    const onConfirm = (err: unknown): void => {
+      if (err) throw err;
+      outstanding--;
+      confirmed++;
+      if (wake !== null && outstanding < window) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+      if (confirmed === count) finish();
+    };
+    for (let i = 0; i < count; i++) {
+      if (outstanding >= window) await new Promise<void>((r) => (wake = r));
+      outstanding++;
+      ch.publish('', queue, body, {}, onConfirm);
+    }
+    await allDone;
+  }
+
+  async consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {
+    const ch = this.ch;
+    await ch.prefetch(prefetch);
+    await ch.consume(
+      queue,
+      (msg) => {
+        if (msg === null) return;
+        if (msg.fields.deliveryTag % ackEvery === 0) ch.ack(msg, true);
+        onMessage();
+      },
+      { noAck: false },
+    );
+  }
+
+  async serveRpc(queue: string): Promise<void> {
+    const ch = this.ch;
+    await ch.consume(
+      queue,
+      (msg) => {
+        if (msg === null) return;
+        ch.publish('', msg.properties.replyTo, msg.content, { correlationId: msg.properties.correlationId });
+      },
+      { noAck: true },
+    );
+  }
+
+  async rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>> {
+    const ch = this.ch;
+    const { queue: replyTo } = await ch.assertQueue('', { exclusive: true, durable: false });
+    let pending: { id: string; resolve: () => void } | null = null;
+    await ch.consume(
+      replyTo,
+      (msg) => {
+        if (msg !== null && pending !== null && msg.properties.correlationId === pending.id) {
+          const p = pending;
+          pending = null;
+          p.resolve();
+        }
+      },
+      { noAck: true },
+    );
+    let seq = 0;
+    return (queue, body) =>
+      new Promise<void>((resolve) => {
+        const id = String(++seq);
+        pending = { id, resolve };
+        ch.publish('', queue, body, { correlationId: id, replyTo });
+      });
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close();
+  }
+}

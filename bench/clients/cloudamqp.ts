@@ -1,0 +1,117 @@
+/**
+ * @cloudamqp/amqp-client (AMQPClient over a TCP socket): `basicPublish`
+ * returns a promise that settles once the frames were written to the socket
+ * (or, in confirm mode, once confirmed). Its flow-control signal is that
+ * promise: the adapter awaits every K-th one (see promiseWindow).
+ *
+ * TCP_NODELAY: the client has no option for it and creates the socket with
+ * Node's default (Nagle on); the adapter calls `client.socket.setNoDelay(true)`
+ * right after connect() resolves (the handshake ran with Nagle on, which
+ * does not matter for the measurements).
+ */
+import { AMQPClient, type AMQPChannel } from '@cloudamqp/amqp-client';
+import { promiseWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+
+export class CloudamqpAdapter implements ClientAdapter {
+  readonly name = 'cloudamqp' as const;
+  private client!: AMQPClient;
+  private ch!: AMQPChannel;
+
+  async connect(t: Target): Promise<void> {
+    const vhost = encodeURIComponent(t.vhost);
+    const url = `amqp://${encodeURIComponent(t.user)}:${encodeURIComponent(t.password)}@${t.host}:${t.port}/${vhost}?frameMax=131072&heartbeat=0`;
+    this.client = new AMQPClient(url);
+    await this.client.connect();
+    if (!this.client.socket) throw new Error('cloudamqp: no socket after connect');
+    this.client.socket.setNoDelay(true);
+    this.ch = await this.client.channel();
+  }
+
+  async declareQueue(queue: string, opts: { passive?: boolean; exclusive?: boolean } = {}): Promise<DeclareResult> {
+    const exclusive = opts.exclusive ?? false;
+    const r = await this.ch.queueDeclare(queue, { passive: opts.passive ?? false, durable: false, exclusive, autoDelete: exclusive });
+    return { queue: r.name, messageCount: r.messageCount };
+  }
+
+  async deleteQueue(queue: string): Promise<void> {
+    await this.ch.queueDelete(queue);
+  }
+
+  async publish(queue: string, body: Buffer, count: number): Promise<void> {
+    const ch = this.ch;
+    const k = promiseWindow(body.length);
+    for (let i = 1; i <= count; i++) {
+      const p = ch.basicPublish('', queue, body);
+      if (i % k === 0) await p;
+    }
+  }
+
+  async enableConfirms(): Promise<void> {
+    await this.ch.confirmSelect();
+  }
+
+  async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
+    const ch = this.ch;
+    let outstanding = 0;
+    let confirmed = 0;
+    let wake: (() => void) | null = null;
+    let finish!: () => void;
+    const allDone = new Promise<void>((r) => (finish = r));
+    const onConfirm = (): void => {
+      outstanding--;
+      confirmed++;
+      if (wake !== null && outstanding < window) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+      if (confirmed === count) finish();
+    };
+    for (let i = 0; i < count; i++) {
+      if (outstanding >= window) await new Promise<void>((r) => (wake = r));
+      outstanding++;
+      ch.basicPublish('', queue, body).then(onConfirm);
+    }
+    await allDone;
+  }
+
+  async consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {
+    const ch = this.ch;
+    await ch.basicQos(prefetch);
+    await ch.basicConsume(queue, { noAck: false }, (msg) => {
+      if (msg.deliveryTag % ackEvery === 0) void ch.basicAck(msg.deliveryTag, true);
+      onMessage();
+    });
+  }
+
+  async serveRpc(queue: string): Promise<void> {
+    const ch = this.ch;
+    await ch.basicConsume(queue, { noAck: true }, (msg) => {
+      void ch.basicPublish('', msg.properties.replyTo!, msg.body, { correlationId: msg.properties.correlationId });
+    });
+  }
+
+  async rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>> {
+    const ch = this.ch;
+    const { queue: replyTo } = await this.declareQueue('', { exclusive: true });
+    let pending: { id: string; resolve: () => void } | null = null;
+    await ch.basicConsume(replyTo, { noAck: true }, (msg) => {
+      if (pending !== null && msg.properties.correlationId === pending.id) {
+        const p = pending;
+        pending = null;
+        p.resolve();
+      }
+    });
+    let seq = 0;
+    return (queue, body) =>
+      new Promise<void>((resolve) => {
+        const id = String(++seq);
+        pending = { id, resolve };
+        void ch.basicPublish('', queue, body, { correlationId: id, replyTo });
+      });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

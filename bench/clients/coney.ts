@@ -1,0 +1,199 @@
+/**
+ * coney, driven the pika way: callbacks, `basicPublish` until it returns
+ * false, then the connection's drain callback.
+ *
+ * Which coney is loaded is chosen by CONEY_BENCH_SOURCE (set by run.ts):
+ * a directory of compiled JavaScript (run.ts compiles lib/ with tsc into
+ * .tmp/bench-coney, the same output as dist/), or `lib` for the TypeScript
+ * sources through tsx. tsx's CommonJS transform turns every access to an
+ * imported binding (`spec.Basic.Deliver`, `spec.FRAME_METHOD`) into a getter
+ * call, which costs coney ~20% of its consume CPU and is not what users run.
+ */
+import type * as Coney from '../../lib/index';
+import type { ClientAdapter, DeclareResult, Target } from './adapter';
+
+const source = process.env.CONEY_BENCH_SOURCE ?? 'lib';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const coney: typeof Coney = source === 'lib' ? require('../../lib/index') : require(require('node:path').resolve(source, 'index.js'));
+
+type Channel = Coney.Channel;
+type Connection = Coney.SelectConnection;
+
+function ok<T>(resolve: (v: T) => void, reject: (e: Error) => void) {
+  return (err: Error | null, v?: T) => (err ? reject(err) : resolve(v as T));
+}
+
+export class ConeyAdapter implements ClientAdapter {
+  readonly name = 'coney' as const;
+  private conn!: Connection;
+  private ch!: Channel;
+  private onDrain: (() => void) | null = null;
+  private onConfirm: ((tag: number, multiple: boolean) => void) | null = null;
+
+  connect(t: Target): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const parameters = new coney.ConnectionParameters({
+        host: t.host,
+        port: t.port,
+        virtualHost: t.vhost,
+        credentials: new coney.PlainCredentials(t.user, t.password),
+        frameMax: 131072,
+        heartbeat: 0,
+        tcpOptions: { noDelay: true },
+      });
+      this.conn = new coney.SelectConnection({
+        parameters,
+        onOpen: (c) => {
+          c.channel((err, ch) => {
+            if (err) return reject(err);
+            this.ch = ch!;
+            resolve();
+          });
+        },
+        onOpenError: (_c, err) => reject(err),
+      });
+      this.conn.addOnDrainCallback(() => {
+        const w = this.onDrain;
+        this.onDrain = null;
+        if (w) w();
+      });
+    });
+  }
+
+  declareQueue(queue: string, opts: { passive?: boolean; exclusive?: boolean } = {}): Promise<DeclareResult> {
+    return new Promise((resolve, reject) => {
+      this.ch.queueDeclare(queue, { passive: opts.passive ?? false, exclusive: opts.exclusive ?? false, durable: false }, (err, r) => {
+        if (err) return reject(err);
+        resolve({ queue: r!.queue, messageCount: r!.messageCount });
+      });
+    });
+  }
+
+  deleteQueue(queue: string): Promise<void> {
+    return new Promise((resolve, reject) => this.ch.queueDelete(queue, {}, ok(() => resolve(), reject)));
+  }
+
+  publish(queue: string, body: Buffer, count: number): Promise<void> {
+    const ch = this.ch;
+    return new Promise((resolve) => {
+      let i = 0;
+      const run = (): void => {
+        while (i < count) {
+          i++;
+          if (!ch.basicPublish('', queue, body)) {
+            if (i < count) {
+              this.onDrain = run;
+              return;
+            }
+          }
+        }
+        resolve();
+      };
+      run();
+    });
+  }
+
+  enableConfirms(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.ch.confirmDelivery(
+        (_ch, m) => this.onConfirm?.(m.deliveryTag, m.multiple),
+        ok(() => resolve(), reject),
+      ),
+    );
+  }
+
+  async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
+    const ch = this.ch;
+    let outstanding = 0;
+    let confirmed = 0;
+    let ackedUpTo = ch.nextPublishSeqNo - 1;
+    let wake: (() => void) | null = null;
+    let finish!: () => void;
+    const allDone = new Promise<void>((r) => (finish = r));
+    this.onConfirm = (tag, multiple) => {
+      const n = multiple ? tag - ackedUpTo : 1;
+      if (tag > ackedUpTo) ackedUpTo = tag;
+      outstanding -= n;
+      confirmed += n;
+      if (wake !== null && outstanding < window) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+      if (confirmed >= count) finish();
+    };
+    for (let i = 0; i < count; i++) {
+      if (outstanding >= window) await new Promise<void>((r) => (wake = r));
+      outstanding++;
+      ch.basicPublish('', queue, body);
+    }
+    await allDone;
+    this.onConfirm = null;
+  }
+
+  consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {
+    const ch = this.ch;
+    return new Promise((resolve, reject) => {
+      ch.basicQos({ prefetchCount: prefetch });
+      ch.basicConsume(
+        queue,
+        (channel, method) => {
+          const tag = method.deliveryTag;
+          if (tag % ackEvery === 0) channel.basicAck(tag, true);
+          onMessage();
+        },
+        { autoAck: false },
+        ok(() => resolve(), reject),
+      );
+    });
+  }
+
+  serveRpc(queue: string): Promise<void> {
+    const ch = this.ch;
+    return new Promise((resolve, reject) => {
+      ch.basicConsume(
+        queue,
+        (channel, _method, props, body) => {
+          channel.basicPublish('', props.replyTo!, body, { correlationId: props.correlationId });
+        },
+        { autoAck: true },
+        ok(() => resolve(), reject),
+      );
+    });
+  }
+
+  async rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>> {
+    const ch = this.ch;
+    const { queue: replyTo } = await this.declareQueue('', { exclusive: true });
+    let pending: { id: string; resolve: () => void } | null = null;
+    await new Promise<void>((resolve, reject) =>
+      ch.basicConsume(
+        replyTo,
+        (_c, _m, props) => {
+          if (pending !== null && props.correlationId === pending.id) {
+            const p = pending;
+            pending = null;
+            p.resolve();
+          }
+        },
+        { autoAck: true },
+        ok(() => resolve(), reject),
+      ),
+    );
+    let seq = 0;
+    return (queue, body) =>
+      new Promise<void>((resolve) => {
+        const id = String(++seq);
+        pending = { id, resolve };
+        ch.basicPublish('', queue, body, { correlationId: id, replyTo });
+      });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.conn.isOpen) return resolve();
+      this.conn.addOnCloseCallback(() => resolve());
+      this.conn.close();
+    });
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * rabbitmq-client: a channel from `connection.acquire()` and its
+ * `basicPublish` (the Publisher from `createPublisher()` wraps the same call
+ * with lazy setup and retries, so it can only be slower). `basicPublish`
+ * returns a promise that settles once the frames were written (or, in
+ * confirm mode, confirmed): the adapter awaits every K-th one (see
+ * promiseWindow). `noDelay: true` sets TCP_NODELAY.
+ *
+ * Note: rabbitmq-client adds a `timestamp` and a `deliveryMode` property to
+ * every published message; that is part of what it costs.
+ */
+import { Connection, type Channel } from 'rabbitmq-client';
+import { promiseWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+
+export class RabbitmqClientAdapter implements ClientAdapter {
+  readonly name = 'rabbitmq-client' as const;
+  private conn!: Connection;
+  private ch!: Channel;
+
+  async connect(t: Target): Promise<void> {
+    this.conn = new Connection({
+      hostname: t.host,
+      port: t.port,
+      username: t.user,
+      password: t.password,
+      vhost: t.vhost,
+      frameMax: 131072,
+      heartbeat: 0,
+      noDelay: true,
+      retryLow: 100,
+      retryHigh: 200,
+    });
+    this.conn.on('error', (err) => {
+      process.stderr.write(`rabbitmq-client connection error: ${String(err)}\n`);
+    });
+    await this.conn.onConnect(10000);
+    this.ch = await this.conn.acquire();
+  }
+
+  async declareQueue(queue: string, opts: { passive?: boolean; exclusive?: boolean } = {}): Promise<DeclareResult> {
+    const exclusive = opts.exclusive ?? false;
+    const r = await this.ch.queueDeclare({ queue, passive: opts.passive ?? false, durable: false, exclusive, autoDelete: exclusive });
+    return { queue: r.queue, messageCount: r.messageCount };
+  }
+
+  async deleteQueue(queue: string): Promise<void> {
+    await this.ch.queueDelete({ queue });
+  }
+
+  async publish(queue: string, body: Buffer, count: number): Promise<void> {
+    const ch = this.ch;
+    const k = promiseWindow(body.length);
+    const envelope = { routingKey: queue };
+    for (let i = 1; i <= count; i++) {
+      const p = ch.basicPublish(envelope, body);
+      if (i % k === 0) await p;
+    }
+  }
+
+  async enableConfirms(): Promise<void> {
+    await this.ch.confirmSelect();
+  }
+
+  async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
+    const ch = this.ch;
+    let outstanding = 0;
+    let confirmed = 0;
+    let wake: (() => void) | null = null;
+    let finish!: () => void;
+    const allDone = new Promise<void>((r) => (finish = r));
+    const onConfirm = (): void => {
+      outstanding--;
+      confirmed++;
+      if (wake !== null && outstanding < window) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+      if (confirmed === count) finish();
+    };
+    const envelope = { routingKey: queue };
+    for (let i = 0; i < count; i++) {
+      if (outstanding >= window) await new Promise<void>((r) => (wake = r));
+      outstanding++;
+      ch.basicPublish(envelope, body).then(onConfirm);
+    }
+    await allDone;
+  }
+
+  async consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {
+    const ch = this.ch;
+    await ch.basicQos({ prefetchCount: prefetch });
+    await ch.basicConsume({ queue, noAck: false }, (msg) => {
+      if (msg.deliveryTag % ackEvery === 0) ch.basicAck({ deliveryTag: msg.deliveryTag, multiple: true });
+      onMessage();
+    });
+  }
+
+  async serveRpc(queue: string): Promise<void> {
+    const ch = this.ch;
+    await ch.basicConsume({ queue, noAck: true }, (msg) => {
+      void ch.basicPublish({ routingKey: msg.replyTo!, correlationId: msg.correlationId }, msg.body);
+    });
+  }
+
+  async rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>> {
+    const ch = this.ch;
+    const { queue: replyTo } = await this.declareQueue('', { exclusive: true });
+    let pending: { id: string; resolve: () => void } | null = null;
+    await ch.basicConsume({ queue: replyTo, noAck: true }, (msg) => {
+      if (pending !== null && msg.correlationId === pending.id) {
+        const p = pending;
+        pending = null;
+        p.resolve();
+      }
+    });
+    let seq = 0;
+    return (queue, body) =>
+      new Promise<void>((resolve) => {
+        const id = String(++seq);
+        pending = { id, resolve };
+        void ch.basicPublish({ routingKey: queue, correlationId: id, replyTo }, body);
+      });
+  }
+
+  async close(): Promise<void> {
+    await this.ch.close().catch(() => undefined);
+    await this.conn.close();
+  }
+}

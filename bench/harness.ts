@@ -1,0 +1,250 @@
+/**
+ * The client benchmark's plumbing: the scenario list, the fake server and
+ * the per-run child processes. Used by run.ts (the suite) and profile.ts.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CLIENTS, type ClientName, type Target } from './clients/adapter';
+import type { ChildJob, ChildResult, ScenarioKind } from './child';
+
+export const BENCH_DIR = __dirname;
+export const ROOT = path.resolve(__dirname, '..');
+
+/** Which way a scenario's headline number is better. */
+export type Metric = 'rate' | 'mibps' | 'peakRss' | 'p50';
+
+export interface Scenario {
+  /** Short id for --only filters, e.g. `fake-publish-16`. */
+  id: string;
+  /** Row label in the table. */
+  label: string;
+  group: 'fake' | 'broker';
+  kind: ScenarioKind;
+  /** Fake server mode (its virtual host). */
+  vhost?: string;
+  size: number;
+  /** [quick, full] */
+  n: [number, number];
+  warmup: [number, number];
+  window?: number;
+  prefetch?: number;
+  ackEvery?: number;
+  metric: Metric;
+  /** The goal for coney's advantage over the best other client (reported, never asserted). */
+  target?: { text: string; check: (advantage: number, cpuAdvantage: number, r: ChildResult) => boolean };
+}
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+export const SCENARIOS: Scenario[] = [
+  // 1. fake server: the client is the bottleneck
+  { id: 'fake-publish-16', label: 'fake: publish 16 B', group: 'fake', kind: 'publish', vhost: 'sink', size: 16, n: [100_000, 500_000], warmup: [20_000, 50_000], metric: 'rate', target: { text: '>= 3x', check: (a) => a >= 3 } },
+  { id: 'fake-publish-1k', label: 'fake: publish 1 KiB', group: 'fake', kind: 'publish', vhost: 'sink', size: KiB, n: [100_000, 500_000], warmup: [20_000, 50_000], metric: 'rate', target: { text: '>= 3x', check: (a) => a >= 3 } },
+  { id: 'fake-consume-16', label: 'fake: consume 16 B', group: 'fake', kind: 'consume', vhost: 'deliver-16', size: 16, n: [100_000, 500_000], warmup: [20_000, 50_000], prefetch: 1000, ackEvery: 100, metric: 'rate', target: { text: '>= 2x', check: (a) => a >= 2 } },
+  { id: 'fake-consume-1k', label: 'fake: consume 1 KiB', group: 'fake', kind: 'consume', vhost: `deliver-${KiB}`, size: KiB, n: [100_000, 500_000], warmup: [20_000, 50_000], prefetch: 1000, ackEvery: 100, metric: 'rate', target: { text: '>= 2x', check: (a) => a >= 2 } },
+  { id: 'fake-confirm-16', label: 'fake: confirm-publish 16 B (window 1000)', group: 'fake', kind: 'confirm', vhost: 'sink', size: 16, n: [100_000, 500_000], warmup: [20_000, 50_000], window: 1000, metric: 'rate', target: { text: '>= 2.5x', check: (a) => a >= 2.5 } },
+  // 3. large messages
+  { id: 'fake-large-1m', label: 'fake: publish 1 MiB', group: 'fake', kind: 'large', vhost: 'sink', size: MiB, n: [200, 1000], warmup: [20, 50], metric: 'mibps' },
+  { id: 'fake-large-16m', label: 'fake: publish 16 MiB', group: 'fake', kind: 'large', vhost: 'sink', size: 16 * MiB, n: [16, 64], warmup: [2, 4], metric: 'mibps' },
+  // 4. memory under backpressure
+  {
+    id: 'fake-memory-16',
+    label: 'fake (slow reader, 16 MiB/s): publish 16 B, peak RSS',
+    group: 'fake',
+    kind: 'memory',
+    vhost: 'sink-slow',
+    size: 16,
+    n: [200_000, 1_000_000],
+    warmup: [0, 0],
+    metric: 'peakRss',
+    target: { text: 'bounded: peak - base < 64 MiB', check: (_a, _c, r) => r.peakRssMiB - r.baseRssMiB < 64 },
+  },
+  // 2. RabbitMQ
+  { id: 'rmq-publish-16', label: 'RabbitMQ: publish 16 B', group: 'broker', kind: 'rmq-publish', size: 16, n: [30_000, 200_000], warmup: [5_000, 20_000], metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
+  { id: 'rmq-publish-1k', label: 'RabbitMQ: publish 1 KiB', group: 'broker', kind: 'rmq-publish', size: KiB, n: [30_000, 200_000], warmup: [5_000, 20_000], metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
+  { id: 'rmq-confirm-16', label: 'RabbitMQ: confirm-publish 16 B (window 1000)', group: 'broker', kind: 'confirm', size: 16, n: [30_000, 200_000], warmup: [5_000, 20_000], window: 1000, metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
+  { id: 'rmq-consume-16', label: 'RabbitMQ: consume 16 B (prefetch 1000)', group: 'broker', kind: 'consume', size: 16, n: [30_000, 200_000], warmup: [5_000, 20_000], prefetch: 1000, ackEvery: 100, metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
+  { id: 'rmq-rpc', label: 'RabbitMQ: sequential RPC 16 B', group: 'broker', kind: 'rpc', size: 16, n: [500, 5_000], warmup: [100, 500], metric: 'p50', target: { text: 'p50 no worse than best', check: (a) => a >= 1 } },
+];
+
+/** Where run.ts compiles coney for the benchmark (ignored by git, like all of .tmp/). */
+export const CONEY_BUILD_DIR = path.join(ROOT, '.tmp', 'bench-coney');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Compiles lib/ with tsc (tsconfig.build.json: the same JavaScript as dist/)
+ * into {@link CONEY_BUILD_DIR}, unless that build is newer than every file in
+ * lib/. Returns the directory (what CONEY_BENCH_SOURCE should be).
+ */
+export function buildConey(log: (s: string) => void = () => undefined): string {
+  const marker = path.join(CONEY_BUILD_DIR, '.built');
+  const libNewest = newestMtime(path.join(ROOT, 'lib'));
+  if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs > libNewest) return CONEY_BUILD_DIR;
+  log(`compiling lib/ into ${path.relative(process.cwd(), CONEY_BUILD_DIR)} (tsc -p tsconfig.build.json)...`);
+  fs.rmSync(CONEY_BUILD_DIR, { recursive: true, force: true });
+  const tsc = require.resolve('typescript/bin/tsc');
+  const r = spawnSync(
+    process.execPath,
+    [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', CONEY_BUILD_DIR, '--declaration', 'false', '--sourceMap', 'false'],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  // tsc emits even with type errors (someone may be mid-edit); only a missing output is fatal
+  if (!fs.existsSync(path.join(CONEY_BUILD_DIR, 'index.js'))) {
+    throw new Error(`compiling coney failed:\n${r.stdout}${r.stderr}`);
+  }
+  if (r.status !== 0) log(`(tsc reported errors, the emitted JavaScript is used anyway)\n${r.stdout.split('\n').slice(0, 5).join('\n')}`);
+  fs.writeFileSync(marker, new Date().toISOString());
+  return CONEY_BUILD_DIR;
+}
+
+/** A running fake server. */
+export interface FakeServer {
+  port: number;
+  stop(): void;
+}
+
+/** `node --import tsx <file>`: the way every bench process is started. */
+export function nodeArgs(file: string, extra: string[] = []): string[] {
+  return [...extra, '--import', 'tsx', path.join(BENCH_DIR, file)];
+}
+
+/** Starts bench/fake-server.ts in its own process; it dies with us (its stdin is our pipe). */
+export function startFakeServer(): Promise<FakeServer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, nodeArgs('fake-server.ts'), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+    let out = '';
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = /LISTENING (\d+)/.exec(out);
+      if (m) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({
+          port: Number(m[1]),
+          stop: () => {
+            child.stdin!.end();
+            child.kill();
+          },
+        });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`fake server exited (${code}) before listening`)));
+    child.once('error', reject);
+  });
+}
+
+export interface RunOptions {
+  quick: boolean;
+  /** Extra node flags for the child (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+  timeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The job for one client and scenario run. */
+export function makeJob(s: Scenario, client: ClientName, target: Target, quick: boolean, runIndex: number): ChildJob {
+  const q = quick ? 0 : 1;
+  return {
+    client,
+    kind: s.kind,
+    target: s.group === 'fake' ? { ...target, vhost: s.vhost ?? 'sink' } : target,
+    size: s.size,
+    n: s.n[q],
+    warmup: s.warmup[q],
+    window: s.window,
+    prefetch: s.prefetch,
+    ackEvery: s.ackEvery,
+    queue: s.group === 'fake' ? 'bench' : `bench-${s.id}-${client}-${runIndex}-${process.pid}`,
+    broker: s.group === 'broker',
+  };
+}
+
+/** Runs one child process; never rejects (failures come back as ok: false). */
+export function runChild(job: ChildJob, opts: RunOptions): Promise<ChildResult> {
+  return new Promise((resolve) => {
+    let child: ChildProcess;
+    const fail = (error: string): ChildResult => ({
+      ok: false,
+      error,
+      client: job.client,
+      n: 0,
+      secs: 0,
+      rate: 0,
+      mibps: 0,
+      cpuUs: 0,
+      peakRssMiB: 0,
+      baseRssMiB: 0,
+    });
+    try {
+      child = spawn(process.execPath, nodeArgs('child.ts', opts.nodeFlags ?? []).concat(JSON.stringify(job)), {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: ROOT,
+        env: { ...process.env, ...opts.env },
+      });
+    } catch (err) {
+      resolve(fail(String(err)));
+      return;
+    }
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+      if (line) {
+        const r = JSON.parse(line.slice('BENCH_RESULT '.length)) as ChildResult;
+        if (r.ok) return resolve(r);
+        return resolve(fail(r.error ?? 'failed'));
+      }
+      const why = timedOut ? `timed out after ${opts.timeoutMs / 1000} s` : `exited with ${code ?? signal}`;
+      resolve(fail(`${why}${err ? `: ${err.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
+    });
+  });
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median of each field over the successful runs. */
+export function medianResult(rs: ChildResult[]): ChildResult | null {
+  const ok = rs.filter((r) => r.ok);
+  if (ok.length === 0) return null;
+  const f = (k: keyof ChildResult) => median(ok.map((r) => r[k] as number).filter((v) => typeof v === 'number'));
+  return {
+    ok: true,
+    client: ok[0].client,
+    n: ok[0].n,
+    secs: f('secs'),
+    rate: f('rate'),
+    mibps: f('mibps'),
+    cpuUs: f('cpuUs'),
+    peakRssMiB: f('peakRssMiB'),
+    baseRssMiB: f('baseRssMiB'),
+    p50Us: ok[0].p50Us === undefined ? undefined : f('p50Us'),
+    p99Us: ok[0].p99Us === undefined ? undefined : f('p99Us'),
+  };
+}
+
+export { CLIENTS };
+export type { ClientName, ChildResult };

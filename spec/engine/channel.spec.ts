@@ -1,0 +1,588 @@
+/**
+ * Channel unit tests on the deterministic virtual loop with the scripted
+ * fake broker: RPC ordering, close races, content reassembly and the
+ * protocol errors RabbitMQ will not produce on demand.
+ */
+import { expect } from 'chai';
+import {
+  Channel,
+  ChannelClosedByBroker,
+  ChannelClosedByClient,
+  ChannelWrongStateError,
+  Connection,
+  ConnectionClosedByClient,
+  ConnectionParameters,
+  DuplicateConsumerTag,
+  FrameError,
+  type GetMessage,
+  StreamLostError,
+  VirtualIOLoop,
+  spec,
+} from '../../lib';
+import { FrameWriter } from '../../lib/wire/frame-writer';
+import { FakeBroker, type FakeSession } from '../support/fake-broker';
+
+interface Setup {
+  loop: VirtualIOLoop;
+  broker: FakeBroker;
+  connection: Connection;
+  session: FakeSession;
+  /** Connection close reasons. */
+  closes: Error[];
+  /** Exceptions thrown by user callbacks. */
+  callbackErrors: unknown[];
+}
+
+function setup(brokerOptions: ConstructorParameters<typeof FakeBroker>[1] = {}, params: ConstructorParameters<typeof ConnectionParameters>[0] = {}): Setup {
+  const loop = new VirtualIOLoop();
+  const broker = new FakeBroker(loop, brokerOptions);
+  const closes: Error[] = [];
+  const callbackErrors: unknown[] = [];
+  const connection = new Connection({
+    ioloop: loop,
+    parameters: new ConnectionParameters({ host: 'fake-broker', ...params }),
+    onClose: (_c, reason) => closes.push(reason),
+    onCallbackError: (err) => callbackErrors.push(err),
+  });
+  loop.runUntilIdle();
+  expect(connection.isOpen, 'connection open').to.equal(true);
+  return { loop, broker, connection, session: broker.session, closes, callbackErrors };
+}
+
+function openChannel(s: Setup): Channel {
+  let opened: Channel | undefined;
+  s.connection.channel((err, ch) => {
+    if (err) throw err;
+    opened = ch;
+  });
+  s.loop.runUntilIdle();
+  expect(opened, 'channel opened').to.be.instanceOf(Channel);
+  return opened!;
+}
+
+/** Names of the methods the client sent on `channel`, in order. */
+function sentOn(session: FakeSession, channel: number): string[] {
+  return session.methods.filter((m) => m.channel === channel).map((m) => m.method.name);
+}
+
+/** Holds the broker's answers to methods of `type`; `release()` sends them in order. */
+function holdReplies(broker: FakeBroker, type: new (...args: never[]) => spec.AMQPMethod, reply: (m: spec.AMQPMethod) => spec.AMQPMethod) {
+  const held: Array<() => void> = [];
+  const previous = broker.onMethod;
+  broker.onMethod = (session, channel, method) => {
+    if (method instanceof type) {
+      held.push(() => session.send(channel, reply(method)));
+      return true;
+    }
+    return previous?.(session, channel, method);
+  };
+  return {
+    get count(): number {
+      return held.length;
+    },
+    release(n = held.length): void {
+      for (const send of held.splice(0, n)) send();
+    },
+  };
+}
+
+const declareOk = (m: spec.AMQPMethod): spec.AMQPMethod =>
+  new spec.Queue.DeclareOk({ queue: (m as spec.Queue.Declare).queue, messageCount: 0, consumerCount: 0 });
+
+/** The bytes of a content-carrying method with its header and body frames. */
+function contentBytes(channel: number, method: spec.AMQPMethod, body: Buffer, frameMax: number, properties: spec.BasicPropertiesInit = {}): Buffer {
+  const w = new FrameWriter(1024);
+  w.writeMethod(channel, method);
+  w.writeContent(channel, properties, body, frameMax);
+  return Buffer.concat(w.take());
+}
+
+function deliver(consumerTag: string, deliveryTag: number): spec.Basic.Deliver {
+  return new spec.Basic.Deliver({ consumerTag, deliveryTag, redelivered: false, exchange: '', routingKey: 'q' });
+}
+
+describe('Channel (virtual loop, fake broker)', () => {
+  describe('RPC ordering', () => {
+    it('does not send a second synchronous method before the first one is answered', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const replies = holdReplies(s.broker, spec.Queue.Declare, declareOk);
+      const done: string[] = [];
+      ch.queueDeclare('a', {}, (err, ok) => done.push(err ? err.message : ok!.queue));
+      ch.queueDeclare('b', {}, (err, ok) => done.push(err ? err.message : ok!.queue));
+      s.loop.runUntilIdle();
+      expect(s.session.sent(spec.Queue.Declare).map((m) => m.queue)).to.deep.equal(['a']);
+      replies.release();
+      s.loop.runUntilIdle();
+      expect(s.session.sent(spec.Queue.Declare).map((m) => m.queue)).to.deep.equal(['a', 'b']);
+      expect(done).to.deep.equal(['a']);
+      replies.release();
+      s.loop.runUntilIdle();
+      expect(done).to.deep.equal(['a', 'b']);
+    });
+
+    it('keeps an asynchronous method issued after a queued synchronous one behind it', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const replies = holdReplies(s.broker, spec.Queue.Declare, declareOk);
+      ch.queueDeclare('a');
+      ch.queueDeclare('b');
+      ch.basicPublish('', 'b', 'after b');
+      ch.basicAck(7);
+      s.loop.runUntilIdle();
+      expect(sentOn(s.session, ch.channelNumber).slice(1)).to.deep.equal(['queue.declare']);
+      expect(s.session.published).to.have.length(0);
+      replies.release();
+      s.loop.runUntilIdle();
+      expect(sentOn(s.session, ch.channelNumber).slice(1)).to.deep.equal(['queue.declare', 'queue.declare', 'basic.publish', 'basic.ack']);
+      expect(s.session.published.map((p) => p.body.toString())).to.deep.equal(['after b']);
+    });
+
+    it('sends an asynchronous method after an in-flight synchronous one at once', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      holdReplies(s.broker, spec.Queue.Declare, declareOk);
+      ch.queueDeclare('a');
+      s.loop.runUntilIdle();
+      ch.basicPublish('', 'a', 'now');
+      ch.basicAck(3, true);
+      ch.queueDeclare('b', { noWait: true });
+      s.loop.runUntilIdle();
+      expect(sentOn(s.session, ch.channelNumber).slice(1)).to.deep.equal(['queue.declare', 'basic.publish', 'basic.ack', 'queue.declare']);
+    });
+
+    it("completes a reply's callback before the calls queued behind it", () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const replies = holdReplies(s.broker, spec.Queue.Declare, declareOk);
+      const order: string[] = [];
+      ch.queueDeclare('a', {}, (err) => order.push(`a ${err === null ? 'ok' : err.name}`));
+      // Fails while encoding (a symbol is no field value), so when it is sent.
+      ch.queueDeclare('b', { arguments: { bad: Symbol('x') as never } }, (err) => order.push(`b ${err === null ? 'ok' : err.name}`));
+      s.loop.runUntilIdle();
+      replies.release();
+      s.loop.runUntilIdle();
+      expect(order).to.deep.equal(['a ok', 'b InvalidArgumentError']);
+      expect(ch.isOpen).to.equal(true);
+    });
+
+    it('calls a noWait callback once the frame is written, not synchronously, with no result', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const results: unknown[][] = [];
+      ch.queueDeclare('q', { noWait: true }, (...args) => results.push(args));
+      expect(results).to.deep.equal([]);
+      s.loop.runUntilIdle();
+      expect(results).to.deep.equal([[null]]);
+      expect(s.session.sent(spec.Queue.Declare)[0].noWait).to.equal(true);
+    });
+  });
+
+  describe('closing', () => {
+    it('ignores frames for a closing channel until close-ok, including a message cut by the close', () => {
+      const s = setup({ frameMax: 4096 }, { frameMax: 4096 });
+      const ch = openChannel(s);
+      const got: string[] = [];
+      const flows: boolean[] = [];
+      ch.addOnFlowCallback((_c, active) => flows.push(active));
+      const closes: Error[] = [];
+      ch.addOnCloseCallback((_c, reason) => closes.push(reason));
+      const getResult: Array<Error | null> = [];
+      holdReplies(s.broker, spec.Basic.Get, () => new spec.Basic.GetEmpty());
+      ch.basicGet('q', (err, m) => {
+        getResult.push(err);
+        if (m) got.push(m.body.toString());
+      });
+      s.loop.runUntilIdle();
+      // get-ok, its header and the first half of its body...
+      const whole = contentBytes(ch.channelNumber, new spec.Basic.GetOk({ deliveryTag: 1, exchange: '', routingKey: 'q', messageCount: 0 }), Buffer.alloc(6000, 1), 4096);
+      const cut = whole.length - 2000;
+      s.session.sendRaw(whole.subarray(0, cut));
+      s.loop.runUntilIdle();
+      // ...then the client closes the channel (nothing else in flight: close goes out at once).
+      const closeOk = holdReplies(s.broker, spec.Channel.Close, () => new spec.Channel.CloseOk());
+      ch.close();
+      s.loop.runUntilIdle();
+      expect(sentOn(s.session, ch.channelNumber).pop()).to.equal('channel.close');
+      s.session.sendRaw(whole.subarray(cut));
+      s.session.sendRaw(contentBytes(ch.channelNumber, deliver('nobody', 2), Buffer.from('late'), 4096));
+      s.session.send(ch.channelNumber, new spec.Channel.Flow({ active: false }));
+      s.session.send(ch.channelNumber, new spec.Queue.DeclareOk({ queue: 'stray' }));
+      s.loop.runUntilIdle();
+      expect(ch.isClosing).to.equal(true);
+      expect(got).to.deep.equal([]);
+      expect(flows).to.deep.equal([]);
+      expect(s.session.sent(spec.Channel.FlowOk)).to.have.length(0);
+      closeOk.release();
+      s.loop.runUntilIdle();
+      expect(ch.isClosed).to.equal(true);
+      expect(closes).to.have.length(1);
+      expect(closes[0]).to.be.instanceOf(ChannelClosedByClient);
+      expect(getResult).to.deep.equal([closes[0]]);
+      expect(s.closes).to.deep.equal([]);
+      expect(s.connection.isOpen).to.equal(true);
+      expect(s.callbackErrors).to.deep.equal([]);
+    });
+
+    it('waits for close-ok when the broker closes the channel while our close is in flight', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const closes: Error[] = [];
+      ch.addOnCloseCallback((_c, reason) => closes.push(reason));
+      const closeOk = holdReplies(s.broker, spec.Channel.Close, () => new spec.Channel.CloseOk());
+      const closeResult: Array<Error | null> = [];
+      ch.close(200, 'bye', (err) => closeResult.push(err));
+      s.loop.runUntilIdle();
+      s.session.send(ch.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND - no exchange' }));
+      s.loop.runUntilIdle();
+      expect(s.session.sent(spec.Channel.CloseOk)).to.have.length(1);
+      expect(ch.isClosing, 'still waiting for our close-ok').to.equal(true);
+      const other = openChannel(s);
+      expect(other.channelNumber, 'the number is not reused before close-ok').to.not.equal(ch.channelNumber);
+      closeOk.release();
+      s.loop.runUntilIdle();
+      expect(ch.isClosed).to.equal(true);
+      expect(closes).to.have.length(1);
+      expect(closes[0]).to.be.instanceOf(ChannelClosedByBroker);
+      expect((closes[0] as ChannelClosedByBroker).replyCode).to.equal(404);
+      expect(closeResult).to.deep.equal([null]);
+      expect(s.connection.isOpen).to.equal(true);
+      expect(s.closes).to.deep.equal([]);
+    });
+
+    it('drops a queued close when the broker closes the channel first, and tells everyone once', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      holdReplies(s.broker, spec.Queue.Declare, declareOk);
+      const results: Array<[string, Error | null]> = [];
+      const closes: Error[] = [];
+      ch.addOnCloseCallback((_c, reason) => closes.push(reason));
+      ch.queueDeclare('a', { passive: true }, (err) => results.push(['declare', err]));
+      ch.queueDeclare('b', {}, (err) => results.push(['declare b', err]));
+      ch.basicPublish('', 'q', 'queued publish');
+      ch.close(200, 'bye', (err) => results.push(['close', err]));
+      s.loop.runUntilIdle();
+      s.session.send(ch.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND - no queue' }));
+      s.loop.runUntilIdle();
+      expect(closes).to.have.length(1);
+      const reason = closes[0];
+      expect(reason).to.be.instanceOf(ChannelClosedByBroker);
+      expect(results).to.deep.equal([
+        ['declare', reason],
+        ['declare b', reason],
+        ['close', reason],
+      ]);
+      expect(s.session.sent(spec.Channel.Close)).to.have.length(0);
+      expect(s.session.published).to.have.length(0);
+      expect(s.callbackErrors, 'the dropped publish is not reported as a callback error').to.deep.equal([]);
+      expect(s.connection.isOpen).to.equal(true);
+    });
+
+    it('close() while opening: the open callback gets the close error, then the channel closes', () => {
+      const s = setup();
+      const openOk = holdReplies(s.broker, spec.Channel.Open, () => new spec.Channel.OpenOk());
+      const opened: Array<[Error | null, Channel | undefined]> = [];
+      const ch = s.connection.channel((err, c) => opened.push([err, c]));
+      s.loop.runUntilIdle();
+      ch.close(200, 'never mind');
+      expect(ch.isClosing).to.equal(true);
+      openOk.release();
+      s.loop.runUntilIdle();
+      expect(opened).to.have.length(1);
+      expect(opened[0][0]).to.be.instanceOf(ChannelClosedByClient);
+      expect(ch.isClosed).to.equal(true);
+      expect(sentOn(s.session, ch.channelNumber)).to.deep.equal(['channel.open', 'channel.close']);
+    });
+
+    it('connection.close() while a channel opens: the open fails, the channel and the connection close', () => {
+      const s = setup();
+      const openOk = holdReplies(s.broker, spec.Channel.Open, () => new spec.Channel.OpenOk());
+      const opened: Array<Error | null> = [];
+      const chCloses: Error[] = [];
+      const ch = s.connection.channel((err) => opened.push(err));
+      ch.addOnCloseCallback((_c, r) => chCloses.push(r));
+      s.loop.runUntilIdle();
+      s.connection.close();
+      openOk.release();
+      s.loop.runUntilIdle();
+      expect(opened).to.have.length(1);
+      expect(opened[0]).to.be.instanceOf(ChannelClosedByClient);
+      expect(chCloses).to.have.length(1);
+      expect(s.closes).to.have.length(1);
+      expect(s.closes[0]).to.be.instanceOf(ConnectionClosedByClient);
+      expect(sentOn(s.session, ch.channelNumber)).to.deep.equal(['channel.open', 'channel.close']);
+    });
+
+    it('close() cancels consumers before channel.close; close twice and calls afterwards throw', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      ch.basicConsume('q', () => undefined, { consumerTag: 'c1' });
+      ch.basicConsume('q', () => undefined, { consumerTag: 'c2' });
+      s.loop.runUntilIdle();
+      const closes: Error[] = [];
+      ch.addOnCloseCallback((_c, r) => closes.push(r));
+      ch.close();
+      expect(() => ch.close()).to.throw(ChannelWrongStateError);
+      expect(() => ch.basicPublish('', 'q', 'x')).to.throw(ChannelWrongStateError);
+      s.loop.runUntilIdle();
+      expect(sentOn(s.session, ch.channelNumber).slice(3)).to.deep.equal(['basic.cancel', 'basic.cancel', 'channel.close']);
+      expect(closes).to.have.length(1);
+      expect(() => ch.close()).to.throw(ChannelWrongStateError);
+    });
+  });
+
+  describe('consumers', () => {
+    it('rejects with requeue a delivery that crosses our basic.cancel (not lost, not delivered)', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const got: number[] = [];
+      ch.basicConsume('q', (_c, m) => got.push(m.deliveryTag), { consumerTag: 'manual' });
+      ch.basicConsume('q', (_c, m) => got.push(m.deliveryTag), { consumerTag: 'auto', autoAck: true });
+      s.loop.runUntilIdle();
+      s.broker.onMethod = (session, channel, m) => {
+        if (!(m instanceof spec.Basic.Cancel)) return;
+        const tag = m.consumerTag;
+        session.sendContent(channel, deliver(tag, tag === 'manual' ? 41 : 42), Buffer.from('in flight'));
+        session.send(channel, new spec.Basic.CancelOk({ consumerTag: tag }));
+        return true;
+      };
+      const cancelled: string[] = [];
+      ch.basicCancel('manual', (err, ok) => cancelled.push(err ? err.message : ok!.consumerTag));
+      ch.basicCancel('auto', (err, ok) => cancelled.push(err ? err.message : ok!.consumerTag));
+      expect(ch.consumerTags).to.deep.equal([]);
+      s.loop.runUntilIdle();
+      expect(cancelled).to.deep.equal(['manual', 'auto']);
+      expect(got).to.deep.equal([]);
+      const rejects = s.session.sent(spec.Basic.Reject);
+      expect(rejects.map((r) => [r.deliveryTag, r.requeue])).to.deep.equal([[41, true]]);
+    });
+
+    it('throws DuplicateConsumerTag synchronously and keeps the first consumer', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const tag = ch.basicConsume('q', () => undefined, { consumerTag: 'same' });
+      expect(tag).to.equal('same');
+      expect(() => ch.basicConsume('q', () => undefined, { consumerTag: 'same' })).to.throw(DuplicateConsumerTag);
+      s.loop.runUntilIdle();
+      expect(s.session.sent(spec.Basic.Consume)).to.have.length(1);
+      expect(ch.consumerTags).to.deep.equal(['same']);
+    });
+
+    it('handles a broker basic.cancel: onCancel, tag dropped, cancel-ok only when asked', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      ch.basicConsume('q', () => undefined, { consumerTag: 'c1' });
+      ch.basicConsume('q', () => undefined, { consumerTag: 'c2' });
+      s.loop.runUntilIdle();
+      const cancels: string[] = [];
+      ch.addOnCancelCallback((_c, m) => cancels.push(m.consumerTag));
+      s.session.send(ch.channelNumber, new spec.Basic.Cancel({ consumerTag: 'c1', noWait: true }));
+      s.session.send(ch.channelNumber, new spec.Basic.Cancel({ consumerTag: 'c2', noWait: false }));
+      s.loop.runUntilIdle();
+      expect(cancels).to.deep.equal(['c1', 'c2']);
+      expect(ch.consumerTags).to.deep.equal([]);
+      expect(s.session.sent(spec.Basic.CancelOk).map((m) => m.consumerTag)).to.deep.equal(['c2']);
+    });
+  });
+
+  describe('content', () => {
+    it('reassembles a body from many frames delivered in small chunks', () => {
+      const s = setup({ frameMax: 4096 }, { frameMax: 4096 });
+      const ch = openChannel(s);
+      const got: Array<{ p: spec.BasicProperties; body: Buffer }> = [];
+      ch.basicConsume('q', (_c, _m, p, body) => got.push({ p, body }), { consumerTag: 'big' });
+      s.loop.runUntilIdle();
+      const body = Buffer.alloc(100 * 1024);
+      for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+      const bytes = contentBytes(ch.channelNumber, deliver('big', 1), body, 4096, { messageId: 'm1' });
+      s.session.peer.write(bytes, 777);
+      s.session.sendRaw(contentBytes(ch.channelNumber, deliver('big', 2), Buffer.from('small'), 4096));
+      s.loop.runUntilIdle();
+      expect(got).to.have.length(2);
+      expect(got[0].body.equals(body)).to.equal(true);
+      expect(got[0].p.messageId).to.equal('m1');
+      expect(got[1].body.toString()).to.equal('small');
+    });
+
+    it('passes an empty body as an empty Buffer (header only, no body frame)', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const got: Buffer[] = [];
+      ch.basicConsume('q', (_c, _m, _p, body) => got.push(body), { consumerTag: 'e' });
+      s.loop.runUntilIdle();
+      s.session.sendContent(ch.channelNumber, deliver('e', 1), Buffer.alloc(0));
+      s.loop.runUntilIdle();
+      expect(got).to.have.length(1);
+      expect(Buffer.isBuffer(got[0]) && got[0].length === 0).to.equal(true);
+    });
+
+    for (const [what, frame] of [
+      ['a content header with no method before it', (ch: number) => Buffer.from([2, 0, ch, 0, 0, 0, 14, 0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xce])],
+      ['a body frame with no header before it', (ch: number) => Buffer.from([3, 0, ch, 0, 0, 0, 2, 0x61, 0x62, 0xce])],
+    ] as const) {
+      it(`closes the connection with 505 UNEXPECTED_FRAME on ${what}`, () => {
+        const s = setup();
+        const ch = openChannel(s);
+        const results: Array<Error | null> = [];
+        holdReplies(s.broker, spec.Queue.Declare, declareOk);
+        ch.queueDeclare('pending', {}, (err) => results.push(err));
+        s.loop.runUntilIdle();
+        s.session.sendRaw(frame(ch.channelNumber));
+        s.loop.runUntilIdle();
+        expect(s.closes).to.have.length(1);
+        expect(s.closes[0]).to.be.instanceOf(FrameError);
+        expect(s.session.sent(spec.Connection.Close)[0].replyCode).to.equal(505);
+        expect(results).to.deep.equal([s.closes[0]]);
+        expect(ch.isClosed).to.equal(true);
+      });
+    }
+
+    it('closes the connection with 505 on a method in the middle of a message', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      ch.basicConsume('q', () => undefined, { consumerTag: 'c' });
+      s.loop.runUntilIdle();
+      s.session.send(ch.channelNumber, deliver('c', 1));
+      s.session.send(ch.channelNumber, deliver('c', 2));
+      s.loop.runUntilIdle();
+      expect(s.closes).to.have.length(1);
+      expect(s.session.sent(spec.Connection.Close)[0].replyCode).to.equal(505);
+    });
+
+    it('closes the connection with 505 on a body size no Buffer can hold', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      ch.basicConsume('q', () => undefined, { consumerTag: 'c' });
+      s.loop.runUntilIdle();
+      const bytes = contentBytes(ch.channelNumber, deliver('c', 1), Buffer.from('abc'), 131072);
+      const at = bytes.indexOf(Buffer.from([0, 60, 0, 0])) + 4; // body size (longlong)
+      bytes.writeUInt32BE(0x100000, at); // 2^52 bytes
+      s.session.sendRaw(bytes);
+      s.loop.runUntilIdle();
+      expect(s.closes).to.have.length(1);
+      expect(s.closes[0]).to.be.instanceOf(FrameError);
+      expect(s.session.sent(spec.Connection.Close)[0].replyCode).to.equal(505);
+    });
+
+    it('closes the connection with 505 on body frames longer than the announced size', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      ch.basicConsume('q', () => undefined, { consumerTag: 'c' });
+      s.loop.runUntilIdle();
+      const bytes = contentBytes(ch.channelNumber, deliver('c', 1), Buffer.from('abc'), 131072);
+      bytes.writeUInt32BE(2, bytes.indexOf(Buffer.from([0, 60, 0, 0])) + 8); // body size 3 -> 2
+      s.session.sendRaw(bytes);
+      s.loop.runUntilIdle();
+      expect(s.closes).to.have.length(1);
+      expect(s.session.sent(spec.Connection.Close)[0].replyCode).to.equal(505);
+    });
+  });
+
+  describe('basicGet', () => {
+    function getSetup() {
+      const s = setup();
+      const ch = openChannel(s);
+      return { s, ch };
+    }
+
+    it('gives the message once its content is complete, or null on get-empty', () => {
+      const { s, ch } = getSetup();
+      let n = 0;
+      s.broker.onMethod = (session, channel, m) => {
+        if (!(m instanceof spec.Basic.Get)) return;
+        n += 1;
+        if (n === 1) session.sendContent(channel, new spec.Basic.GetOk({ deliveryTag: 1, redelivered: true, exchange: 'x', routingKey: 'k', messageCount: 5 }), Buffer.from('hi'), { appId: 'a' });
+        else session.send(channel, new spec.Basic.GetEmpty());
+        return true;
+      };
+      const results: Array<GetMessage | null | Error> = [];
+      ch.basicGet('q', (err, m) => results.push(err ?? m!));
+      ch.basicGet('q', (err, m) => results.push(err ?? m!));
+      s.loop.runUntilIdle();
+      const m = results[0] as GetMessage;
+      expect([m.method.deliveryTag, m.method.redelivered, m.method.messageCount, m.properties.appId, m.body.toString()]).to.deep.equal([1, true, 5, 'a', 'hi']);
+      expect(results[1]).to.equal(null);
+    });
+
+    it('fails a pending basicGet with the channel close error', () => {
+      const { s, ch } = getSetup();
+      s.broker.onMethod = (session, channel, m) => {
+        if (!(m instanceof spec.Basic.Get)) return;
+        session.send(channel, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND - no queue' }));
+        return true;
+      };
+      const results: Array<Error | null> = [];
+      ch.basicGet('missing', (err) => results.push(err));
+      s.loop.runUntilIdle();
+      expect(results).to.have.length(1);
+      expect(results[0]).to.be.instanceOf(ChannelClosedByBroker);
+      expect((results[0] as ChannelClosedByBroker).replyCode).to.equal(404);
+    });
+
+    it('fails a basicGet whose content is cut off by a lost connection', () => {
+      const { s, ch } = getSetup();
+      s.broker.onMethod = (session, channel, m) => {
+        if (!(m instanceof spec.Basic.Get)) return;
+        const bytes = contentBytes(channel, new spec.Basic.GetOk({ deliveryTag: 1, exchange: '', routingKey: 'q' }), Buffer.alloc(1000), 131072);
+        session.sendRaw(bytes.subarray(0, bytes.length - 100));
+        return true;
+      };
+      const results: Array<Error | null> = [];
+      ch.basicGet('q', (err) => results.push(err));
+      s.loop.runUntilIdle();
+      expect(results).to.deep.equal([]);
+      s.session.peer.destroy();
+      s.loop.runUntilIdle();
+      expect(results).to.have.length(1);
+      expect(results[0]).to.be.instanceOf(StreamLostError);
+      expect(results[0]).to.equal(s.closes[0]);
+    });
+  });
+
+  describe('broker events', () => {
+    it('answers a broker channel.flow with flow-ok and tells the flow callbacks', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const flows: boolean[] = [];
+      ch.addOnFlowCallback((_c, active) => flows.push(active));
+      s.session.send(ch.channelNumber, new spec.Channel.Flow({ active: false }));
+      s.session.send(ch.channelNumber, new spec.Channel.Flow({ active: true }));
+      s.loop.runUntilIdle();
+      expect(flows).to.deep.equal([false, true]);
+      expect(s.session.sent(spec.Channel.FlowOk).map((m) => m.active)).to.deep.equal([false, true]);
+    });
+
+    it('numbers confirms from 1 and passes acks and nacks on', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const events: string[] = [];
+      ch.confirmDelivery((_c, m) => events.push(`${m.name} ${m.deliveryTag} ${m.multiple}`));
+      s.loop.runUntilIdle();
+      expect(ch.nextPublishSeqNo).to.equal(1);
+      ch.basicPublish('', 'q', 'a');
+      ch.basicPublish('', 'q', 'b');
+      expect(ch.nextPublishSeqNo).to.equal(3);
+      s.session.send(ch.channelNumber, new spec.Basic.Ack({ deliveryTag: 1, multiple: false }));
+      s.session.send(ch.channelNumber, new spec.Basic.Nack({ deliveryTag: 2, multiple: true }));
+      s.loop.runUntilIdle();
+      expect(events).to.deep.equal(['basic.ack 1 false', 'basic.nack 2 true']);
+    });
+
+    it('a publish that throws for bad properties takes no confirm number, sent at once or queued', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      ch.confirmDelivery(() => undefined);
+      s.loop.runUntilIdle();
+      expect(() => ch.basicPublish('', 'q', 'x', { priority: 300 })).to.throw(/priority|range/);
+      expect(ch.nextPublishSeqNo).to.equal(1);
+      holdReplies(s.broker, spec.Queue.Declare, declareOk);
+      ch.queueDeclare('a');
+      ch.queueDeclare('b');
+      expect(() => ch.basicPublish('', 'q', 'x', { messageId: 'm'.repeat(300) })).to.throw(/255|long/);
+      expect(() => ch.basicPublish('', 'q', 'x', { headers: { big: 'h'.repeat(140000) } })).to.throw(/frame-max/);
+      expect(ch.nextPublishSeqNo).to.equal(1);
+      ch.basicPublish('', 'q', 'queued', { messageId: 'fine' });
+      expect(ch.nextPublishSeqNo).to.equal(2);
+    });
+  });
+});

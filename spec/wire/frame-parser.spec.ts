@@ -1,0 +1,221 @@
+import { expect } from 'chai';
+import { FrameError } from '../../lib/errors';
+import type { Frame } from '../../lib/wire/frame';
+import { FrameParser } from '../../lib/wire/frame-parser';
+import { FrameWriter, encodeMethodFrame } from '../../lib/wire/frame-writer';
+import * as spec from '../../lib/wire/spec';
+
+/** mulberry32: a small seeded PRNG */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A stream of many frames of every kind, including multi-frame bodies. */
+function buildStream(): Buffer {
+  const fw = new FrameWriter(1024);
+  fw.writeMethod(0, new spec.Connection.Start({ serverProperties: { product: 'RabbitMQ', capabilities: { 'publisher_confirms': true } } }));
+  fw.writeMethod(0, new spec.Connection.Tune({ channelMax: 2047, frameMax: 131072, heartbeat: 60 }));
+  fw.writeHeartbeat();
+  const random = prng(42);
+  for (let i = 0; i < 60; i++) {
+    const ch = 1 + (i % 3);
+    fw.writeMethod(
+      ch,
+      new spec.Basic.Deliver({ consumerTag: `ctag-${ch}`, deliveryTag: i + 1, redelivered: i % 5 === 0, exchange: 'ex', routingKey: `rk.${i}` }),
+    );
+    const size = i % 10 === 0 ? 0 : Math.floor(random() * (i % 7 === 0 ? 20000 : 300));
+    const body = Buffer.alloc(size);
+    for (let k = 0; k < size; k++) body[k] = (k * 31 + i) & 0xff;
+    fw.writeContent(ch, { contentType: 'application/octet-stream', headers: { i, list: [i, `x${i}`] }, messageId: `m${i}` }, body, 4096);
+    if (i % 4 === 0) fw.writeMethod(ch, new spec.Basic.Ack({ deliveryTag: i, multiple: i % 8 === 0 }));
+    if (i % 9 === 0) fw.writeHeartbeat();
+  }
+  fw.writeMethod(0, new spec.Connection.Close({ replyCode: 320, replyText: 'CONNECTION_FORCED - bye', failingClassId: 0, failingMethodId: 0 }));
+  return Buffer.concat(fw.take());
+}
+
+function parseChunks(chunks: Buffer[], frameMax = 0): Frame[] {
+  const p = new FrameParser();
+  p.frameMax = frameMax;
+  const out: Frame[] = [];
+  for (const c of chunks) p.push(c, (f) => out.push(f));
+  expect(p.buffered).to.equal(0, 'nothing left over');
+  return out;
+}
+
+/** Frames as comparable plain data (payload views become byte strings). */
+function plain(frames: Frame[]): unknown[] {
+  return frames.map((f) => (f.type === 3 ? { ...f, payload: f.payload.toString('hex') } : f));
+}
+
+describe('wire/frame-parser', () => {
+  const stream = buildStream();
+  const whole = parseChunks([stream]);
+
+  it('parses a stream of many frames in one chunk', () => {
+    const kinds = whole.map((f) => f.type);
+    expect(kinds.filter((k) => k === 1).length).to.be.greaterThan(70);
+    expect(kinds.filter((k) => k === 2).length).to.equal(60);
+    expect(kinds.filter((k) => k === 3).length).to.be.greaterThan(60);
+    expect(kinds.filter((k) => k === 8).length).to.equal(8);
+    const last = whole[whole.length - 1];
+    expect(last.type === 1 && last.method).to.be.instanceOf(spec.Connection.Close);
+    // bodies reassemble
+    let i = -1;
+    const bodies: Buffer[][] = [];
+    for (const f of whole) {
+      if (f.type === 2) bodies[++i] = [];
+      if (f.type === 3) bodies[i].push(f.payload);
+    }
+    bodies.forEach((parts, n) => {
+      const body = Buffer.concat(parts);
+      for (let k = 0; k < body.length; k++) if (body[k] !== ((k * 31 + n) & 0xff)) expect.fail(`body ${n} byte ${k}`);
+    });
+  });
+
+  it('yields the same frames for any split of the stream (many seeds)', () => {
+    const expected = plain(whole);
+    for (let seed = 1; seed <= 60; seed++) {
+      const random = prng(seed);
+      const chunks: Buffer[] = [];
+      const maxChunk = [2, 8, 64, 700, 5000, 70000][seed % 6];
+      for (let off = 0; off < stream.length; ) {
+        const n = 1 + Math.floor(random() * maxChunk);
+        chunks.push(stream.subarray(off, off + n));
+        off += n;
+      }
+      expect(plain(parseChunks(chunks)), `seed ${seed}`).to.deep.equal(expected);
+    }
+  });
+
+  it('yields the same frames fed one byte at a time', () => {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < stream.length; i++) chunks.push(stream.subarray(i, i + 1));
+    expect(plain(parseChunks(chunks))).to.deep.equal(plain(whole));
+  });
+
+  it('accepts empty chunks', () => {
+    const chunks = [Buffer.alloc(0), stream.subarray(0, 3), Buffer.alloc(0), stream.subarray(3), Buffer.alloc(0)];
+    expect(plain(parseChunks(chunks))).to.deep.equal(plain(whole));
+  });
+
+  it('body payloads of frames wholly inside a chunk are views, not copies', () => {
+    const fw = new FrameWriter();
+    fw.writeContent(1, undefined, Buffer.from('abcdef'), 4096);
+    const chunk = Buffer.concat(fw.take());
+    const frames = parseChunks([chunk]);
+    const body = frames[1];
+    if (body.type !== 3) throw new Error('not a body frame');
+    expect(body.payload.buffer).to.equal(chunk.buffer);
+    expect(body.payload.byteOffset).to.equal(chunk.byteOffset + chunk.length - 7);
+  });
+
+  it('detects a protocol header from the peer (at a frame boundary, split or whole)', () => {
+    const header = Buffer.from('AMQP\x00\x00\x09\x01', 'latin1');
+    expect(parseChunks([header])).to.deep.equal([{ type: 0, major: 0, minor: 9, revision: 1 }]);
+    const amqp10 = Buffer.from('AMQP\x00\x01\x00\x00', 'latin1');
+    const oneByOne = Array.from(amqp10, (b) => Buffer.from([b]));
+    expect(parseChunks(oneByOne)).to.deep.equal([{ type: 0, major: 1, minor: 0, revision: 0 }]);
+    // after a complete frame
+    const hb = Buffer.from('080000000000' + '00ce', 'hex');
+    expect(parseChunks([Buffer.concat([hb, header])])).to.deep.equal([{ type: 8, channel: 0 }, { type: 0, major: 0, minor: 9, revision: 1 }]);
+    const p = new FrameParser();
+    expect(() => p.push(Buffer.from('AMQX\x00\x00\x09\x01', 'latin1'), () => {})).to.throw(FrameError, /not an 'AMQP' protocol header/);
+  });
+
+  describe('rejects garbage with FrameError', () => {
+    const bad = (chunks: Buffer[], re: RegExp, frameMax = 0) => {
+      const p = new FrameParser();
+      p.frameMax = frameMax;
+      const run = () => {
+        for (const c of chunks) p.push(c, () => {});
+      };
+      expect(run).to.throw(FrameError, re);
+      // the parser stays failed
+      expect(() => p.push(Buffer.from('080000000000' + '00ce', 'hex'), () => {})).to.throw(FrameError, re);
+    };
+    const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
+
+    it('a wrong frame-end octet', () => {
+      bad([hex('08 0000 00000000 00')], /bad frame end octet 0x0 \(expected 0xce\)/);
+      bad([hex('08 0000 0000'), hex('0000 ff')], /bad frame end octet 0xff/);
+    });
+
+    it('an unknown frame type', () => {
+      bad([hex('05 0000 00000000 ce')], /unknown frame type 5/);
+      bad([hex('04')], /unknown frame type 4/); // detected on the first byte
+    });
+
+    it('a frame above frame-max', () => {
+      bad([hex('03 0001 00030000')], /frame of 196616 bytes .* exceeds frame-max 131072/);
+      bad([hex('03 0001 00001000')], /exceeds frame-max 4096/, 4096);
+      // exactly frame-max is fine
+      const p = new FrameParser();
+      p.frameMax = 4096;
+      const frame = Buffer.concat([hex('03 0001 00000ff8'), Buffer.alloc(4088), hex('ce')]);
+      const got: Frame[] = [];
+      p.push(frame, (f) => got.push(f));
+      expect(got).to.have.length(1);
+    });
+
+    it('an unknown method id', () => {
+      bad([hex('01 0001 00000004 003c 0063 ce')], /unknown method: method id 99 of class 60 \(basic\)/);
+      bad([hex('01 0001 00000004 00c8 000a ce')], /class id 200/);
+    });
+
+    it('a truncated method payload', () => {
+      // basic.deliver whose consumer tag claims 9 bytes but the payload ends
+      bad([hex('01 0001 00000007 003c 003c 09 6162 ce')], /truncated shortstr/);
+      bad([hex('01 0001 00000002 003c ce')], /truncated method frame/);
+    });
+
+    it('a bad field-table tag', () => {
+      // queue.declare with arguments { k: <tag 'Z'> }
+      bad([hex('01 0001 00000011 0032 000a 0000 01 71 00 00000004 01 6b 5a 00 ce')], /unknown field table type tag 'Z'/);
+    });
+
+    it('a heartbeat on a channel other than 0', () => {
+      bad([hex('08 0001 00000000 ce')], /heartbeat frame on channel 1/);
+    });
+
+    it('a content header for a class other than basic, and a truncated header', () => {
+      bad([hex('02 0001 0000000e 0032 0000 0000000000000000 0000 ce')], /content header for class 50/);
+      bad([hex('02 0001 00000004 003c 0000 ce')], /truncated longlong/);
+    });
+  });
+
+  it('keeps the rest of a chunk when a frame handler throws', () => {
+    const a = encodeMethodFrame(1, new spec.Basic.Ack({ deliveryTag: 1 }));
+    const b = encodeMethodFrame(1, new spec.Basic.Ack({ deliveryTag: 2 }));
+    const c = encodeMethodFrame(1, new spec.Basic.Ack({ deliveryTag: 3 }));
+    const p = new FrameParser();
+    const seen: number[] = [];
+    let throwOnce = true;
+    const on = (f: Frame) => {
+      if (f.type !== 1) return;
+      seen.push((f.method as spec.Basic.Ack).deliveryTag);
+      if (throwOnce) {
+        throwOnce = false;
+        throw new Error('user bug');
+      }
+    };
+    expect(() => p.push(Buffer.concat([a, b, c.subarray(0, 5)]), on)).to.throw('user bug');
+    p.push(c.subarray(5), on);
+    expect(seen).to.deep.equal([1, 2, 3]);
+  });
+
+  it('respects frameMax after negotiation', () => {
+    const fw = new FrameWriter();
+    fw.writeContent(1, undefined, Buffer.alloc(10000), 131072);
+    const buf = Buffer.concat(fw.take());
+    expect(parseChunks([buf], 131072)).to.have.length(2);
+    expect(() => parseChunks([buf], 8192)).to.throw(FrameError, /exceeds frame-max 8192/);
+  });
+});
