@@ -52,6 +52,8 @@ export interface ChildResult {
   baseRssMiB: number;
   p50Us?: number;
   p99Us?: number;
+  /** The measured window on process.hrtime's clock, µs (what --cpu-prof profiles use): profile.ts keeps only its samples. */
+  windowUs?: [number, number];
 }
 
 interface Window {
@@ -61,10 +63,20 @@ interface Window {
 
 const startWindow = (): Window => ({ t: process.hrtime.bigint(), cpu: process.cpuUsage() });
 
-function endWindow(w: Window, n: number, size: number): Pick<ChildResult, 'n' | 'secs' | 'rate' | 'mibps' | 'cpuUs'> {
-  const secs = Number(process.hrtime.bigint() - w.t) / 1e9;
+type Measured = Pick<ChildResult, 'n' | 'secs' | 'rate' | 'mibps' | 'cpuUs' | 'windowUs'>;
+
+function endWindow(w: Window, n: number, size: number): Measured {
+  const end = process.hrtime.bigint();
   const cpu = process.cpuUsage(w.cpu);
-  return { n, secs, rate: n / secs, mibps: (n * size) / secs / (1024 * 1024), cpuUs: (cpu.user + cpu.system) / n };
+  const secs = Number(end - w.t) / 1e9;
+  return {
+    n,
+    secs,
+    rate: n / secs,
+    mibps: (n * size) / secs / (1024 * 1024),
+    cpuUs: (cpu.user + cpu.system) / n,
+    windowUs: [Number(w.t / 1000n), Number(end / 1000n)],
+  };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -92,7 +104,7 @@ async function run(job: ChildJob): Promise<ChildResult> {
   const baseRssMiB = process.memoryUsage.rss() / MiB;
   const body = Buffer.alloc(job.size, 0x61);
   const q = job.queue;
-  let res: Pick<ChildResult, 'n' | 'secs' | 'rate' | 'mibps' | 'cpuUs'> & { p50Us?: number; p99Us?: number };
+  let res: Measured & { p50Us?: number; p99Us?: number };
   let second: ClientAdapter | null = null;
 
   switch (job.kind) {

@@ -36,6 +36,8 @@ import * as net from 'node:net';
 const FRAME_END = 206;
 const FRAME_MAX = 131072;
 const DELIVER_BATCH = 100;
+/** At most this many delivery batches go into one socket write. */
+const MAX_BATCHES_PER_WRITE = 20;
 /** Read rate of `sink-slow` (MiB/s); `sink-slow-<n>` picks another. */
 const SLOW_MIB_PER_SEC = 16;
 const verbose = process.argv.includes('--verbose');
@@ -196,6 +198,8 @@ class FakeConnection {
   private slowStart = 0;
   private slowBase = 0;
   private closed = false;
+  private readonly cpuAtOpen = process.cpuUsage();
+  private readonly openedAt = Date.now();
 
   constructor(private readonly sock: net.Socket) {
     sock.setNoDelay(true);
@@ -215,7 +219,12 @@ class FakeConnection {
     total.publishes += this.published;
     total.bytes += this.bytesIn;
     if (verbose) {
-      process.stderr.write(`STATS conn=${this.id} mode=${this.mode} publishes=${this.published} bytesIn=${this.bytesIn} delivered=${this.sent}\n`);
+      const cpu = process.cpuUsage(this.cpuAtOpen);
+      const ms = Date.now() - this.openedAt;
+      process.stderr.write(
+        `STATS conn=${this.id} mode=${this.mode} publishes=${this.published} bytesIn=${this.bytesIn} delivered=${this.sent} ` +
+          `open ${ms} ms, server cpu ${Math.round((cpu.user + cpu.system) / 1000)} ms\n`,
+      );
     }
     this.sock.destroy();
   }
@@ -237,6 +246,7 @@ class FakeConnection {
     this.parse(chunk, off);
     if (this.published !== published && this.confirmChannels.size > 0) this.sendConfirms();
     if (this.slowRate > 0) this.throttle();
+    if (this.delivering) this.pump();
   }
 
   /** sink-slow: pauses the socket while more than the allowed bytes have been read. */
@@ -442,8 +452,7 @@ class FakeConnection {
         // basic.ack from a consumer: delivery-tag (longlong), multiple
         const tag = Number(b.readBigUInt64BE(p));
         if (tag > this.acked) this.acked = tag;
-        if (this.delivering) this.pump();
-        return;
+        return; // onData pumps once the whole read is parsed
       }
       case 60090: // basic.reject
       case 60120: // basic.nack
@@ -498,25 +507,34 @@ class FakeConnection {
     setImmediate(() => this.pump());
   }
 
-  /** Writes delivery batches while the socket takes them and the prefetch window allows. */
+  /**
+   * Writes delivery batches while the socket takes them and the prefetch
+   * window allows: as many batches as fit the window, in one write.
+   */
   private pump(): void {
     const template = this.template;
     if (!this.delivering || this.waitingDrain || this.closed || template === null) return;
-    const window = this.prefetch > 0 ? 2 * this.prefetch : Infinity;
-    while (this.sent - this.acked + DELIVER_BATCH <= window) {
-      const batch = Buffer.allocUnsafe(template.length);
-      template.copy(batch);
+    const window = this.prefetch > 0 ? 2 * this.prefetch : MAX_BATCHES_PER_WRITE * DELIVER_BATCH;
+    const batches = Math.min(MAX_BATCHES_PER_WRITE, Math.floor((window - (this.sent - this.acked)) / DELIVER_BATCH));
+    if (batches <= 0) return;
+    const size = template.length;
+    const out = Buffer.allocUnsafe(size * batches);
+    for (let b = 0; b < batches; b++) {
+      const base = b * size;
+      template.copy(out, base);
       for (let i = 0; i < DELIVER_BATCH; i++) {
-        const o = this.tagOffsets[i];
+        const o = base + this.tagOffsets[i];
         const tag = this.sent + 1 + i;
-        batch.writeUInt32BE(Math.floor(tag / 0x100000000), o);
-        batch.writeUInt32BE(tag >>> 0, o + 4);
+        out.writeUInt32BE(Math.floor(tag / 0x100000000), o);
+        out.writeUInt32BE(tag >>> 0, o + 4);
       }
       this.sent += DELIVER_BATCH;
-      if (!this.sock.write(batch)) {
-        this.waitingDrain = true;
-        return;
-      }
+    }
+    if (this.sock.write(out)) {
+      // room for more: come back once the acks say so, or right away without a window
+      if (this.prefetch === 0) setImmediate(() => this.pump());
+    } else {
+      this.waitingDrain = true;
     }
   }
 }

@@ -119,9 +119,9 @@ export function nodeArgs(file: string, extra: string[] = []): string[] {
 }
 
 /** Starts bench/fake-server.ts in its own process; it dies with us (its stdin is our pipe). */
-export function startFakeServer(): Promise<FakeServer> {
+export function startFakeServer(verbose = false): Promise<FakeServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, nodeArgs('fake-server.ts'), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
+    const child = spawn(process.execPath, nodeArgs('fake-server.ts').concat(verbose ? ['--verbose'] : []), { stdio: ['pipe', 'pipe', 'inherit'], cwd: ROOT });
     let out = '';
     const onData = (d: Buffer): void => {
       out += d.toString();

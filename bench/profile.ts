@@ -4,9 +4,8 @@
  *
  * Runs each matching fake-server scenario once in a child started with
  * `node --cpu-prof`, then prints the functions with the most self time
- * (aggregated by function and source location, over the whole child: the
- * measured window dominates with the full message counts) and the self time
- * per source file. Profiles are kept in bench/results/profiles/ (ignored by git);
+ * (aggregated by function and source location, counting only the samples
+ * inside the measured window) and the self time per source file. Profiles are kept in bench/results/profiles/ (ignored by git);
  * open them in Chrome DevTools (Performance tab) for the call trees.
  */
 import * as fs from 'node:fs';
@@ -50,11 +49,16 @@ function shortUrl(url: string): string {
 }
 
 /** Self time (ms) per function and per file. */
-export function summarise(p: CpuProfile): { total: number; fns: Array<[string, number]>; files: Array<[string, number]> } {
+export function summarise(p: CpuProfile, window?: [number, number]): { total: number; fns: Array<[string, number]>; files: Array<[string, number]> } {
   const byId = new Map<number, ProfileNode>();
   for (const n of p.nodes) byId.set(n.id, n);
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    t += p.timeDeltas[i] ?? 0;
+    if (window && (t < window[0] || t > window[1])) continue;
+    selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
   const fns = new Map<string, number>();
   const files = new Map<string, number>();
   let total = 0;
@@ -89,8 +93,11 @@ async function main(): Promise<void> {
         continue;
       }
       const prof = JSON.parse(fs.readFileSync(path.join(profDir, file), 'utf8')) as CpuProfile;
-      const { total, fns, files } = summarise(prof);
-      console.log(`  profile: ${path.relative(process.cwd(), path.join(profDir, file))}; ${total.toFixed(0)} ms of samples (idle excluded)`);
+      const inWindow = res.windowUs !== undefined && prof.startTime <= res.windowUs[0] && prof.endTime >= res.windowUs[1];
+      const { total, fns, files } = summarise(prof, inWindow ? res.windowUs : undefined);
+      console.log(
+        `  profile: ${path.relative(process.cwd(), path.join(profDir, file))}; ${total.toFixed(0)} ms of samples (idle excluded)${inWindow ? ' in the measured window' : ' (whole process: the window did not line up with the profile clock)'}`,
+      );
       console.log('  self time by function:');
       for (const [k, ms] of fns.slice(0, top)) console.log(`    ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${ms.toFixed(1).padStart(8)} ms  ${k}`);
       console.log('  self time by file:');

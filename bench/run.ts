@@ -21,6 +21,7 @@
  *                        compiled by tsc into .tmp/bench-coney, as dist/ is),
  *                        `dist` (dist/ as it is: run `npm run build` first), or
  *                        `lib` (the TypeScript through tsx; slower, see clients/coney.ts)
+ *   --verbose-server     the fake server prints a STATS line (its own CPU time) per connection
  *   --out FILE           where to write the Markdown (default bench/results/latest.md; '-' for none)
  */
 import * as path from 'node:path';
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
 
   const fake = scenarios.filter((s) => s.group === 'fake');
   if (fake.length > 0) {
-    const server = await startFakeServer();
+    const server = await startFakeServer(flag('--verbose-server'));
     log(`client benchmark: fake server on port ${server.port}`);
     try {
       await runGroup(fake, { host: '127.0.0.1', port: server.port, vhost: 'sink', ...creds }, results, failures);

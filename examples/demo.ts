@@ -76,14 +76,14 @@ let tickTimer: TimerHandle | null = null;
 
 let publisher: Channel;
 let consumer: Channel;
-const body = Buffer.alloc(SIZE, 'x');
 
 // ---- Step 1: connect ---------------------------------------------------------------------
 
+const parameters = new URLParameters(AMQP_URL);
 const connection = new SelectConnection({
-  parameters: new URLParameters(AMQP_URL),
+  parameters,
   onOpen: onConnected,
-  onOpenError: (_c, err) => fail(`could not connect to ${AMQP_URL}: ${err.message}`),
+  onOpenError: (_c, err) => fail(`could not connect to ${parameters}: ${err.message}`), // (no password in it)
   onClose: (_c, reason) => {
     if (!finished) fail(`connection closed unexpectedly: ${reason.message}`);
   },
@@ -145,6 +145,9 @@ function onMessage(ch: Channel, method: spec.Basic.Deliver, _props: spec.BasicPr
 
 function publishMore(): void {
   while (sent < COUNT && sent - confirmed - nacked < WINDOW && !waitingForDrain && !finished) {
+    // A fresh buffer per message: basicPublish may keep a reference to a (large) body
+    // until it is written, so a buffer must not be changed after it was published.
+    const body = Buffer.alloc(SIZE, 'x');
     body.writeUInt32BE(sent, 0); // the message's index, for the exactly-once check
     sent += 1;
     pending[sent] = 1; // its delivery tag is `sent` (confirm mode numbers publishes from 1)
@@ -210,8 +213,9 @@ function tick(): void {
 // ---- Step 5: summary and close ----------------------------------------------------------------
 
 function checkDone(): void {
-  // Done once every publish is settled and every message has arrived (a nacked one may never arrive).
-  if (finished || confirmed + nacked < COUNT || received + nacked < COUNT) return;
+  // Done once every publish is settled and every message has arrived (a nacked one may never
+  // arrive); duplicates count as arrivals here, so that a broken run ends too (and fails).
+  if (finished || confirmed + nacked < COUNT || received + duplicates + nacked < COUNT) return;
   finish();
 }
 
@@ -222,19 +226,20 @@ function finish(): void {
   const seconds = elapsed();
   if (TTY) process.stdout.write(`\r${progressLine()}\x1b[K\n`);
   const ok = failure === null && confirmed === COUNT && nacked === 0 && received === COUNT && duplicates === 0;
-  console.log(
-    [
-      `sent       ${sent}`,
-      `confirmed  ${confirmed}`,
-      `nacked     ${nacked}`,
-      `received   ${received}`,
-      `duplicates ${duplicates}`,
-      `drain waits ${drainWaits}`,
-      `duration   ${seconds.toFixed(2)} s`,
-      `rate       ${Math.round(COUNT / Math.max(seconds, 1e-6))} msg/s`,
-      `result     ${ok ? 'OK: every message confirmed and received exactly once' : `FAILED${failure ? `: ${failure}` : ''}`}`,
-    ].join('\n'),
-  );
+  const rows: Array<[string, string | number]> = [
+    ['sent', sent],
+    ['confirmed', confirmed],
+    ['nacked', nacked],
+    ['received', received],
+    ['duplicates', duplicates],
+    ['drain waits', drainWaits],
+    ['duration', `${seconds.toFixed(2)} s`],
+    ['rate', `${Math.round(COUNT / Math.max(seconds, 1e-6))} msg/s`],
+    ['result', ok ? 'OK: every message confirmed and received exactly once' : `FAILED${failure ? `: ${failure}` : ''}`],
+  ];
+  // Nothing was published when the set-up failed: then only the result line.
+  const shown = startedAt === 0 ? rows.slice(-1) : rows;
+  console.log(shown.map(([key, value]) => `${key.padEnd(12)}${value}`).join('\n'));
   process.exitCode = ok ? 0 : 1;
   if (connection.isOpen) connection.close();
   else connection.ioloop.stop();

@@ -120,7 +120,8 @@ function onMessage(channel: Channel, method: spec.Basic.Deliver, _props: spec.Ba
     return;
   }
   log(`job ${job}: handing ${seconds} s of work to a worker thread`);
-  const worker = new Worker(WORKER_FILE, { workerData: { job, seconds } });
+  // execArgv []: the worker is plain JavaScript and needs no TypeScript loader (such as tsx) of ours.
+  const worker = new Worker(WORKER_FILE, { workerData: { job, seconds }, execArgv: [] });
   worker.once('message', (result: { iterations: number }) => {
     log(`job ${job}: worker finished (${result.iterations} iterations)`);
     connection.ioloop.addCallbackThreadsafe(() => ackMessage(channel, tag, job));

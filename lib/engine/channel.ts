@@ -277,7 +277,7 @@ export class Channel {
    * `onClose` callbacks fire once, with a ChannelClosedByClient (or the
    * broker's ChannelClosedByBroker when its close crossed ours).
    */
-  close(replyCode = 200, replyText = 'Normal shutdown', cb?: Callback): void {
+  close(replyCode = 200, replyText = 'Normal shutdown', cb?: Callback<spec.Channel.CloseOk>): void {
     if (this.state === 'closing' || this.state === 'closed') {
       throw new ChannelWrongStateError(`channel ${this.channelNumber} is already ${this.state}`);
     }
@@ -293,9 +293,9 @@ export class Channel {
         this.content.reset();
       },
       replies: [spec.Channel.CloseOk],
-      complete: (err) => {
+      complete: (err, ok) => {
         this.finishClose(this.closeReason!);
-        this.host.invoke(cb, err);
+        this.host.invoke(cb, err, ok as spec.Channel.CloseOk | undefined);
       },
     });
   }

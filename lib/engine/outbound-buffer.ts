@@ -27,6 +27,8 @@ export interface OutboundHost {
 export class OutboundBuffer {
   private readonly writer = new FrameWriter();
   private transport: Transport | null = null;
+  /** False once detached: the stream is gone and nothing more may pile up for it. */
+  private accepting = true;
   private flushScheduled = false;
   private framesQueued = 0;
   private bytesQueued = 0;
@@ -48,12 +50,14 @@ export class OutboundBuffer {
   /** Starts writing to `transport`; anything queued before goes out first. */
   attach(transport: Transport): void {
     this.transport = transport;
+    this.accepting = true;
     this.scheduleFlush();
   }
 
-  /** Stops writing; queued bytes are dropped (the stream is gone). */
+  /** Stops writing; queued bytes are dropped (the stream is gone), and so are later writes until the next attach. */
   detach(): void {
     this.transport = null;
+    this.accepting = false;
     this.writer.take();
   }
 
@@ -81,12 +85,14 @@ export class OutboundBuffer {
 
   /** Queues a heartbeat frame. */
   writeHeartbeat(): void {
+    if (!this.accepting) return;
     this.writer.writeHeartbeat();
     this.scheduleFlush();
   }
 
   /** Queues one method frame. */
   writeMethod(channel: number, method: AMQPMethod): void {
+    if (!this.accepting) return;
     const before = this.writer.length;
     this.writer.writeMethod(channel, method);
     this.account(1, this.writer.length - before);
@@ -105,6 +111,7 @@ export class OutboundBuffer {
     body: Buffer,
     frameMax: number,
   ): boolean {
+    if (!this.accepting) return !this.needDrain;
     const before = this.writer.length;
     this.writer.writePublish(channel, exchange, routingKey, mandatory, properties, body, frameMax);
     const bodyFrames = body.length === 0 ? 0 : Math.ceil(body.length / (frameMax - 8));

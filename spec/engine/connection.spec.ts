@@ -436,6 +436,18 @@ describe('Connection (virtual loop, fake broker)', () => {
       expect(broker.session.sent(spec.Connection.CloseOk)).to.have.length(1);
     });
 
+    it('lets nothing pile up for the stream once the connection is closed', () => {
+      const { loop, connection } = setup();
+      loop.runUntilIdle();
+      connection.close();
+      loop.runUntilIdle();
+      expect(connection.isClosed).to.equal(true);
+      connection.sendMethod(1, new spec.Basic.Ack({ deliveryTag: 1 })); // what a late internal write would do
+      connection.sendHeartbeat();
+      expect(connection.outboundBufferedBytes).to.equal(0);
+      expect(loop.pendingCallbackCount).to.equal(0);
+    });
+
     it('gives up waiting for close-ok after a timeout', () => {
       const { loop, broker, connection, events } = setup();
       loop.runUntilIdle();

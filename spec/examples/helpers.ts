@@ -7,6 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import type { Channel, spec } from '../../lib';
+import { cbp, closeConnection, openChannel, openConnection } from '../support/callbacks';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -214,9 +216,6 @@ export function urlVia(url: string, host: string, port: number): string {
 }
 
 // ---- broker access for the specs (through the library, as a user would) ----
-
-import type { Channel, spec } from '../../lib';
-import { cbp, closeConnection, openChannel, openConnection } from '../support/callbacks';
 
 /** Opens a connection and a channel, runs `fn`, closes the connection. */
 export async function withChannel<T>(fn: (channel: Channel) => Promise<T>): Promise<T> {

@@ -957,7 +957,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       const closed = call('channel.close', (cb) => ch.close(200, 'done here', cb));
       expect(ch.isClosing).to.equal(true);
       expect(() => ch.close()).to.throw(ChannelWrongStateError);
-      await closed;
+      expect(await closed).to.be.instanceOf(spec.Channel.CloseOk);
       expect(ch.isClosed).to.equal(true);
       expect(ch.consumerTags).to.deep.equal([]);
       expect((await queueState(observer, queue)).consumers).to.equal(0);
