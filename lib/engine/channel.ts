@@ -26,6 +26,8 @@ export interface ChannelHost {
   readonly ioloop: IOLoop;
   /** Negotiated frame size. */
   readonly frameMax: number;
+  /** True while publishers should wait for the drain callback. */
+  readonly writableNeedDrain: boolean;
   /** Queues a method frame. */
   sendMethod(channel: number, method: spec.AMQPMethod): void;
   /** Queues a whole message; false above the high-water mark. */
@@ -523,17 +525,17 @@ export class Channel {
     // on the direct path, and so that every numbered publish does reach the broker.
     checkProperties(properties, this.host.frameMax);
     this.countPublish();
-    let result = true;
     this.rpc.submit({
       transmit: () => {
-        result = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
+        this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
       },
       replies: null,
       // The channel closed first: the message is dropped, as pika drops publishes on a
       // closed channel; the onClose callbacks say why (and confirms never cover it).
       complete: () => undefined,
     });
-    return result;
+    // Not written yet: report the connection's current backlog state.
+    return !this.host.writableNeedDrain;
   }
 
   /**
@@ -573,9 +575,10 @@ export class Channel {
   /**
    * Asks the broker to redeliver unacknowledged messages (`basic.recover`).
    * RabbitMQ implements only `requeue = true`: with `false` (the AMQP and
-   * pika default) it closes the whole connection with 540 NOT_IMPLEMENTED.
+   * pika default, and API.md's) it closes the whole connection with 540
+   * NOT_IMPLEMENTED, so coney defaults to `true`.
    */
-  basicRecover(requeue = false, cb?: Callback<spec.Basic.RecoverOk>): void {
+  basicRecover(requeue = true, cb?: Callback<spec.Basic.RecoverOk>): void {
     this.call(new spec.Basic.Recover({ requeue }), false, cb as Callback<spec.AMQPMethod>);
   }
 
