@@ -17,15 +17,20 @@ describe('examples/blocked-connection.ts', function () {
   });
 
   it('pauses while blocked and resumes when unblocked', async () => {
-    example = startExample('blocked-connection', ['--count', '25', '--interval', '0.1', '--blocked-timeout', '30'], 50000);
+    example = startExample('blocked-connection', ['--interval', '0.1', '--blocked-timeout', '30'], 50000);
     await example.waitFor(/published 10$/m);
     await rabbitmqctl(['set_vm_memory_high_watermark', '0']);
     await example.waitFor(/blocked by the broker: low on memory/);
+    const blockedAt = example.stdout.length;
     await rabbitmqctl(['set_vm_memory_high_watermark', '0.4']);
     await example.waitFor(/unblocked: publishing again/);
+    // Publishing goes on after the unblock: ten more messages.
+    const [, lastBefore] = /published (\d+)\n(?![\s\S]*published \d+)/.exec(example.stdout.slice(0, blockedAt)) ?? [, '0'];
+    await example.waitFor(new RegExp(`unblocked: publishing again[\\s\\S]*published ${Number(lastBefore) + 10}$`, 'm'));
+    example.kill('SIGINT');
     const r = await example.done;
     expect(r.code, example.output).to.equal(0);
-    expect(r.stdout).to.include('connection closed: (200) Normal shutdown; published 25');
+    expect(r.stdout).to.match(/connection closed: \(200\) Normal shutdown; published \d+/);
   });
 
   it('closes the connection with ConnectionBlockedTimeout when blocked longer than blockedConnectionTimeout', async () => {
