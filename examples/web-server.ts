@@ -61,6 +61,7 @@ const connection = new SelectConnection({
     console.log(`connection closed: ${reason.message}`);
     for (const res of awaitingConfirm.values()) reply(res, 503, { error: 'connection closed' });
     awaitingConfirm.clear();
+    for (const held of heldForDrain.splice(0)) held(); // each answers 503: not connected
     server?.close();
     server?.closeAllConnections();
   },

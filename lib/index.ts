@@ -43,7 +43,8 @@ export {
 
 export { NodeIOLoop, type NodeIOLoopOptions } from './adapters/node-ioloop';
 export { VirtualIOLoop, VirtualPeer, type VirtualIOLoopOptions, type VirtualListenOptions } from './adapters/virtual-ioloop';
-export { DuplexTransport, StreamIOLoop, type StreamIOLoopOptions, type DuplexTransportOptions } from './adapters/duplex-transport';
+export { DuplexTransport, type DuplexTransportOptions } from './adapters/duplex-transport';
+export { StreamIOLoop, type StreamIOLoopOptions } from './adapters/stream-ioloop';
 export { SelectConnection, type SelectConnectionOptions } from './adapters/select-connection';
 
 export {

@@ -1,6 +1,6 @@
 /**
- * A {@link Transport} over any Node `Duplex` stream, and {@link StreamIOLoop},
- * the {@link NodeIOLoop} that takes its byte streams from a user function.
+ * A {@link Transport} over any Node `Duplex` stream (used by NodeIOLoop for
+ * its sockets and by StreamIOLoop for streams the user opens).
  *
  * This file is the worked example for adapter authors: a connection needs
  * nothing from the outside world but an {@link IOLoop} and, for each
@@ -13,7 +13,6 @@
 import type { Duplex } from 'stream';
 import { StreamLostError } from '../errors';
 import type { Transport, TransportHandlers, TransportTarget } from '../engine/ioloop';
-import { NodeIOLoop, type NodeIOLoopOptions } from './node-ioloop';
 
 /** What a stream error looks like: Node's system errors carry a `code`. */
 interface CodedError extends Error {
@@ -182,57 +181,5 @@ export class DuplexTransport implements Transport {
     for (const [event, fn] of this.listeners) this.stream.removeListener(event, fn);
     this.stream.on('error', ignoreError);
     this.handlers.onClose(err);
-  }
-}
-
-/** Options of {@link StreamIOLoop}. */
-export interface StreamIOLoopOptions extends NodeIOLoopOptions {
-  /**
-   * Opens the byte stream for one connection attempt. Called once per
-   * `connect`, with the target the connection parameters describe (host,
-   * port, TLS options, ...); interpret it as suits your transport.
-   *
-   * The stream counts as connected as soon as it is returned (or the promise
-   * resolves), except for a `net.Socket` that is still `connecting` (then its
-   * `'connect'` event) and a `tls.TLSSocket` whose handshake is not done (then
-   * its `'secureConnect'`). A throw or a rejection fails the attempt with a
-   * `SocketConnectError` whose `cause` is what was thrown; the attempt's
-   * `socketTimeout` covers the whole opening.
-   */
-  openStream: (target: TransportTarget) => Duplex | Promise<Duplex>;
-}
-
-/**
- * A {@link NodeIOLoop} whose connections run over streams that you open:
- * tunnels, proxies, WebSocket streams, in-process pipes. Timers and callbacks
- * behave exactly as in {@link NodeIOLoop}; only `connect` differs.
- *
- * @example
- * ```ts
- * import { SelectConnection, StreamIOLoop } from 'coney';
- * import { createWebSocketStream, WebSocket } from 'ws';
- *
- * const ioloop = new StreamIOLoop({
- *   openStream: (target) =>
- *     createWebSocketStream(new WebSocket(`wss://${target.host}/amqp`)),
- * });
- * const connection = new SelectConnection({ ioloop, onOpen: ... });
- * ```
- *
- * To write an adapter of your own, implement `IOLoop` directly, or subclass
- * `NodeIOLoop` and override its protected `openStream(target)` as this class does.
- */
-export class StreamIOLoop extends NodeIOLoop {
-  private readonly userOpenStream: (target: TransportTarget) => Duplex | Promise<Duplex>;
-
-  /** @param options `openStream` opens the stream of each connection attempt; `onError` as in {@link NodeIOLoop}. */
-  constructor(options: StreamIOLoopOptions) {
-    super(options);
-    this.userOpenStream = options.openStream;
-  }
-
-  /** Delegates to the user's `openStream`. */
-  protected override openStream(target: TransportTarget): Duplex | Promise<Duplex> {
-    return this.userOpenStream(target);
   }
 }

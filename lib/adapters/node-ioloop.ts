@@ -16,7 +16,7 @@ import type {
   TransportHandlers,
   TransportTarget,
 } from '../engine/ioloop';
-import type { DuplexTransport as DuplexTransportClass } from './duplex-transport';
+import { DuplexTransport } from './duplex-transport';
 
 /** Node's setTimeout takes at most 2^31-1 ms; longer delays are chained. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -385,7 +385,6 @@ class ConnectAttempt {
     this.cleanup(false);
     const stream = this.stream!;
     if (stream.destroyed) return this.report(this.error(new Error('the stream was destroyed before it was connected')));
-    const DuplexTransport = loadDuplexTransport();
     const transport = new DuplexTransport(stream, guard(this.handlers, this.loop.invoke));
     this.loop.invoke(() => this.done(null, transport));
   }
@@ -459,13 +458,4 @@ function guard(h: TransportHandlers, invoke: (cb: () => void) => void): Transpor
 
 function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as Promise<T>)?.then === 'function';
-}
-
-/**
- * duplex-transport.ts imports this module (StreamIOLoop extends NodeIOLoop),
- * so a top-level import back would be a cycle that breaks whichever file
- * loads first; it is loaded on first use instead.
- */
-function loadDuplexTransport(): typeof DuplexTransportClass {
-  return (require('./duplex-transport') as typeof import('./duplex-transport')).DuplexTransport;
 }

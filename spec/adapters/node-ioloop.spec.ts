@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { execFileSync, spawn } from 'child_process';
 import { NodeIOLoop } from '../../lib/adapters/node-ioloop';
-import { StreamIOLoop } from '../../lib/adapters/duplex-transport';
+import { StreamIOLoop } from '../../lib/adapters/stream-ioloop';
 import { StreamLostError, SocketConnectError } from '../../lib/errors';
 import type { Transport, TransportHandlers, TransportTarget } from '../../lib/engine/ioloop';
 

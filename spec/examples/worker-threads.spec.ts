@@ -25,7 +25,7 @@ describe('examples/worker-threads-consumer.ts', function () {
     // The loop stayed responsive while the workers ran.
     const lags = [...r.stdout.matchAll(/loop alive, lag (-?\d+) ms/g)].map((m) => Number(m[1]));
     expect(lags.length).to.be.greaterThanOrEqual(3);
-    expect(Math.max(...lags)).to.be.lessThan(700);
+    expect(Math.max(...lags)).to.be.lessThan(1500); // far below the 2 s the broker tolerates
     // Nothing left: not ready, and (the consumer being gone) nothing unacked either.
     expect(await queueMessageCount(queue)).to.equal(0);
   });
