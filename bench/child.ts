@@ -50,6 +50,9 @@ export interface ChildResult {
   peakRssMiB: number;
   /** RSS after connecting, before the scenario, MiB */
   baseRssMiB: number;
+  /** Largest V8 heap use and largest Buffer (external) memory seen by a 50 ms sampler, MiB */
+  peakHeapMiB?: number;
+  peakExternalMiB?: number;
   p50Us?: number;
   p99Us?: number;
   /** The measured window on process.hrtime's clock, µs (what --cpu-prof profiles use): profile.ts keeps only its samples. */
@@ -102,6 +105,13 @@ async function run(job: ChildJob): Promise<ChildResult> {
   const a = loadAdapter(job.client);
   await a.connect(job.target);
   const baseRssMiB = process.memoryUsage.rss() / MiB;
+  let peakHeap = 0;
+  let peakExternal = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
+    if (m.external > peakExternal) peakExternal = m.external;
+  }, 50);
   const body = Buffer.alloc(job.size, 0x61);
   const q = job.queue;
   let res: Measured & { p50Us?: number; p99Us?: number };
@@ -185,8 +195,9 @@ async function run(job: ChildJob): Promise<ChildResult> {
       throw new Error(`unknown scenario kind ${String(job.kind)}`);
   }
 
+  clearInterval(sampler);
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-  const result: ChildResult = { ok: true, client: job.client, ...res, peakRssMiB, baseRssMiB };
+  const result: ChildResult = { ok: true, client: job.client, ...res, peakRssMiB, baseRssMiB, peakHeapMiB: peakHeap / MiB, peakExternalMiB: peakExternal / MiB };
   // report first: cleanup must not change (or lose) the measurement
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
   if (job.broker) {

@@ -39,7 +39,7 @@ const DELIVER_BATCH = 100;
 /** At most this many delivery batches go into one socket write. */
 const MAX_BATCHES_PER_WRITE = 20;
 /** Read rate of `sink-slow` (MiB/s); `sink-slow-<n>` picks another. */
-const SLOW_MIB_PER_SEC = 16;
+const SLOW_MIB_PER_SEC = 6;
 const verbose = process.argv.includes('--verbose');
 
 // ---- encoding (handshake and replies only: not on any hot path) -------------

@@ -51,7 +51,7 @@ export const SCENARIOS: Scenario[] = [
   // 4. memory under backpressure
   {
     id: 'fake-memory-16',
-    label: 'fake (slow reader, 16 MiB/s): publish 16 B, peak RSS',
+    label: 'fake (slow reader, 6 MiB/s): publish 16 B, peak RSS',
     group: 'fake',
     kind: 'memory',
     vhost: 'sink-slow',
@@ -241,6 +241,8 @@ export function medianResult(rs: ChildResult[]): ChildResult | null {
     cpuUs: f('cpuUs'),
     peakRssMiB: f('peakRssMiB'),
     baseRssMiB: f('baseRssMiB'),
+    peakHeapMiB: f('peakHeapMiB'),
+    peakExternalMiB: f('peakExternalMiB'),
     p50Us: ok[0].p50Us === undefined ? undefined : f('p50Us'),
     p99Us: ok[0].p99Us === undefined ? undefined : f('p99Us'),
   };

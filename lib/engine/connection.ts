@@ -68,6 +68,15 @@ interface Attempt {
 /** Seconds to wait for the broker's `close-ok` before dropping the socket. */
 const CLOSE_OK_TIMEOUT = 10;
 
+/** Cuts `text` to at most `maxBytes` of UTF-8 without splitting a character (AMQP short strings). */
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let cut = Buffer.from(text).subarray(0, maxBytes).toString('utf8');
+  // A split multi-byte character decodes as U+FFFD (3 bytes): drop it.
+  while (Buffer.byteLength(cut) > maxBytes || cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+  return cut;
+}
+
 /**
  * An AMQP 0-9-1 connection. Use {@link SelectConnection} for the Node
  * sockets; this class is the engine behind it, independent of the I/O.
@@ -673,7 +682,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private closeWithError(replyCode: number, err: FrameError): void {
     if (this.state === 'closed' || this.parser === null) return;
     this.parser = null;
-    this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText: err.message.slice(0, 255) }));
+    this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText: truncateUtf8(err.message, 255) }));
     this.failOrTerminate(err, true);
   }
 
