@@ -487,6 +487,10 @@ export class Channel {
    * Publishes a message (`basic.publish` + content). Returns false when the
    * connection's outbound buffer is above its high-water mark: the message
    * is queued all the same, but wait for the drain callback before sending more.
+   *
+   * Like `socket.write`, the body is not copied when it is large (32 KiB or
+   * more) or when the publish waits behind queued calls: do not modify a
+   * Buffer after handing it to basicPublish.
    */
   basicPublish(
     exchange: string,

@@ -648,12 +648,11 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
       this.failAttempt(this.handshakeLostError(err));
       return;
     }
-    if (this.state === 'closing' && this.closeReason !== null) {
-      this.terminate(this.closeReason);
-      return;
-    }
+    // Also while closing: without close-ok nobody knows what the broker got
+    // (acks sent just before may be lost), so a clean close is not claimed.
     const cause = err === null ? 'the broker closed the socket' : err.message;
-    this.terminate(new StreamLostError(`connection lost: ${cause}`, err === null ? undefined : { cause: err }));
+    const when = this.state === 'closing' ? ' before the broker confirmed the close' : '';
+    this.terminate(new StreamLostError(`connection lost${when}: ${cause}`, err === null ? undefined : { cause: err }));
   }
 
   /** pika's rule: a socket dropped after start-ok means the login failed, after tune-ok the vhost. */

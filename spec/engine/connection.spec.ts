@@ -448,6 +448,22 @@ describe('Connection (virtual loop, fake broker)', () => {
       expect(loop.pendingCallbackCount).to.equal(0);
     });
 
+    it('reports StreamLostError, not a clean close, when the socket drops before close-ok', () => {
+      const { loop, broker, connection, events } = setup();
+      loop.runUntilIdle();
+      broker.onMethod = (session, _ch, m) => {
+        if (m instanceof spec.Connection.Close) {
+          session.peer.destroy(new Error('ECONNRESET'));
+          return true;
+        }
+      };
+      connection.close();
+      loop.runUntilIdle();
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(StreamLostError);
+      expect(events.closes[0].message).to.contain('before the broker confirmed the close');
+    });
+
     it('gives up waiting for close-ok after a timeout', () => {
       const { loop, broker, connection, events } = setup();
       loop.runUntilIdle();
