@@ -46,6 +46,8 @@ export interface ChildResult {
   mibps: number;
   /** client CPU (user + system) per message over the window, µs */
   cpuUs: number;
+  /** the system (kernel) part of cpuUs */
+  sysUs?: number;
   /** peak RSS of the process, MiB */
   peakRssMiB: number;
   /** RSS after connecting, before the scenario, MiB */
@@ -66,7 +68,7 @@ interface Window {
 
 const startWindow = (): Window => ({ t: process.hrtime.bigint(), cpu: process.cpuUsage() });
 
-type Measured = Pick<ChildResult, 'n' | 'secs' | 'rate' | 'mibps' | 'cpuUs' | 'windowUs'>;
+type Measured = Pick<ChildResult, 'n' | 'secs' | 'rate' | 'mibps' | 'cpuUs' | 'sysUs' | 'windowUs'>;
 
 function endWindow(w: Window, n: number, size: number): Measured {
   const end = process.hrtime.bigint();
@@ -78,6 +80,7 @@ function endWindow(w: Window, n: number, size: number): Measured {
     rate: n / secs,
     mibps: (n * size) / secs / (1024 * 1024),
     cpuUs: (cpu.user + cpu.system) / n,
+    sysUs: cpu.system / n,
     windowUs: [Number(w.t / 1000n), Number(end / 1000n)],
   };
 }

@@ -1,6 +1,11 @@
 /**
  * Profiles a client's hot paths against the fake server:
- * `tsx bench/profile.ts [--client coney] [--only REGEX] [--top 25] [--quick] [--coney lib]`
+ * `tsx bench/profile.ts [--client coney] [--only REGEX] [--top 25] [--quick] [--coney lib|DIR] [--broker-port N]`
+ * (`--coney`: as in run.ts; default: lib/ compiled with the bench into .tmp/bench-build)
+ *
+ * With `--broker-port` (a RabbitMQ you started, e.g. `npm run broker`, guest/guest on '/'), the
+ * RabbitMQ scenarios that match `--only` are profiled too. `--coney DIR` loads a compiled coney
+ * from DIR (e.g. an experimental build).
  *
  * Runs each matching fake-server scenario once in a child started with
  * `node --cpu-prof`, then prints the functions with the most self time
@@ -10,7 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BENCH_DIR, ROOT, SCENARIOS, buildConey, makeJob, runChild, startFakeServer, type ClientName } from './harness';
+import { BENCH_DIR, ROOT, SCENARIOS, buildBench, makeJob, runChild, setExecMode, startFakeServer, type ClientName } from './harness';
 
 interface CallFrame {
   functionName: string;
@@ -79,15 +84,26 @@ export function summarise(p: CpuProfile, window?: [number, number]): { total: nu
 async function main(): Promise<void> {
   const dir = path.join(BENCH_DIR, 'results', 'profiles');
   fs.mkdirSync(dir, { recursive: true });
-  const env = client === 'coney' ? { CONEY_BENCH_SOURCE: arg('--coney') === 'lib' ? 'lib' : buildConey((l) => console.error(l)) } : {};
+  const coneyArg = arg('--coney');
+  let env: NodeJS.ProcessEnv = {};
+  if (coneyArg === 'lib') setExecMode('tsx');
+  else {
+    buildBench((l) => console.error(l));
+    if (coneyArg !== undefined && client === 'coney') env = { CONEY_BENCH_SOURCE: path.resolve(coneyArg) };
+  }
+  const brokerPort = arg('--broker-port');
   const server = await startFakeServer();
   try {
-    for (const s of SCENARIOS.filter((x) => x.group === 'fake' && only.test(x.id))) {
+    for (const s of SCENARIOS.filter((x) => (x.group === 'fake' || brokerPort !== undefined) && only.test(x.id))) {
       const profDir = fs.mkdtempSync(path.join(dir, `${s.id}-${client}-`));
-      const job = makeJob(s, client, { host: '127.0.0.1', port: server.port, vhost: 'sink', user: 'guest', password: 'guest' }, quick, 0);
-      const res = await runChild(job, { quick, env, timeoutMs: 300_000, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+      const target =
+        s.group === 'fake'
+          ? { host: '127.0.0.1', port: server.port, vhost: 'sink', user: 'guest', password: 'guest' }
+          : { host: '127.0.0.1', port: Number(brokerPort), vhost: '/', user: 'guest', password: 'guest' };
+      const job = makeJob(s, client, target, quick, 0);
+      const res = await runChild(job, { quick, env, timeoutMs: 300_000, nodeFlags: ['--cpu-prof', '--cpu-prof-interval', '100', `--cpu-prof-dir=${profDir}`] });
       const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-      console.log(`\n=== ${s.id} / ${client}: ${res.ok ? `${Math.round(res.rate).toLocaleString('en-US')} msg/s, ${res.cpuUs.toFixed(2)} µs/msg (with the profiler on)` : `FAILED ${res.error}`}`);
+      console.log(`\n=== ${s.id} / ${client}: ${res.ok ? `${Math.round(res.rate).toLocaleString('en-US')} msg/s, ${res.cpuUs.toFixed(2)} µs/msg (with the profiler on)` : `FAILED ${res.error}`}${res.sysUs !== undefined ? ` (of which system ${res.sysUs.toFixed(2)} µs)` : ''}`);
       if (!file) {
         console.log('  no profile written');
         continue;

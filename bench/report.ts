@@ -25,7 +25,9 @@ function headline(s: Scenario, r: ChildResult): number {
     case 'mibps':
       return r.mibps;
     case 'peakRss':
-      return r.peakRssMiB;
+      // growth over the RSS after connecting: coney loaded through tsx, or any client's
+      // module loading, would otherwise count
+      return r.peakRssMiB - r.baseRssMiB;
     case 'p50':
       return r.p50Us ?? NaN;
   }
@@ -158,6 +160,8 @@ export interface LatestMd {
   codec: CodecBenchRow[] | null;
   failures: string[];
   wallSecs: number;
+  /** 1-minute load averages at the start and at the end */
+  load: [number, number];
 }
 
 export function writeLatest(file: string, d: LatestMd): void {
@@ -176,13 +180,14 @@ export function writeLatest(file: string, d: LatestMd): void {
 - Machine: ${machineLine()}
 - Clients: coney (${d.coneyFrom}), ${versionsLine()}
 - Mode: ${d.quick ? 'quick' : 'full'}, ${d.runs === 1 ? '1 run' : `median of ${d.runs} runs`} per client and scenario, each run in a fresh child process; wall time ${Math.round(d.wallSecs)} s
+- Load average (1 min) at start / end: ${d.load[0].toFixed(2)} / ${d.load[1].toFixed(2)} (anything well above 0 means other work shared the 2 cores: throughput numbers are then noisy, CPU µs/msg less so)
 
 How to read it: msgs/s over the measured window (after a warm-up); CPU µs/msg is the
 client process's user+system CPU over that window divided by the messages; peak RSS is
 the child process's maxRSS over its whole life (base: RSS after connecting). "coney vs best
-other" is coney's advantage on the scenario's headline number (throughput; peak RSS for the
-memory scenario; p50 for RPC) over the best of the three other clients: >1 means coney is
-better. "CPU vs best other" is the lowest CPU/msg among the others divided by coney's (>1:
+other" is coney's advantage on the scenario's headline number (throughput; RSS growth, peak
+minus base, for the memory scenario; p50 for RPC) over the best of the three other clients:
+>1 means coney is better. "CPU vs best other" is the lowest CPU/msg among the others divided by coney's (>1:
 coney uses less). Targets are goals, reported and not asserted. See bench/README.md.
 
 ## Client benchmark

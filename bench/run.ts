@@ -18,19 +18,26 @@
  *   --no-codec           skip the codec benchmark
  *   --no-broker          skip the RabbitMQ scenarios
  *   --coney SOURCE       which coney the children load: `build` (default: lib/
- *                        compiled by tsc into .tmp/bench-coney, as dist/ is),
- *                        `dist` (dist/ as it is: run `npm run build` first), or
- *                        `lib` (the TypeScript through tsx; slower, see clients/coney.ts)
+ *                        compiled by tsc with the bench into .tmp/bench-build, the
+ *                        same JavaScript as dist/), `dist` (dist/ as it is: run
+ *                        `npm run build` first), `lib` (every bench process runs its
+ *                        TypeScript through tsx: slower coney, see clients/coney.ts),
+ *                        or a directory holding a compiled coney (index.js)
  *   --verbose-server     the fake server prints a STATS line (its own CPU time) per connection
  *   --out FILE           where to write the Markdown (default bench/results/latest.md; '-' for none)
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCodecBench, type CodecBenchRow } from './codec';
 import {
   BENCH_DIR,
   CLIENTS,
   ROOT,
-  buildConey,
+  buildBench,
+  nodeArgs,
+  setExecMode,
   SCENARIOS,
   makeJob,
   medianResult,
@@ -54,13 +61,25 @@ const runs = Number(arg('--runs') ?? (quick ? 1 : 3));
 const only = arg('--only');
 const clients = (arg('--clients')?.split(',') ?? [...CLIENTS]) as ClientName[];
 const coneySource = arg('--coney') ?? 'build';
-if (!['build', 'dist', 'lib'].includes(coneySource)) throw new Error('--coney must be build, dist or lib');
 const out = arg('--out') ?? path.join(BENCH_DIR, 'results', 'latest.md');
 for (const c of clients) if (!CLIENTS.includes(c)) throw new Error(`unknown client ${c}; known: ${CLIENTS.join(', ')}`);
 if (!(runs >= 1)) throw new Error('--runs must be >= 1');
 
 const started = Date.now();
+const loadAtStart = os.loadavg()[0];
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** bench/codec.ts's runCodecBench in a compiled child (bench/codec-child.ts); its table goes to our stdout. */
+function runCodecChild(): CodecBenchRow[] | null {
+  const r = spawnSync(process.execPath, nodeArgs('codec-child.ts').concat(quick ? ['--quick'] : []), { cwd: ROOT, encoding: 'utf8' });
+  let rows: CodecBenchRow[] | null = null;
+  for (const line of (r.stdout ?? '').split('\n')) {
+    if (line.startsWith('CODEC_ROWS ')) rows = JSON.parse(line.slice('CODEC_ROWS '.length)) as CodecBenchRow[];
+    else if (line !== '') console.log(line);
+  }
+  if (rows === null) log(`codec benchmark failed: ${r.stderr}`);
+  return rows;
+}
 
 let coneyEnv: NodeJS.ProcessEnv = {};
 let coneyFrom = '';
@@ -90,14 +109,23 @@ async function runGroup(scenarios: Scenario[], target: Target, results: Map<stri
 }
 
 async function main(): Promise<void> {
-  if (clients.includes('coney')) {
-    const dir = coneySource === 'build' ? buildConey(log) : coneySource === 'dist' ? path.join(ROOT, 'dist') : 'lib';
-    coneyEnv = { CONEY_BENCH_SOURCE: dir };
-    coneyFrom = coneySource === 'build' ? 'lib/ compiled by tsc' : coneySource === 'dist' ? 'dist/' : 'lib/ via tsx';
+  if (coneySource === 'lib') {
+    setExecMode('tsx');
+    coneyFrom = 'lib/ via tsx';
+  } else {
+    buildBench(log);
+    if (coneySource === 'build') {
+      coneyFrom = 'lib/ compiled by tsc';
+    } else {
+      const dir = coneySource === 'dist' ? path.join(ROOT, 'dist') : path.resolve(coneySource);
+      coneyEnv = { CONEY_BENCH_SOURCE: dir };
+      coneyFrom = path.relative(ROOT, dir) || dir;
+    }
   }
   let codec: CodecBenchRow[] | null = null;
   if (!flag('--no-codec')) {
-    codec = runCodecBench({ quick });
+    // compiled: in a child, so that coney's codec runs as compiled JavaScript (as users get it)
+    codec = coneySource === 'lib' ? runCodecBench({ quick }) : runCodecChild();
     console.log('');
   }
 
@@ -161,7 +189,11 @@ async function main(): Promise<void> {
       codec,
       failures,
       wallSecs: (Date.now() - started) / 1000,
+      load: [loadAtStart, os.loadavg()[0]],
     });
+    // every run's raw numbers, for whoever wants more than the medians
+    const raw = scenarios.map((s) => ({ scenario: s.id, label: s.label, runs: Object.fromEntries(results.get(s.id)!) }));
+    fs.writeFileSync(out.replace(/\.md$/, '') + '.json', JSON.stringify({ command, date: new Date().toISOString(), quick, coneyFrom, codec, results: raw }, null, 1));
     console.log(`\nwritten to ${path.relative(process.cwd(), out)} (${Math.round((Date.now() - started) / 1000)} s)`);
   }
 }

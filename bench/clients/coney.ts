@@ -2,19 +2,20 @@
  * coney, driven the pika way: callbacks, `basicPublish` until it returns
  * false, then the connection's drain callback.
  *
- * Which coney is loaded is chosen by CONEY_BENCH_SOURCE (set by run.ts):
- * a directory of compiled JavaScript (run.ts compiles lib/ with tsc into
- * .tmp/bench-coney, the same output as dist/), or `lib` for the TypeScript
- * sources through tsx. tsx's CommonJS transform turns every access to an
- * imported binding (`spec.Basic.Deliver`, `spec.FRAME_METHOD`) into a getter
- * call, which costs coney ~20% of its consume CPU and is not what users run.
+ * Which coney is loaded: the lib/ next to this file by default (compiled
+ * JavaScript in .tmp/bench-build when run.ts runs the children compiled, or
+ * the TypeScript through tsx with `--coney lib`), or the compiled coney in
+ * the directory CONEY_BENCH_SOURCE names (dist/, or an experimental build).
+ * tsx's CommonJS transform turns every access to an imported binding
+ * (`spec.Basic.Deliver`, `spec.FRAME_METHOD`) into a getter call, which costs
+ * coney ~20% of its consume CPU and is not what users run.
  */
 import type * as Coney from '../../lib/index';
 import type { ClientAdapter, DeclareResult, Target } from './adapter';
 
-const source = process.env.CONEY_BENCH_SOURCE ?? 'lib';
+const source = process.env.CONEY_BENCH_SOURCE;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const coney: typeof Coney = source === 'lib' ? require('../../lib/index') : require(require('node:path').resolve(source, 'index.js'));
+const coney: typeof Coney = source ? require(require('node:path').resolve(source, 'index.js')) : require('../../lib/index');
 
 type Channel = Coney.Channel;
 type Connection = Coney.SelectConnection;

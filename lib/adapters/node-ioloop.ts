@@ -17,6 +17,7 @@ import type {
   TransportTarget,
 } from '../engine/ioloop';
 import { DuplexTransport } from './duplex-transport';
+import { RunGate } from './run-gate';
 
 /** Node's setTimeout takes at most 2^31-1 ms; longer delays are chained. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -70,9 +71,7 @@ export class NodeIOLoop implements IOLoop {
   private connectTimers = 0;
   private queue: Array<() => void> = [];
   private drainScheduled = false;
-  private keepAlive: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private resolveRunning: (() => void) | null = null;
+  private readonly gate = new RunGate();
 
   /** @param options see {@link NodeIOLoopOptions}. */
   constructor(options: NodeIOLoopOptions = {}) {
@@ -84,28 +83,17 @@ export class NodeIOLoop implements IOLoop {
    * resolves on `stop()`; while running, a second call returns the same promise.
    */
   start(): Promise<void> {
-    if (this.running) return this.running;
-    this.running = new Promise<void>((resolve) => {
-      this.resolveRunning = resolve;
-    });
-    // A ref'd handle is what keeps Node from exiting while the loop is "running".
-    this.keepAlive = setInterval(() => {}, MAX_TIMEOUT_MS);
-    return this.running;
+    return this.gate.open();
   }
 
   /** Settles the promise of {@link start} and lets the process exit; timers and callbacks stay scheduled. */
   stop(): void {
-    if (this.keepAlive) clearInterval(this.keepAlive);
-    this.keepAlive = null;
-    const resolve = this.resolveRunning;
-    this.running = null;
-    this.resolveRunning = null;
-    resolve?.();
+    this.gate.close();
   }
 
   /** True between {@link start} and {@link stop}. */
   get isRunning(): boolean {
-    return this.running !== null;
+    return this.gate.isOpen;
   }
 
   /** Runs `cb` after `delaySeconds` (negative or NaN: as soon as possible). */

@@ -12,6 +12,7 @@
  */
 
 import { SocketConnectError, StreamLostError } from '../errors';
+import { RunGate } from './run-gate';
 import type {
   IOLoop,
   TimerHandle,
@@ -177,9 +178,7 @@ export class VirtualIOLoop implements IOLoop {
   private errors: unknown[] = [];
   private inRun = false;
   private runSteps = 0;
-  private running: Promise<void> | null = null;
-  private resolveRunning: (() => void) | null = null;
-  private keepAlive: NodeJS.Timeout | null = null;
+  private readonly gate = new RunGate();
   private stepPending: NodeJS.Immediate | null = null;
 
   /** @param options see {@link VirtualIOLoopOptions}. */
@@ -291,30 +290,22 @@ export class VirtualIOLoop implements IOLoop {
    * `stop()`; a second call while running returns the same promise.
    */
   start(): Promise<void> {
-    if (this.running) return this.running;
-    this.running = new Promise<void>((resolve) => {
-      this.resolveRunning = resolve;
-    });
-    this.keepAlive = setInterval(() => {}, 0x7fffffff);
+    if (this.gate.isOpen) return this.gate.open();
+    const running = this.gate.open();
     this.scheduleStep();
-    return this.running;
+    return running;
   }
 
   /** Stops self-driving (the current step completes) and settles `start()`'s promise. */
   stop(): void {
-    if (this.keepAlive) clearInterval(this.keepAlive);
     if (this.stepPending) clearImmediate(this.stepPending);
-    this.keepAlive = null;
     this.stepPending = null;
-    const resolve = this.resolveRunning;
-    this.running = null;
-    this.resolveRunning = null;
-    resolve?.();
+    this.gate.close();
   }
 
   /** True between {@link start} and {@link stop}. */
   get isRunning(): boolean {
-    return this.running !== null;
+    return this.gate.isOpen;
   }
 
   // ---- connections -------------------------------------------------------
@@ -447,7 +438,7 @@ export class VirtualIOLoop implements IOLoop {
 
   /** New work while self-driving and asleep: schedule a step. */
   private wake(): void {
-    if (this.running && !this.stepPending) this.scheduleStep();
+    if (this.gate.isOpen && !this.stepPending) this.scheduleStep();
   }
 
   private scheduleStep(): void {
@@ -457,7 +448,7 @@ export class VirtualIOLoop implements IOLoop {
   /** One discrete-event step: callbacks, then the next timer (and its callbacks). */
   private step(): void {
     this.stepPending = null;
-    if (!this.running) return;
+    if (!this.gate.isOpen) return;
     try {
       this.run(() => {
         this.drain();
