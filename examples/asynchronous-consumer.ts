@@ -39,13 +39,9 @@ import {
   URLParameters,
   spec,
 } from '../lib';
+import { AMQP_URL, option } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 
 /** Consumes a queue; reconnects after an unexpected close until `stop()`. */
 class ReconnectingConsumer {

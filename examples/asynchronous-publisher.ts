@@ -23,13 +23,9 @@
  * Exit code 0 when every message was acked.
  */
 import { type Channel, type Connection, SelectConnection, type TimerHandle, URLParameters, spec } from '../lib';
+import { AMQP_URL, option, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const EXCHANGE = option('exchange', 'message');
 const QUEUE = option('queue', 'text');
 const ROUTING_KEY = option('routing-key', 'example.text');
@@ -53,10 +49,7 @@ let giveUpTimer: TimerHandle | null = null;
 const connection = new SelectConnection({
   parameters: new URLParameters(AMQP_URL),
   onOpen: onConnectionOpen,
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => {
     for (const timer of [publishTimer, reportTimer, giveUpTimer]) if (timer) connection.ioloop.removeTimeout(timer);
     console.log(`connection closed: ${reason.message}`);

@@ -18,13 +18,9 @@
  * (a private, exclusive queue by default).
  */
 import { type Channel, SelectConnection, URLParameters } from '../lib';
+import { AMQP_URL, option, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const COUNT = Number(option('count', '5'));
 const QUEUE = option('queue', `coney-basic-get-${process.pid}`);
 
@@ -49,10 +45,7 @@ function poll(channel: Channel): void {
 // Step 1
 const connection = new SelectConnection({
   parameters: new URLParameters(AMQP_URL),
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => {
     console.log(`connection closed: ${reason.message}`);
     process.exitCode = got === COUNT ? 0 : 1;

@@ -34,13 +34,9 @@ import {
   type TimerHandle,
   URLParameters,
 } from '../lib';
+import { AMQP_URL, option, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const BLOCKED_TIMEOUT = Number(option('blocked-timeout', '30'));
 const INTERVAL = Number(option('interval', '0.5'));
 const COUNT = Number(option('count', '0'));
@@ -65,10 +61,7 @@ const parameters = new ConnectionParameters({
 
 const connection = new SelectConnection({
   parameters,
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => {
     if (timer !== null) connection.ioloop.removeTimeout(timer);
     if (reason instanceof ConnectionBlockedTimeout) {

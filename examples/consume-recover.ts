@@ -35,19 +35,15 @@ import {
   SelectConnection,
   URLParameters,
 } from '../lib';
+import { AMQP_URL, option, flag } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const QUEUE = option('queue', 'standard');
 const EXCHANGE = option('exchange', 'test_exchange');
 const STOP_AFTER = Number(option('count', '0'));
 const RETRIES = Number(option('retries', 'Infinity'));
 const RETRY_DELAY = Number(option('retry-delay', '1'));
-const PASSIVE = process.argv.includes('--passive');
+const PASSIVE = flag('passive');
 
 let received = 0;
 /** Set by Ctrl-C or --count: close the current connection and leave the loop. */

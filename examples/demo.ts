@@ -25,8 +25,8 @@
  * `--window N` unconfirmed messages in flight (1000), `--prefetch N` (1000).
  */
 import { type Channel, type Connection, SelectConnection, type TimerHandle, URLParameters, spec } from '../lib';
+import { AMQP_URL } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
 function intOption(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

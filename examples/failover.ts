@@ -21,14 +21,10 @@
  */
 import * as net from 'node:net';
 import { ConnectionParameters, ConnectionWorkflowFailed, SelectConnection, URLParameters } from '../lib';
+import { AMQP_URL, option, flag } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
-const ALL_DEAD = process.argv.includes('--all-dead');
+const ALL_DEAD = flag('all-dead');
 const ATTEMPTS = Number(option('attempts', '2'));
 const RETRY_DELAY = Number(option('retry-delay', '0.5'));
 

@@ -18,8 +18,8 @@
  *   AMQP_URL=amqp://guest:guest@localhost:5672/ npx tsx examples/mandatory-returns.ts
  */
 import { type Channel, SelectConnection, URLParameters, spec } from '../lib';
+import { AMQP_URL, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 const QUEUE = `coney-mandatory-${process.pid}`;
 const NOWHERE = `coney-no-such-queue-${process.pid}`;
 
@@ -45,10 +45,7 @@ function onConfirm(_ch: Channel, method: spec.Basic.Ack | spec.Basic.Nack): void
 // Step 1
 const connection = new SelectConnection({
   parameters: new URLParameters(AMQP_URL),
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => {
     console.log(`connection closed: ${reason.message}; ${returned} message(s) returned`);
     process.exitCode = returned === 1 && confirms === 2 ? 0 : 1;

@@ -19,8 +19,8 @@
  * (default: publish 10, then consume until Ctrl-C); `--queue NAME`.
  */
 import { type Channel, type Connection, SelectConnection, URLParameters, spec } from '../lib';
+import { AMQP_URL, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,10 +74,7 @@ function handleDelivery(ch: Channel, method: spec.Basic.Deliver, _properties: sp
 const connection = new SelectConnection({
   parameters: new URLParameters(AMQP_URL),
   onOpen: onConnected,
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => console.log(`connection closed: ${reason.message}`),
 });
 

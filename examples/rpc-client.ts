@@ -18,14 +18,10 @@
  * (rpc_queue), `--timeout SECONDS` (30). Exit code 0 when every reply arrived and is right.
  */
 import { type Channel, SelectConnection, URLParameters, spec } from '../lib';
+import { AMQP_URL, option, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 const REPLY_TO = 'amq.rabbitmq.reply-to';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const QUEUE = option('queue', 'rpc_queue');
 const COUNT = Number(option('count', '10'));
 const TIMEOUT = Number(option('timeout', '30'));
@@ -68,10 +64,7 @@ function finish(): void {
 // Step 1
 const connection = new SelectConnection({
   parameters: new URLParameters(AMQP_URL),
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => {
     if (outstanding.size > 0 || results.size < COUNT) {
       console.error(`connection closed early: ${reason.message}`);

@@ -17,13 +17,9 @@
  * requests; default: until Ctrl-C).
  */
 import { type Channel, SelectConnection, URLParameters, spec } from '../lib';
+import { AMQP_URL, option, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const QUEUE = option('queue', 'rpc_queue');
 const STOP_AFTER = Number(option('count', '0'));
 
@@ -53,10 +49,7 @@ function onRequest(ch: Channel, method: spec.Basic.Deliver, props: spec.BasicPro
 // Step 1
 const connection = new SelectConnection({
   parameters: new URLParameters(AMQP_URL),
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => console.log(`connection closed: ${reason.message}; served ${served} requests`),
   onOpen: (conn) =>
     conn.channel((err, channel) => {

@@ -26,10 +26,11 @@ import {
   type TlsOptions,
   URLParameters,
 } from '../lib';
+import { flag } from './support/cli';
 
 const AMQPS_URL = process.env.AMQPS_URL ?? 'amqps://guest:guest@localhost:5671/';
 const CA_FILE = process.env.CONEY_TLS_CA;
-const EXTERNAL = process.argv.includes('--external');
+const EXTERNAL = flag('external');
 const QUEUE = `coney-tls-${process.pid}`;
 
 // Step 1

@@ -16,8 +16,8 @@
  *   AMQP_URL=amqp://guest:guest@localhost:5672/ npx tsx examples/transactions.ts
  */
 import { type Channel, SelectConnection, URLParameters } from '../lib';
+import { AMQP_URL, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 const QUEUE = `coney-transactions-${process.pid}`;
 const BATCH = 3;
 
@@ -65,10 +65,7 @@ function run(channel: Channel): void {
 // Step 1
 const connection = new SelectConnection({
   parameters: new URLParameters(AMQP_URL),
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => {
     console.log(`connection closed: ${reason.message}`);
     process.exitCode = ok ? 0 : 1;

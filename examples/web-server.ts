@@ -24,16 +24,12 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Channel, type Connection, SelectConnection, URLParameters, spec } from '../lib';
+import { AMQP_URL, option, flag, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const PORT = Number(option('port', '8080'));
 const QUEUE = option('queue', 'coney-web');
-const WAIT = process.argv.includes('--wait');
+const WAIT = flag('wait');
 const MAX_BODY = 1024 * 1024;
 
 const stats = { requests: 0, published: 0, acked: 0, nacked: 0, rejected503: 0, waited: 0 };
@@ -53,10 +49,7 @@ function reply(res: http.ServerResponse, status: number, body: unknown, headers:
 // Step 1
 const connection = new SelectConnection({
   parameters: new URLParameters(AMQP_URL),
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => {
     console.log(`connection closed: ${reason.message}`);
     for (const res of awaitingConfirm.values()) reply(res, 503, { error: 'connection closed' });

@@ -52,19 +52,15 @@ import {
   URLParameters,
   spec,
 } from '../lib';
+import { AMQP_URL, option, flag, exitOnOpenError } from './support/cli';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const JOBS = Number(option('jobs', '2'));
 const WORK_SECONDS = Number(option('work', '5'));
 const HEARTBEAT = Number(option('heartbeat', '1'));
 const PREFETCH = Number(option('prefetch', '2'));
 const QUEUE = option('queue', 'coney-work');
-const BLOCK = process.argv.includes('--block');
+const BLOCK = flag('block');
 const WORKER_FILE = path.join(__dirname, 'worker-threads-worker.cjs');
 
 let acked = 0;
@@ -154,10 +150,7 @@ const connection = new SelectConnection({
     ssl: url.ssl,
     heartbeat: HEARTBEAT,
   }),
-  onOpenError: (_c, err) => {
-    console.error(`could not connect: ${err.message}`);
-    process.exitCode = 1;
-  },
+  onOpenError: exitOnOpenError,
   onClose: (_c, reason) => {
     if (ticker !== null) connection.ioloop.removeTimeout(ticker);
     if (closing && acked === JOBS) {
