@@ -62,10 +62,10 @@ export const SCENARIOS: Scenario[] = [
     target: { text: 'bounded: peak - base < 64 MiB', check: (_a, _c, r) => r.peakRssMiB - r.baseRssMiB < 64 },
   },
   // 2. RabbitMQ
-  { id: 'rmq-publish-16', label: 'RabbitMQ: publish 16 B', group: 'broker', kind: 'rmq-publish', size: 16, n: [30_000, 200_000], warmup: [5_000, 20_000], metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
-  { id: 'rmq-publish-1k', label: 'RabbitMQ: publish 1 KiB', group: 'broker', kind: 'rmq-publish', size: KiB, n: [30_000, 200_000], warmup: [5_000, 20_000], metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
-  { id: 'rmq-confirm-16', label: 'RabbitMQ: confirm-publish 16 B (window 1000)', group: 'broker', kind: 'confirm', size: 16, n: [30_000, 200_000], warmup: [5_000, 20_000], window: 1000, metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
-  { id: 'rmq-consume-16', label: 'RabbitMQ: consume 16 B (prefetch 1000)', group: 'broker', kind: 'consume', size: 16, n: [30_000, 200_000], warmup: [5_000, 20_000], prefetch: 1000, ackEvery: 100, metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
+  { id: 'rmq-publish-16', label: 'RabbitMQ: publish 16 B', group: 'broker', kind: 'rmq-publish', size: 16, n: [30_000, 100_000], warmup: [5_000, 10_000], metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
+  { id: 'rmq-publish-1k', label: 'RabbitMQ: publish 1 KiB', group: 'broker', kind: 'rmq-publish', size: KiB, n: [30_000, 100_000], warmup: [5_000, 10_000], metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
+  { id: 'rmq-confirm-16', label: 'RabbitMQ: confirm-publish 16 B (window 1000)', group: 'broker', kind: 'confirm', size: 16, n: [30_000, 100_000], warmup: [5_000, 10_000], window: 1000, metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
+  { id: 'rmq-consume-16', label: 'RabbitMQ: consume 16 B (prefetch 1000)', group: 'broker', kind: 'consume', size: 16, n: [30_000, 100_000], warmup: [5_000, 10_000], prefetch: 1000, ackEvery: 100, metric: 'rate', target: { text: 'broker limit, lowest CPU', check: (a, c) => a >= 0.95 && c >= 1 } },
   { id: 'rmq-rpc', label: 'RabbitMQ: sequential RPC 16 B', group: 'broker', kind: 'rpc', size: 16, n: [500, 5_000], warmup: [100, 500], metric: 'p50', target: { text: 'p50 no worse than best', check: (a) => a >= 1 } },
 ];
 

@@ -53,6 +53,8 @@ export class ConeyAdapter implements ClientAdapter {
         },
         onOpenError: (_c, err) => reject(err),
       });
+      // experiments only: e.g. CONEY_BENCH_MULTIPLIER=40 for a 4x higher high-water mark
+      if (process.env.CONEY_BENCH_MULTIPLIER) this.conn.setBackpressureMultiplier(Number(process.env.CONEY_BENCH_MULTIPLIER));
       this.conn.addOnDrainCallback(() => {
         const w = this.onDrain;
         this.onDrain = null;
