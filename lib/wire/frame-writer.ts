@@ -58,17 +58,16 @@ export class FrameWriter {
 
   /**
    * Called at every frame boundary: when less than MIN_FREE bytes are left,
-   * moves the pending bytes (those not handed out) to a fresh buffer. Bytes
-   * already handed out stay where they are, untouched.
+   * closes the pending bytes off as a chunk and continues in a fresh buffer.
+   * Nothing is copied: a burst costs one buffer per `initialSize` bytes,
+   * where growing-and-copying would allocate and copy about twice the burst.
    */
   private prepare(): void {
     const w = this.w;
     if (w.buf.length - w.pos >= MIN_FREE) return;
-    const pending = w.pos - this.start;
-    const buf = Buffer.allocUnsafe(Math.max(this.initialSize, 2 * (pending + MIN_FREE)));
-    w.buf.copy(buf, 0, this.start, w.pos);
-    w.buf = buf;
-    w.pos = pending;
+    this.cut();
+    w.buf = Buffer.allocUnsafe(this.initialSize);
+    w.pos = 0;
     w.keepFrom = 0;
     this.start = 0;
     this.exposed = false;
