@@ -34,6 +34,7 @@ import {
   run,
   sig,
   until,
+  publishConfirmed,
 } from './support';
 
 const PROPERTY_NAMES = [
@@ -45,27 +46,6 @@ function messageCount(ch: Channel, queue: string): Promise<number> {
   return cbp<spec.Queue.DeclareOk>((cb) => ch.queueDeclare(queue, { passive: true }, cb)).then((ok) => ok.messageCount);
 }
 
-function publishConfirmed(ch: Channel, sends: Array<() => void>): Promise<void> {
-  return within(
-    15000,
-    new Promise<void>((resolve, reject) => {
-      let acked = 0;
-      ch.addOnCloseCallback((_c, reason) => reject(reason));
-      ch.confirmDelivery(
-        (_c, m) => {
-          if (m instanceof spec.Basic.Nack) return reject(new Error(`broker nacked publish ${m.deliveryTag}`));
-          acked = m.multiple ? m.deliveryTag : acked + 1;
-          if (acked >= sends.length) resolve();
-        },
-        (err) => {
-          if (err) return reject(err);
-          for (const send of sends) send();
-        },
-      );
-    }),
-    'publisher confirms',
-  );
-}
 
 describe('interop: coney ↔ librabbitmq (amqp-tools) through RabbitMQ', function () {
   this.timeout(60000);

@@ -65,6 +65,7 @@ import {
   sig,
   type Tagged,
   until,
+  publishConfirmed,
 } from './support';
 
 /** pika's property names, with the typed JSON a correct pika produces for fullProperties(). */
@@ -123,27 +124,6 @@ async function pikaConsume(queue: string, count: number): Promise<{ code: number
   return { code: r.code, doc, describe };
 }
 
-function publishConfirmed(ch: Channel, sends: Array<() => void>): Promise<void> {
-  return within(
-    15000,
-    new Promise<void>((resolve, reject) => {
-      let acked = 0;
-      ch.addOnCloseCallback((_c, reason) => reject(reason));
-      ch.confirmDelivery(
-        (_c, m) => {
-          if (m instanceof spec.Basic.Nack) return reject(new Error(`broker nacked publish ${m.deliveryTag}`));
-          acked = m.multiple ? m.deliveryTag : acked + 1;
-          if (acked >= sends.length) resolve();
-        },
-        (err) => {
-          if (err) return reject(err);
-          for (const send of sends) send();
-        },
-      );
-    }),
-    'publisher confirms',
-  );
-}
 
 function getAll(ch: Channel, queue: string, n: number): Promise<GetMessage[]> {
   return within(

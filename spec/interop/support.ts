@@ -16,6 +16,7 @@ import {
   StreamIOLoop,
   TypedValue,
   URLParameters,
+  spec,
 } from '../../lib';
 import { amqpUrl } from '../support/broker';
 import { cbp, closeConnection, openChannel, openConnection, within } from '../support/callbacks';
@@ -486,4 +487,27 @@ export async function until(pred: () => boolean, ms: number, what: string): Prom
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Enables confirms, runs `sends` once confirm mode is on, and resolves when the broker has acked them all. */
+export function publishConfirmed(ch: Channel, sends: Array<() => void>): Promise<void> {
+  return within(
+    15000,
+    new Promise<void>((resolve, reject) => {
+      let acked = 0;
+      ch.addOnCloseCallback((_c, reason) => reject(reason));
+      ch.confirmDelivery(
+        (_c, m) => {
+          if (m instanceof spec.Basic.Nack) return reject(new Error(`broker nacked publish ${m.deliveryTag}`));
+          acked = m.multiple ? m.deliveryTag : acked + 1;
+          if (acked >= sends.length) resolve();
+        },
+        (err) => {
+          if (err) return reject(err);
+          for (const send of sends) send();
+        },
+      );
+    }),
+    'publisher confirms',
+  );
 }
