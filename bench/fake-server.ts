@@ -173,7 +173,6 @@ let connectionSeq = 0;
 class FakeConnection {
   private readonly id = ++connectionSeq;
   private mode: Mode = 'handshake';
-  private handshakeDone = false;
   private gotHeader = false;
   /** Input not parsed yet (a split header or a whole non-publish method frame being assembled). */
   private carry: Buffer | null = null;

@@ -340,9 +340,6 @@ function defaultLiteral(key: string, t: WireType): string {
 // ---------------------------------------------------------------------------
 // Code emission
 
-/** Maximum encoded size of a fixed-or-bounded field (shortstr: 256). */
-const BOUND: Partial<Record<WireType, number>> = { octet: 1, short: 2, long: 4, longlong: 8, timestamp: 8, shortstr: 256 };
-
 interface EncField {
   prop: string;
   type: WireType;

@@ -12,7 +12,7 @@
 
 import type { Duplex } from 'stream';
 import { StreamLostError } from '../errors';
-import type { Transport, TransportHandlers, TransportTarget } from '../engine/ioloop';
+import type { Transport, TransportHandlers } from '../engine/ioloop';
 
 /** What a stream error looks like: Node's system errors carry a `code`. */
 interface CodedError extends Error {

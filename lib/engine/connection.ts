@@ -8,13 +8,11 @@ import {
   AMQPConnectionError,
   AMQPHeartbeatTimeout,
   ConnectionBlockedTimeout,
-  ConnectionClosedByBroker,
   ConnectionClosedByClient,
   ConnectionWrongStateError,
   FrameError,
   IncompatibleProtocolError,
   InvalidArgumentError,
-  ProbableAccessDeniedError,
   ProbableAuthenticationError,
   StackTimeoutError,
   StreamLostError,
@@ -26,13 +24,19 @@ import * as spec from '../wire/spec';
 import { CallbackRunner } from './callback-runner';
 import { Channel, type ChannelHost } from './channel';
 import { ChannelNumbers } from './channel-numbers';
-import { clientProperties } from './client-properties';
 import { ConnectionWorkflow } from './connection-workflow';
-import { selectMechanism } from './credentials';
+import {
+  brokerCloseError,
+  type HandshakeStep,
+  handshakeLostError,
+  startOk,
+  type TunedLimits,
+  tuneLimits,
+} from './handshake';
 import { HeartbeatChecker, type HeartbeatHost } from './heartbeat-checker';
 import type { IOLoop, TimerHandle, Transport, TransportHandlers } from './ioloop';
 import { OutboundBuffer, type OutboundHost } from './outbound-buffer';
-import { ConnectionParameters, negotiateHeartbeat, negotiateLimit } from './parameters';
+import { ConnectionParameters } from './parameters';
 
 /** Options of a {@link Connection}. */
 export interface ConnectionOptions {
@@ -49,9 +53,6 @@ export interface ConnectionOptions {
   /** The loop to run on. */
   ioloop: IOLoop;
 }
-
-/** Where the handshake has got to; decides how a failure is reported. */
-type HandshakeStep = 'connecting' | 'awaiting-start' | 'awaiting-tune' | 'awaiting-open-ok';
 
 type ConnectionState = 'init' | 'opening' | 'open' | 'closing' | 'closed';
 
@@ -530,24 +531,15 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   }
 
   private onStart(start: spec.Connection.Start): void {
-    const params = this.parameters!;
     if (this.step !== 'awaiting-start') return this.unexpected(start);
     this.serverProperties = start.serverProperties;
+    let reply: spec.Connection.StartOk;
     try {
-      selectMechanism(params.credentials, String(start.mechanisms));
+      reply = startOk(this.parameters!, start);
     } catch (err) {
       return this.failAttempt(err as Error);
     }
-    this.sendMethod(
-      0,
-      new spec.Connection.StartOk({
-        clientProperties: clientProperties(params.clientProperties as FieldTable),
-        mechanism: params.credentials.mechanism,
-        response: params.credentials.response(),
-        locale: params.locale,
-      }),
-    );
-    if ('eraseOnConnect' in params.credentials && params.credentials.eraseOnConnect) params.credentials.erase();
+    this.sendMethod(0, reply);
     this.step = 'awaiting-tune';
   }
 
@@ -559,19 +551,16 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private onTune(tune: spec.Connection.Tune): void {
     const params = this.parameters!;
     if (this.step !== 'awaiting-tune') return this.unexpected(tune);
-    this.channelMax = negotiateLimit(params.channelMax, tune.channelMax) || 65535;
-    this.frameMax = negotiateLimit(params.frameMax, tune.frameMax) || params.frameMax;
+    let limits: TunedLimits;
     try {
-      this.heartbeat = negotiateHeartbeat(params, this, tune.heartbeat);
+      limits = tuneLimits(params, tune, this);
     } catch (err) {
       return this.failAttempt(err as Error);
     }
+    ({ channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat } = limits);
     this.channelNumbers = new ChannelNumbers(this.channelMax);
     this.parser!.frameMax = this.frameMax;
-    this.sendMethod(
-      0,
-      new spec.Connection.TuneOk({ channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat } ),
-    );
+    this.sendMethod(0, new spec.Connection.TuneOk(limits));
     this.sendMethod(0, new spec.Connection.Open({ virtualHost: params.virtualHost }));
     if (this.heartbeat > 0) this.heartbeatChecker = new HeartbeatChecker(this.ioloop, this, this.heartbeat);
     this.step = 'awaiting-open-ok';
@@ -621,21 +610,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   private onBrokerClose(close: spec.Connection.Close): void {
     this.sendMethod(0, new spec.Connection.CloseOk());
-    this.failOrTerminate(this.brokerCloseError(close), true);
-  }
-
-  /** Maps a broker close to the error a user can act on, given where the handshake was. */
-  private brokerCloseError(close: spec.Connection.Close): Error {
-    const { replyCode, replyText } = close;
-    if (this.current !== null && this.step === 'awaiting-tune' && replyCode === spec.ACCESS_REFUSED) {
-      return new ProbableAuthenticationError(`the broker refused the login (${replyCode} ${replyText})`);
-    }
-    if (this.current !== null && this.step === 'awaiting-open-ok') {
-      return new ProbableAccessDeniedError(
-        `the broker refused virtual host ${JSON.stringify(this.parameters?.virtualHost)} (${replyCode} ${replyText})`,
-      );
-    }
-    return new ConnectionClosedByBroker(replyCode, replyText);
+    this.failOrTerminate(brokerCloseError(this.current === null ? null : this.step, close, this.parameters), true);
   }
 
   private onCloseOk(): void {
@@ -645,7 +620,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private onTransportClose(err: Error | null): void {
     this.transport = null;
     if (this.current !== null) {
-      this.failAttempt(this.handshakeLostError(err));
+      this.failAttempt(handshakeLostError(this.step, err));
       return;
     }
     // Also while closing: without close-ok nobody knows what the broker got
@@ -653,19 +628,6 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     const cause = err === null ? 'the broker closed the socket' : err.message;
     const when = this.state === 'closing' ? ' before the broker confirmed the close' : '';
     this.terminate(new StreamLostError(`connection lost${when}: ${cause}`, err === null ? undefined : { cause: err }));
-  }
-
-  /** pika's rule: a socket dropped after start-ok means the login failed, after tune-ok the vhost. */
-  private handshakeLostError(err: Error | null): Error {
-    const cause = err === null ? 'the broker closed the socket' : err.message;
-    switch (this.step) {
-      case 'awaiting-tune':
-        return new ProbableAuthenticationError(`${cause} after connection.start-ok: probably a wrong user name or password`);
-      case 'awaiting-open-ok':
-        return new ProbableAccessDeniedError(`${cause} after connection.open: probably no access to the virtual host`);
-      default:
-        return new StreamLostError(`${cause} during the handshake`, err === null ? undefined : { cause: err });
-    }
   }
 
   // ---- closing ------------------------------------------------------------------------

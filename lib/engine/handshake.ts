@@ -1,0 +1,85 @@
+/**
+ * The rules of the AMQP opening handshake, apart from the connection's
+ * state: what to answer to `connection.start` and `connection.tune`, and
+ * which error a failure at each step most probably means (pika's mapping).
+ * @packageDocumentation
+ */
+import {
+  ConnectionClosedByBroker,
+  ProbableAccessDeniedError,
+  ProbableAuthenticationError,
+  StreamLostError,
+} from '../errors';
+import type { FieldTable } from '../wire/field-table';
+import * as spec from '../wire/spec';
+import { clientProperties } from './client-properties';
+import { selectMechanism } from './credentials';
+import { type ConnectionParameters, negotiateHeartbeat, negotiateLimit } from './parameters';
+
+/** Where the handshake has got to; decides how a failure is reported. */
+export type HandshakeStep = 'connecting' | 'awaiting-start' | 'awaiting-tune' | 'awaiting-open-ok';
+
+/** The values both sides agreed on in `connection.tune-ok`. */
+export interface TunedLimits {
+  channelMax: number;
+  frameMax: number;
+  heartbeat: number;
+}
+
+/**
+ * The `connection.start-ok` answering `start`. Throws an AuthenticationError
+ * when the broker offers no mechanism the credentials support. Erases
+ * credentials that ask for it, once they have been used.
+ */
+export function startOk(params: ConnectionParameters, start: spec.Connection.Start): spec.Connection.StartOk {
+  const credentials = params.credentials;
+  selectMechanism(credentials, String(start.mechanisms));
+  const reply = new spec.Connection.StartOk({
+    clientProperties: clientProperties(params.clientProperties as FieldTable),
+    mechanism: credentials.mechanism,
+    response: credentials.response(),
+    locale: params.locale,
+  });
+  if ('eraseOnConnect' in credentials && credentials.eraseOnConnect) credentials.erase();
+  return reply;
+}
+
+/**
+ * Negotiates the limits from the broker's proposal (0 means "no limit" on
+ * either side) and the heartbeat (pika's rule: a client value wins). Throws
+ * when a heartbeat callable returns an invalid value.
+ */
+export function tuneLimits(params: ConnectionParameters, tune: spec.Connection.Tune, connection: unknown): TunedLimits {
+  return {
+    channelMax: negotiateLimit(params.channelMax, tune.channelMax) || 65535,
+    frameMax: negotiateLimit(params.frameMax, tune.frameMax) || params.frameMax,
+    heartbeat: negotiateHeartbeat(params, connection, tune.heartbeat),
+  };
+}
+
+/** A broker `connection.close` during (or after, step null) the handshake, as the error a user can act on. */
+export function brokerCloseError(step: HandshakeStep | null, close: spec.Connection.Close, params: ConnectionParameters | null): Error {
+  const { replyCode, replyText } = close;
+  if (step === 'awaiting-tune' && replyCode === spec.ACCESS_REFUSED) {
+    return new ProbableAuthenticationError(`the broker refused the login (${replyCode} ${replyText})`);
+  }
+  if (step === 'awaiting-open-ok') {
+    return new ProbableAccessDeniedError(
+      `the broker refused virtual host ${JSON.stringify(params?.virtualHost)} (${replyCode} ${replyText})`,
+    );
+  }
+  return new ConnectionClosedByBroker(replyCode, replyText);
+}
+
+/** pika's rule: a socket dropped after start-ok means the login failed, after tune-ok the vhost. */
+export function handshakeLostError(step: HandshakeStep, err: Error | null): Error {
+  const cause = err === null ? 'the broker closed the socket' : err.message;
+  switch (step) {
+    case 'awaiting-tune':
+      return new ProbableAuthenticationError(`${cause} after connection.start-ok: probably a wrong user name or password`);
+    case 'awaiting-open-ok':
+      return new ProbableAccessDeniedError(`${cause} after connection.open: probably no access to the virtual host`);
+    default:
+      return new StreamLostError(`${cause} during the handshake`, err === null ? undefined : { cause: err });
+  }
+}
