@@ -21,7 +21,7 @@
  *   npx tsx tools/with-broker.ts npx tsx examples/demo.ts --count 50000
  *   AMQP_URL=amqp://guest:guest@localhost:5672/ npx tsx examples/demo.ts
  *
- * Options: `--count N` (20000), `--size BYTES` body size (128),
+ * Options: `--count N` (100000), `--size BYTES` body size (128),
  * `--window N` unconfirmed messages in flight (1000), `--prefetch N` (1000).
  */
 import { type Channel, type Connection, SelectConnection, type TimerHandle, URLParameters, spec } from '../lib';
@@ -39,7 +39,7 @@ function intOption(name: string, fallback: number): number {
   return value;
 }
 
-const COUNT = intOption('count', 20000);
+const COUNT = intOption('count', 100000);
 const SIZE = Math.max(intOption('size', 128), 8);
 const WINDOW = Math.max(intOption('window', 1000), 1);
 const PREFETCH = intOption('prefetch', 1000);

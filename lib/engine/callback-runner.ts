@@ -8,6 +8,16 @@
 /** Receives exceptions thrown by user callbacks. */
 export type CallbackErrorHandler = (err: unknown) => void;
 
+/**
+ * Throws its argument. Hot paths call a user callback directly inside their
+ * own try/catch (no rest-parameter arrays) and hand what it threw to a
+ * runner with `runner.invoke(rethrow, err)`: the runner then reports it
+ * exactly as if it had called the callback itself.
+ */
+export function rethrow(err: unknown): never {
+  throw err;
+}
+
 /** Invokes user callbacks with exception isolation. */
 export class CallbackRunner {
   /** @param onError called with what a user callback threw; when absent the error is rethrown asynchronously. */

@@ -16,6 +16,7 @@ import { Writer } from '../wire/codec';
 import type { FieldTable } from '../wire/field-table';
 import type { Frame } from '../wire/frame';
 import * as spec from '../wire/spec';
+import { rethrow } from './callback-runner';
 import { type AssembledMessage, ContentAssembler } from './content-assembler';
 import type { IOLoop } from './ioloop';
 import { type RpcCall, RpcQueue } from './rpc-queue';
@@ -175,7 +176,7 @@ function checkProperties(properties: spec.BasicPropertiesInit | undefined, frame
 export class Channel {
   private state: ChannelState = 'opening';
   private readonly rpc = new RpcQueue();
-  private readonly content = new ContentAssembler();
+  private readonly content: ContentAssembler;
   private readonly consumers = new Map<string, Consumer>();
   /** Tags cancelled by us whose late deliveries must be handed back (pika rejects them). */
   private readonly cancelled = new Map<string, boolean>();
@@ -197,7 +198,9 @@ export class Channel {
     private readonly host: ChannelHost,
     /** The channel number on its connection. */
     readonly channelNumber: number,
-  ) {}
+  ) {
+    this.content = new ContentAssembler(channelNumber);
+  }
 
   // ---- state ---------------------------------------------------------------
 
@@ -662,13 +665,44 @@ export class Channel {
 
   // ---- inbound ----------------------------------------------------------------------------------------
 
-  /** @internal A frame for this channel. */
+  /** @internal A frame for this channel, as an object (the connection calls the three methods below). */
   onFrame(frame: Frame): void {
+    if (frame.type === spec.FRAME_METHOD) this.onMethodFrame(frame.method);
+    else if (frame.type === spec.FRAME_HEADER) this.onHeaderFrame(frame.bodySize, frame.properties);
+    else if (frame.type === spec.FRAME_BODY) this.onBodyFrame(frame.payload, 0);
+  }
+
+  /** @internal A method frame for this channel. */
+  onMethodFrame(method: spec.AMQPMethod): void {
     try {
-      if (frame.type === spec.FRAME_METHOD) this.onMethod(frame.method);
-      else if (this.closeSent) return;
-      else if (frame.type === spec.FRAME_HEADER) this.onContent(this.content.header(frame));
-      else if (frame.type === spec.FRAME_BODY) this.onContent(this.content.bodyFrame(frame));
+      // the hot path first: a delivery starts its content (onMethod handles every other case)
+      if (method instanceof spec.Basic.Deliver && !this.closeSent && !this.content.busy) this.content.start(method);
+      else this.onMethod(method);
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.host.protocolError(spec.UNEXPECTED_FRAME, err);
+    }
+  }
+
+  /** @internal A content header frame for this channel. */
+  onHeaderFrame(bodySize: number, properties: spec.BasicProperties): void {
+    if (this.closeSent) return;
+    try {
+      if (this.content.header(bodySize, properties)) this.onContent();
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.host.protocolError(spec.UNEXPECTED_FRAME, err);
+    }
+  }
+
+  /**
+   * @internal A piece of a body frame's payload for this channel (`rest`: the
+   * frame's bytes still to come; see FrameHandler.onBody).
+   */
+  onBodyFrame(payload: Buffer, rest: number): void {
+    if (this.closeSent) return;
+    try {
+      if (this.content.bodyPiece(payload, rest)) this.onContent();
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       this.host.protocolError(spec.UNEXPECTED_FRAME, err);
@@ -700,18 +734,28 @@ export class Channel {
     this.rpc.pump();
   }
 
-  private onContent(message: AssembledMessage | null): void {
-    if (message === null) return;
-    const method = message.method;
-    if (method instanceof spec.Basic.Deliver) this.onDeliver(method, message.properties, message.body);
-    else if (method instanceof spec.Basic.Return) this.onReturn(method, message);
-    else if (method instanceof spec.Basic.GetOk) this.onGetOk(message as GetMessage);
+  /** The message in the assembler is complete: hand it on. */
+  private onContent(): void {
+    const content = this.content;
+    const method = content.method!;
+    const properties = content.properties!;
+    const body = content.body;
+    content.reset();
+    if (method instanceof spec.Basic.Deliver) this.onDeliver(method, properties, body);
+    else if (method instanceof spec.Basic.Return) this.onReturn(method, properties, body);
+    else if (method instanceof spec.Basic.GetOk) this.onGetOk({ method, properties, body });
   }
 
   private onDeliver(method: spec.Basic.Deliver, properties: spec.BasicProperties, body: Buffer): void {
     const consumer = this.consumers.get(method.consumerTag);
     if (consumer !== undefined) {
-      this.host.invoke(consumer.onMessage, this, method, properties, body);
+      // host.invoke, without its rest-parameter arrays: same isolation, same `this` (undefined)
+      const onMessage = consumer.onMessage;
+      try {
+        onMessage(this, method, properties, body);
+      } catch (err) {
+        this.host.invoke(rethrow, err);
+      }
       return;
     }
     // A delivery that crossed our basic.cancel: hand it back so it is not lost.
@@ -721,7 +765,7 @@ export class Channel {
     }
   }
 
-  private onReturn(method: spec.Basic.Return, message: AssembledMessage): void {
+  private onReturn(method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer): void {
     if (this.returnCallbacks.length === 0) {
       process.emitWarning(
         `channel ${this.channelNumber}: a message to ${JSON.stringify(method.exchange)}/${JSON.stringify(method.routingKey)} ` +
@@ -729,7 +773,7 @@ export class Channel {
         'ConeyWarning',
       );
     }
-    for (const cb of this.returnCallbacks) this.host.invoke(cb, this, method, message.properties, message.body);
+    for (const cb of this.returnCallbacks) this.host.invoke(cb, this, method, properties, body);
   }
 
   private onGetOk(message: GetMessage): void {

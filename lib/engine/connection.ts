@@ -18,7 +18,7 @@ import {
   StreamLostError,
 } from '../errors';
 import type { FieldTable } from '../wire/field-table';
-import type { Frame, MethodFrame } from '../wire/frame';
+import type { FrameHandler, MethodFrame } from '../wire/frame';
 import { FrameParser } from '../wire/frame-parser';
 import * as spec from '../wire/spec';
 import { CallbackRunner } from './callback-runner';
@@ -477,21 +477,28 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   // ---- inbound ---------------------------------------------------------------------
 
-  private readonly onFrame = (frame: Frame): void => {
-    // The rest of a chunk after a fatal frame (a protocol error, a broker close) is not acted on.
-    if (this.parser === null) return;
-    if (frame.type === spec.FRAME_METHOD) {
-      if (frame.channel === 0) this.onConnectionMethod(frame);
-      else this.channelFor(frame.channel)?.onFrame(frame);
-    } else if (frame.type === spec.FRAME_HEADER || frame.type === spec.FRAME_BODY) {
-      this.channelFor(frame.channel)?.onFrame(frame);
-    } else if (frame.type === 0) {
-      const version = `${frame.major}-${frame.minor}-${frame.revision}`;
-      this.failOrTerminate(
-        new IncompatibleProtocolError(`the broker does not speak AMQP 0-9-1: it answered with protocol header AMQP ${version}`),
-      );
-    }
+  /** The parser calls these directly, one call per frame (no frame objects on the hot path). */
+  private readonly onFrame: FrameHandler = {
+    // The rest of a chunk after a fatal frame (a protocol error, a broker close) is not acted on: parser === null.
+    onMethod: (channel, method) => {
+      if (this.parser === null) return;
+      if (channel === 0) this.onConnectionMethod({ type: 1, channel, method });
+      else this.channelFor(channel)?.onMethodFrame(method);
+    },
+    onHeader: (channel, bodySize, properties) => {
+      if (this.parser !== null) this.channelFor(channel)?.onHeaderFrame(bodySize, properties);
+    },
+    onBody: (channel, payload, rest) => {
+      if (this.parser !== null) this.channelFor(channel)?.onBodyFrame(payload, rest);
+    },
     // Heartbeat frames only prove liveness, which onData already recorded.
+    onHeartbeat: () => undefined,
+    onProtocolHeader: (major, minor, revision) => {
+      if (this.parser === null) return;
+      this.failOrTerminate(
+        new IncompatibleProtocolError(`the broker does not speak AMQP 0-9-1: it answered with protocol header AMQP ${major}-${minor}-${revision}`),
+      );
+    },
   };
 
   private onData(chunk: Buffer): void {

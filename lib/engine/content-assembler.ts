@@ -1,12 +1,12 @@
 /**
  * Reassembles a message from its method, content-header and body frames.
- * A body that arrives in one frame is passed on as that frame's view of the
- * socket chunk (no copy); a split body is copied once into its final buffer.
+ * A body that arrives as one piece (one body frame wholly inside one socket
+ * chunk) is passed on as that piece, a view of the socket chunk (no copy);
+ * any other body is copied once, piece by piece, into its final buffer.
  * @packageDocumentation
  */
 import { constants } from 'buffer';
 import { FrameError } from '../errors';
-import type { BodyFrame, HeaderFrame } from '../wire/frame';
 import type { AMQPMethod, BasicProperties } from '../wire/spec';
 
 const EMPTY = Buffer.alloc(0);
@@ -21,13 +21,24 @@ export interface AssembledMessage<M extends AMQPMethod = AMQPMethod> {
   body: Buffer;
 }
 
-/** Collects the frames of one message at a time. */
+/**
+ * Collects the frames of one message at a time. `header` and `bodyPiece`
+ * return true when the message is complete: its parts are then in `method`,
+ * `properties` and `body` until {@link reset} (which the caller calls before
+ * handing them on).
+ */
 export class ContentAssembler {
-  private method: AMQPMethod | null = null;
-  private properties: BasicProperties | null = null;
+  /** The method of the message in progress (or just completed), or null. */
+  method: AMQPMethod | null = null;
+  /** Its properties, once the content header has arrived. */
+  properties: BasicProperties | null = null;
+  /** Its body so far (complete once `header` / `bodyPiece` returned true). */
+  body: Buffer = EMPTY;
   private bodySize = 0;
   private received = 0;
-  private body: Buffer = EMPTY;
+
+  /** @param channel the channel number, for error messages. */
+  constructor(private readonly channel: number) {}
 
   /** True between a content-carrying method and its last body frame. */
   get busy(): boolean {
@@ -40,49 +51,48 @@ export class ContentAssembler {
     this.properties = null;
   }
 
-  /** Takes the content header; returns the message when the body is empty. */
-  header(frame: HeaderFrame): AssembledMessage | null {
+  /** Takes the content header; true when the message is complete (an empty body). */
+  header(bodySize: number, properties: BasicProperties): boolean {
     if (this.method === null || this.properties !== null) {
-      throw new FrameError(`unexpected content header on channel ${frame.channel}`);
+      throw new FrameError(`unexpected content header on channel ${this.channel}`);
     }
-    if (frame.bodySize > constants.MAX_LENGTH) {
-      throw new FrameError(`content header on channel ${frame.channel} announces ${frame.bodySize} bytes, more than a Buffer can hold`);
+    if (bodySize > constants.MAX_LENGTH) {
+      throw new FrameError(`content header on channel ${this.channel} announces ${bodySize} bytes, more than a Buffer can hold`);
     }
-    this.properties = frame.properties;
-    this.bodySize = frame.bodySize;
+    this.properties = properties;
+    this.bodySize = bodySize;
     this.received = 0;
     this.body = EMPTY;
-    return frame.bodySize === 0 ? this.finish() : null;
+    return bodySize === 0;
   }
 
-  /** Takes a body frame; returns the message when it was the last one. */
-  bodyFrame(frame: BodyFrame): AssembledMessage | null {
-    if (this.properties === null) throw new FrameError(`unexpected body frame on channel ${frame.channel}`);
-    const payload = frame.payload;
-    const total = this.received + payload.length;
-    if (total > this.bodySize) {
-      throw new FrameError(`body frames on channel ${frame.channel} exceed the announced body size ${this.bodySize}`);
+  /**
+   * Takes a piece of a body frame's payload; `rest`: the bytes of that frame
+   * still to come after it (0: the frame's last piece). True when the
+   * message is complete.
+   */
+  bodyPiece(piece: Buffer, rest: number): boolean {
+    if (this.properties === null) throw new FrameError(`unexpected body frame on channel ${this.channel}`);
+    const received = this.received;
+    const total = received + piece.length;
+    if (total + rest > this.bodySize) {
+      throw new FrameError(`body frames on channel ${this.channel} exceed the announced body size ${this.bodySize}`);
     }
-    if (this.received === 0 && total === this.bodySize) {
-      this.body = payload;
+    if (piece.length === 0) return false; // an empty body frame (the message completed earlier otherwise)
+    if (received === 0 && total === this.bodySize) {
+      this.body = piece;
     } else {
-      if (this.received === 0) this.body = Buffer.allocUnsafe(this.bodySize);
-      payload.copy(this.body, this.received);
+      if (received === 0) this.body = Buffer.allocUnsafe(this.bodySize);
+      piece.copy(this.body, received);
     }
     this.received = total;
-    return total === this.bodySize ? this.finish() : null;
+    return total === this.bodySize;
   }
 
-  /** Drops a partial message (the channel closed). */
+  /** Forgets the message (after handing a complete one on, or when the channel closed). */
   reset(): void {
     this.method = null;
     this.properties = null;
     this.body = EMPTY;
-  }
-
-  private finish(): AssembledMessage {
-    const message = { method: this.method!, properties: this.properties!, body: this.body };
-    this.reset();
-    return message;
   }
 }

@@ -4,17 +4,69 @@
  */
 import { FrameError } from '../errors';
 import { Reader } from './codec';
-import { DEFAULT_FRAME_MAX, HEARTBEAT_FRAME, type Frame } from './frame';
-import { BasicProperties, decodeMethod } from './spec';
+import { DEFAULT_FRAME_MAX, HEARTBEAT_FRAME, type Frame, type FrameHandler } from './frame';
+import { type AMQPMethod, Basic, BasicProperties, decodeMethod } from './spec';
 
 const FRAME_END = 206;
+const EMPTY = Buffer.alloc(0);
+/** basic.deliver's method index (class 60, method 60): decoded without going through decodeMethod. */
+const BASIC_DELIVER = 0x003c003c;
+
+/**
+ * Turns {@link FrameHandler} calls back into {@link Frame} objects, for
+ * `push(chunk, onFrame)`. A body frame that came in pieces is copied into
+ * one buffer of the frame's size (a frame that came whole stays a view).
+ */
+class FrameObjects implements FrameHandler {
+  onFrame: (f: Frame) => void = () => undefined;
+  /** The payload of a body frame that spans chunks, being filled. */
+  private payload: Buffer | null = null;
+  private fill = 0;
+
+  onMethod(channel: number, method: AMQPMethod): void {
+    this.onFrame({ type: 1, channel, method });
+  }
+
+  onHeader(channel: number, bodySize: number, properties: BasicProperties): void {
+    this.onFrame({ type: 2, channel, classId: 60, bodySize, properties });
+  }
+
+  onBody(channel: number, piece: Buffer, rest: number): void {
+    let payload = this.payload;
+    if (payload === null) {
+      if (rest === 0) return this.onFrame({ type: 3, channel, payload: piece });
+      payload = this.payload = Buffer.allocUnsafe(piece.length + rest);
+      this.fill = 0;
+    }
+    piece.copy(payload, this.fill);
+    this.fill += piece.length;
+    if (rest > 0) return;
+    this.payload = null;
+    this.onFrame({ type: 3, channel, payload });
+  }
+
+  onHeartbeat(): void {
+    this.onFrame(HEARTBEAT_FRAME);
+  }
+
+  onProtocolHeader(major: number, minor: number, revision: number): void {
+    this.onFrame({ type: 0, major, minor, revision });
+  }
+}
 
 /**
  * Turns a byte stream into frames. Chunks may split frames anywhere (down
- * to one byte per chunk) or hold many frames. Only an incomplete tail is
- * buffered: once its 7-byte header is known, one buffer of the frame's size
- * is allocated and filled. Body payloads of frames that arrive whole in one
- * chunk are views into that chunk (no copy).
+ * to one byte per chunk) or hold many frames.
+ *
+ * Body payloads are never copied: a body frame that arrives whole in one
+ * chunk is handed over as one view into that chunk, and one that spans
+ * chunks as one view per chunk, as its bytes arrive (see
+ * {@link FrameHandler.onBody}), so that whoever assembles the message copies
+ * each byte at most once. Chunks must therefore not be modified after
+ * `push`: the views (and the last piece of a body frame whose frame-end octet
+ * is still to come, which the parser holds) point into them. Method and
+ * content-header frames that span chunks are assembled in a buffer of the
+ * frame's size, allocated once its 7-byte header is known.
  *
  * A {@link FrameError} (bad frame end, unknown frame type, frame larger than
  * `frameMax`, undecodable payload) leaves the parser failed: later `push`
@@ -24,41 +76,68 @@ export class FrameParser {
   /** The negotiated frame-max; 0 = not negotiated yet (131072 applies). */
   frameMax = 0;
 
-  /** The frame being assembled (header + payload + end), or null. */
+  /** The method or header frame being assembled (header + payload + end), or null. */
   private partial: Buffer | null = null;
   private partialFill = 0;
   /** Up to 8 bytes of a header that straddles chunks. */
   private readonly head = Buffer.alloc(8);
   private headFill = 0;
+  /** A body frame that spans chunks is in progress: its channel, payload size, payload bytes not yet seen. */
+  private bodyActive = false;
+  private bodyChannel = 0;
+  private bodySize = 0;
+  private bodyRest = 0;
+  /** The last piece of that frame's payload, held until its frame-end octet arrives. */
+  private bodyHeld: Buffer | null = null;
   /** Unparsed input left over when a frame handler threw. */
   private backlog: Buffer | null = null;
   /** Where the chunk being parsed resumes after the frame being dispatched. */
   private resumeAt = 0;
   private failed: FrameError | null = null;
+  /** Reused for the payloads decoded here (decoding finishes before any handler runs). */
+  private readonly reader = new Reader(EMPTY, 0, 0);
+  /** The adapter behind `push(chunk, onFrame)`; it keeps a spanning body frame's payload between pushes. */
+  private objects: FrameObjects | null = null;
 
-  /** Bytes buffered towards the next frame. */
+  /** Bytes received towards the next frame (a frame in progress, or input left over). */
   get buffered(): number {
-    return (this.partial !== null ? this.partialFill : this.headFill) + (this.backlog?.length ?? 0);
+    let n = this.backlog?.length ?? 0;
+    if (this.partial !== null) n += this.partialFill;
+    else if (this.bodyActive) n += 7 + this.bodySize - this.bodyRest;
+    else n += this.headFill;
+    return n;
   }
 
   /**
-   * Parses `chunk`, calling `onFrame` for each complete frame in order.
-   * Throws FrameError on malformed input. If `onFrame` throws, the error
-   * propagates and the rest of the chunk is kept for the next `push`.
+   * Parses `chunk`, calling `handler` for each frame in order: either a
+   * {@link FrameHandler} (direct calls, body payloads in pieces: the fast
+   * path) or a function that gets a {@link Frame} object per frame (a body
+   * frame's payload whole). Throws FrameError on malformed input. If the
+   * handler throws, the error propagates and the rest of the chunk is kept
+   * for the next `push`.
    */
-  push(chunk: Buffer, onFrame: (f: Frame) => void): void {
+  push(chunk: Buffer, handler: FrameHandler | ((f: Frame) => void)): void {
     if (this.failed !== null) throw this.failed;
+    let h: FrameHandler;
+    if (typeof handler === 'function') {
+      const objects = this.objects ?? (this.objects = new FrameObjects());
+      objects.onFrame = handler;
+      h = objects;
+    } else {
+      h = handler;
+    }
     if (this.backlog !== null) {
       chunk = chunk.length === 0 ? this.backlog : Buffer.concat([this.backlog, chunk]);
       this.backlog = null;
     }
     this.resumeAt = 0;
     try {
-      this.parse(chunk, onFrame);
+      this.parse(chunk, h);
     } catch (e) {
       if (e instanceof FrameError) {
         this.failed = e;
         this.partial = null;
+        this.bodyHeld = null;
       } else if (this.resumeAt < chunk.length) {
         // the frame handler threw: keep what has not been parsed yet
         this.backlog = Buffer.from(chunk.subarray(this.resumeAt));
@@ -88,7 +167,13 @@ export class FrameParser {
     return size + 8;
   }
 
-  private parse(chunk: Buffer, onFrame: (f: Frame) => void): void {
+  private badEnd(octet: number, type: number, size: number): FrameError {
+    return this.fail(
+      `bad frame end octet 0x${octet.toString(16)} (expected 0xce) after a frame of type ${type} with a ${size}-byte payload`,
+    );
+  }
+
+  private parse(chunk: Buffer, h: FrameHandler): void {
     const len = chunk.length;
     let off = 0;
 
@@ -105,17 +190,29 @@ export class FrameParser {
       this.headFill = 0;
       if (head[0] === 0x41) {
         this.resumeAt = off;
-        this.protocolHeader(head, 0, onFrame);
+        this.protocolHeader(head, 0, h);
       } else {
-        const total = this.checkHeader(head[0], (head[1] << 8) | head[2], head.readUInt32BE(3));
-        const frame = Buffer.allocUnsafe(total);
-        head.copy(frame, 0, 0, 7);
-        this.partial = frame;
-        this.partialFill = 7;
+        const channel = (head[1] << 8) | head[2];
+        const size = head.readUInt32BE(3);
+        const total = this.checkHeader(head[0], channel, size);
+        if (head[0] === 3) {
+          this.startBody(channel, size);
+        } else {
+          const frame = Buffer.allocUnsafe(total);
+          head.copy(frame, 0, 0, 7);
+          this.partial = frame;
+          this.partialFill = 7;
+        }
       }
     }
 
-    // 2. a frame being assembled
+    // 2a. a body frame in progress: its payload is handed on in pieces, not assembled
+    if (this.bodyActive) {
+      off = this.continueBody(chunk, off, h);
+      if (this.bodyActive) return;
+    }
+
+    // 2b. a method or header frame being assembled
     const partial = this.partial;
     if (partial !== null) {
       const need = partial.length - this.partialFill;
@@ -129,7 +226,7 @@ export class FrameParser {
       this.partial = null;
       this.partialFill = 0;
       this.resumeAt = off;
-      this.dispatch(partial, 0, partial.length - 8, onFrame);
+      this.dispatch(partial, 0, partial.length - 8, h);
     }
 
     // 3. whole frames
@@ -138,7 +235,7 @@ export class FrameParser {
       if (type === 0x41) {
         if (len - off < 8) break;
         this.resumeAt = off + 8;
-        this.protocolHeader(chunk, off, onFrame);
+        this.protocolHeader(chunk, off, h);
         off += 8;
         continue;
       }
@@ -147,6 +244,11 @@ export class FrameParser {
       const total = this.checkHeader(type, channel, size);
       if (len - off < total) {
         // 4a. an incomplete frame with a known header
+        if (type === 3) {
+          this.startBody(channel, size);
+          this.continueBody(chunk, off + 7, h);
+          return;
+        }
         const frame = Buffer.allocUnsafe(total);
         chunk.copy(frame, 0, off, len);
         this.partial = frame;
@@ -154,7 +256,7 @@ export class FrameParser {
         return;
       }
       this.resumeAt = off + total;
-      this.dispatch(chunk, off, size, onFrame);
+      this.dispatch(chunk, off, size, h);
       off += total;
     }
 
@@ -166,43 +268,99 @@ export class FrameParser {
     }
   }
 
-  private protocolHeader(buf: Buffer, off: number, onFrame: (f: Frame) => void): void {
+  private startBody(channel: number, size: number): void {
+    this.bodyActive = true;
+    this.bodyChannel = channel;
+    this.bodySize = size;
+    this.bodyRest = size;
+    this.bodyHeld = null;
+  }
+
+  /**
+   * Hands on what `chunk[off..]` holds of the body frame in progress; returns
+   * where the chunk continues (its end unless the frame ended in it).
+   */
+  private continueBody(chunk: Buffer, off: number, h: FrameHandler): number {
+    const len = chunk.length;
+    const rest = this.bodyRest;
+    if (len - off > rest) {
+      // the rest of the payload and the frame-end octet
+      const endAt = off + rest;
+      if (chunk[endAt] !== FRAME_END) throw this.badEnd(chunk[endAt], 3, this.bodySize);
+      let piece: Buffer;
+      if (rest > 0) piece = chunk.subarray(off, endAt);
+      else piece = this.bodyHeld ?? EMPTY;
+      this.bodyActive = false;
+      this.bodyHeld = null;
+      this.bodyRest = 0;
+      this.resumeAt = endAt + 1;
+      h.onBody(this.bodyChannel, piece, 0);
+      return endAt + 1;
+    }
+    if (len === off) return len;
+    if (len - off === rest) {
+      // the payload ends with the chunk: hold its last piece until the frame-end octet is seen
+      this.bodyHeld = chunk.subarray(off, len);
+      this.bodyRest = 0;
+      return len;
+    }
+    // a piece from the middle of the payload
+    this.bodyRest = rest - (len - off);
+    this.resumeAt = len;
+    h.onBody(this.bodyChannel, chunk.subarray(off, len), this.bodyRest);
+    return len;
+  }
+
+  private protocolHeader(buf: Buffer, off: number, h: FrameHandler): void {
     if (buf[off + 1] !== 0x4d || buf[off + 2] !== 0x51 || buf[off + 3] !== 0x50) {
       throw this.fail(`unknown frame type 65 (0x41) and not an 'AMQP' protocol header`);
     }
     // 'AMQP' then: 0 0 9 1 for 0-9-1, or e.g. 1 1 0 9 / 0 1 0 0 / 3 1 0 0 (1-0, TLS, SASL)
-    onFrame({ type: 0, major: buf[off + 5], minor: buf[off + 6], revision: buf[off + 7] });
+    h.onProtocolHeader(buf[off + 5], buf[off + 6], buf[off + 7]);
   }
 
   /** Decodes and emits the frame at `buf[off]` whose payload has `size` bytes. */
-  private dispatch(buf: Buffer, off: number, size: number, onFrame: (f: Frame) => void): void {
+  private dispatch(buf: Buffer, off: number, size: number, h: FrameHandler): void {
     const end = off + 7 + size;
-    if (buf[end] !== FRAME_END) {
-      throw this.fail(
-        `bad frame end octet 0x${buf[end].toString(16)} (expected 0xce) after a frame of type ${buf[off]} with a ${size}-byte payload`,
-      );
-    }
+    if (buf[end] !== FRAME_END) throw this.badEnd(buf[end], buf[off], size);
     const channel = (buf[off + 1] << 8) | buf[off + 2];
     const start = off + 7;
     switch (buf[off]) {
-      case 1:
-        onFrame({ type: 1, channel, method: decodeMethod(buf, start, end) });
+      case 1: {
+        let method: AMQPMethod;
+        if (size >= 4 && buf[start] * 0x1000000 + ((buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3]) === BASIC_DELIVER) {
+          const r = this.reader;
+          r.buf = buf;
+          r.pos = start + 4;
+          r.end = end;
+          method = Basic.Deliver.decode(r);
+          r.buf = EMPTY;
+        } else {
+          method = decodeMethod(buf, start, end);
+        }
+        h.onMethod(channel, method);
         return;
+      }
       case 2: {
-        const r = new Reader(buf, start, end);
+        const r = this.reader;
+        r.buf = buf;
+        r.pos = start;
+        r.end = end;
         const classId = r.short();
         r.short(); // weight, unused
         const bodySize = r.longlong();
         if (classId !== 60) throw this.fail(`content header for class ${classId}; only basic (60) carries content`);
-        onFrame({ type: 2, channel, classId, bodySize, properties: BasicProperties.decode(r) });
+        const properties = BasicProperties.decode(r);
+        r.buf = EMPTY;
+        h.onHeader(channel, bodySize, properties);
         return;
       }
       case 3:
-        onFrame({ type: 3, channel, payload: buf.subarray(start, end) });
+        h.onBody(channel, buf.subarray(start, end), 0);
         return;
       default:
         // 8: heartbeat (any payload is ignored)
-        onFrame(HEARTBEAT_FRAME);
+        h.onHeartbeat();
     }
   }
 }

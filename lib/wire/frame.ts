@@ -60,8 +60,34 @@ export interface ProtocolHeaderFrame {
   revision: number;
 }
 
-/** Anything the {@link FrameParser} emits. */
+/** Anything the {@link FrameParser} emits as an object (`push(chunk, onFrame)`). */
 export type Frame = MethodFrame | HeaderFrame | BodyFrame | HeartbeatFrame | ProtocolHeaderFrame;
+
+/**
+ * Receives frames from {@link FrameParser.push} as direct calls, without a
+ * frame object per frame: the connection's hot path. One call per frame,
+ * except that a body frame's payload may come in pieces (see `onBody`).
+ */
+export interface FrameHandler {
+  /** A method frame, decoded. */
+  onMethod(channel: number, method: AMQPMethod): void;
+  /** A content header frame (always class 60, `basic`: the parser rejects others). */
+  onHeader(channel: number, bodySize: number, properties: BasicProperties): void;
+  /**
+   * A piece of a body frame's payload, a view into the socket chunk that
+   * carried it (never a copy). A body frame that arrives whole in one chunk
+   * comes as one piece; one that spans chunks comes as one piece per chunk,
+   * as the bytes arrive. `rest` is the number of this frame's payload bytes
+   * still to come after this piece: 0 marks the frame's last piece, which is
+   * only handed over once the frame-end octet has been checked. A frame with
+   * an empty payload comes as one empty piece.
+   */
+  onBody(channel: number, payload: Buffer, rest: number): void;
+  /** A heartbeat frame (channel 0). */
+  onHeartbeat(): void;
+  /** The peer sent a protocol header (`AMQP` + 4 octets) instead of a frame. */
+  onProtocolHeader(major: number, minor: number, revision: number): void;
+}
 
 /** The protocol header a client sends first: `AMQP` 0 0 9 1. */
 export const PROTOCOL_HEADER: Buffer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);

@@ -11,17 +11,17 @@ function summaryValue(stdout: string, key: string): number {
 describe('examples/demo.ts', function () {
   this.timeout(90000);
 
-  it('publishes 20,000 messages with confirms, receives each exactly once, and exits 0', async () => {
+  it('publishes 100,000 messages (the default) with confirms, receives each exactly once, and exits 0', async () => {
     const r = await runExample('demo', [], 60000);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
-    for (const key of ['sent', 'confirmed', 'received']) expect(summaryValue(r.stdout, key), key).to.equal(20000);
+    for (const key of ['sent', 'confirmed', 'received']) expect(summaryValue(r.stdout, key), key).to.equal(100000);
     expect(summaryValue(r.stdout, 'nacked')).to.equal(0);
     expect(summaryValue(r.stdout, 'duplicates')).to.equal(0);
     expect(r.stdout).to.match(/^rate\s+\d+ msg\/s/m);
     expect(r.stdout).to.match(/^duration\s+[\d.]+ s/m);
     expect(r.stdout).to.match(/result\s+OK/);
     // Not a terminal: plain progress lines, no carriage returns.
-    expect(r.stdout).to.match(/msg\/s\s+sent \d+\/20000\s+confirmed \d+\s+received \d+/);
+    expect(r.stdout).to.match(/msg\/s\s+sent \d+\/100000\s+confirmed \d+\s+received \d+/);
     expect(r.stdout).not.to.include('\r');
   });
 

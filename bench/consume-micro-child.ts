@@ -1,0 +1,224 @@
+/**
+ * The consume path without sockets: `node consume-micro-child.js '<json job>'`
+ * (started by bench/consume-micro.ts). A coney Connection runs on a
+ * scripted in-process loop and transport; after the handshake, basic.qos and
+ * basic.consume, pre-encoded deliveries (basic.deliver + content header +
+ * body, no properties, frame-max 131072) are fed to the transport's `onData`
+ * in 64 KiB chunks, each chunk a fresh Buffer as a socket read gives: socket
+ * chunk -> FrameParser -> Connection -> Channel -> ContentAssembler ->
+ * consumer callback, which acks (multiple) every 100th delivery like the
+ * client benchmark's consumer. The pending acks are flushed (handed to the
+ * transport, which drops them) after each chunk.
+ *
+ * Measures CPU time (process.cpuUsage, user + system) and wall time of the
+ * feeding only; the fresh chunks of each batch are made before its clock
+ * starts. Prints one line `MICRO_RESULT <json>`.
+ *
+ * Which coney: CONEY_BENCH_SOURCE (a directory holding a compiled coney's
+ * index.js), else the lib/ compiled next to this file.
+ */
+import type * as Coney from '../lib/index';
+
+const source = process.env.CONEY_BENCH_SOURCE;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const coney: typeof Coney = source ? require(require('node:path').resolve(source, 'index.js')) : require('../lib/index');
+const { spec } = coney;
+
+export interface MicroJob {
+  /** Body size in bytes. */
+  size: number;
+  /** Messages measured (after `warmup`). */
+  n: number;
+  warmup: number;
+}
+
+export interface MicroResult {
+  size: number;
+  n: number;
+  /** CPU (user + system) per message, µs */
+  cpuUs: number;
+  /** wall time per message, µs */
+  wallUs: number;
+  rate: number;
+  mibps: number;
+  /** Buffers the consumer saw with a length other than `size` (must be 0) */
+  bad: number;
+}
+
+const FRAME_MAX = 131072;
+const CHUNK = 65536;
+const TAG = 'ctag-micro';
+
+type Handlers = Coney.TransportHandlers;
+
+/** Just enough of a loop: callbacks run when `run()` is called; timers never fire. */
+class MicroLoop implements Coney.IOLoop {
+  private queue: Array<() => void> = [];
+  private nextId = 1;
+  handlers: Handlers | null = null;
+  /** Server side: parses what the client writes and answers the handshake. */
+  private readonly server = new coney.FrameParser();
+  private headerSeen = false;
+  /** Set once basic.consume-ok went out: the acks that follow are not parsed. */
+  private consuming = false;
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  stop(): void {}
+  callLater(_delay: number, _cb: () => void): Coney.TimerHandle {
+    return { id: this.nextId++ };
+  }
+  removeTimeout(): void {}
+  addCallback(cb: () => void): void {
+    this.queue.push(cb);
+  }
+  addCallbackThreadsafe(cb: () => void): void {
+    this.queue.push(cb);
+  }
+  now(): number {
+    return performance.now() / 1000;
+  }
+  run(): void {
+    while (this.queue.length > 0) {
+      const q = this.queue;
+      this.queue = [];
+      for (const cb of q) cb();
+    }
+  }
+  connect(_t: Coney.TransportTarget, handlers: Handlers, done: (err: Error | null, t?: Coney.Transport) => void): () => void {
+    this.handlers = handlers;
+    const transport: Coney.Transport = {
+      write: (chunks) => {
+        for (const c of chunks) this.fromClient(c);
+        return true;
+      },
+      bufferedBytes: 0,
+      end: () => undefined,
+      destroy: () => undefined,
+    };
+    this.addCallback(() => done(null, transport));
+    return () => undefined;
+  }
+
+  private send(channel: number, method: Coney.spec.AMQPMethod): void {
+    const w = new coney.FrameWriter(1024);
+    w.writeMethod(channel, method);
+    const bytes = Buffer.concat(w.take());
+    this.addCallback(() => this.handlers!.onData(bytes));
+  }
+
+  /** The scripted server: answers the handshake, qos and consume; ignores acks. */
+  private fromClient(chunk: Buffer): void {
+    if (this.consuming) return;
+    if (!this.headerSeen) {
+      this.headerSeen = true;
+      chunk = chunk.subarray(8);
+      this.send(
+        0,
+        new spec.Connection.Start({ versionMajor: 0, versionMinor: 9, serverProperties: { product: 'micro' }, mechanisms: 'PLAIN', locales: 'en_US' }),
+      );
+    }
+    this.server.push(chunk, (f: Coney.Frame) => {
+      if (f.type !== 1) return;
+      const m = f.method;
+      if (m instanceof spec.Connection.StartOk) this.send(0, new spec.Connection.Tune({ channelMax: 2047, frameMax: FRAME_MAX, heartbeat: 0 }));
+      else if (m instanceof spec.Connection.Open) this.send(0, new spec.Connection.OpenOk());
+      else if (m instanceof spec.Channel.Open) this.send(f.channel, new spec.Channel.OpenOk());
+      else if (m instanceof spec.Basic.Qos) this.send(f.channel, new spec.Basic.QosOk());
+      else if (m instanceof spec.Basic.Consume) {
+        this.send(f.channel, new spec.Basic.ConsumeOk({ consumerTag: TAG }));
+        this.consuming = true;
+      }
+    });
+  }
+}
+
+/** `count` deliveries of `size`-byte bodies on channel 1, tags 1..count, as one byte stream. */
+function deliveries(size: number, count: number): Buffer {
+  const w = new coney.FrameWriter(64 * 1024);
+  const body = Buffer.alloc(size, 0x62);
+  const parts: Buffer[] = [];
+  for (let i = 1; i <= count; i++) {
+    w.writeMethod(1, new spec.Basic.Deliver({ consumerTag: TAG, deliveryTag: i, redelivered: false, exchange: '', routingKey: 'bench' }));
+    w.writeContent(1, undefined, body, FRAME_MAX);
+    if (w.length > 4 * 1024 * 1024) parts.push(...w.take());
+  }
+  parts.push(...w.take());
+  return Buffer.concat(parts);
+}
+
+function main(job: MicroJob): MicroResult {
+  const loop = new MicroLoop();
+  let channel: Coney.Channel | null = null;
+  const connection = new coney.Connection({
+    ioloop: loop,
+    parameters: new coney.ConnectionParameters({ frameMax: FRAME_MAX, heartbeat: 0, credentials: new coney.PlainCredentials('guest', 'guest') }),
+    onOpen: (c) => c.channel((err, ch) => (channel = err ? null : ch!)),
+    onClose: (_c, reason) => process.stderr.write(`micro: connection closed: ${String(reason)}\n`),
+  });
+  loop.run();
+  if (channel === null || !connection.isOpen) throw new Error('micro: the connection or channel did not open');
+  const ch = channel as Coney.Channel;
+  let received = 0;
+  let bad = 0;
+  const size = job.size;
+  ch.basicQos({ prefetchCount: 1000 });
+  ch.basicConsume(
+    'bench',
+    (c, method, _props, body) => {
+      received++;
+      if (body.length !== size) bad++;
+      const tag = method.deliveryTag;
+      if (tag % 100 === 0) c.basicAck(tag, true);
+    },
+    { autoAck: false, consumerTag: TAG },
+  );
+  loop.run();
+
+  // one template stream of `per` deliveries, cut into 64 KiB chunks; each batch feeds fresh copies
+  const per = Math.max(1, Math.min(10_000, Math.floor((16 * 1024 * 1024) / (size + 100))));
+  const stream = deliveries(size, per);
+  const cuts: Array<[number, number]> = [];
+  for (let off = 0; off < stream.length; off += CHUNK) cuts.push([off, Math.min(stream.length, off + CHUNK)]);
+  const onData = loop.handlers!.onData;
+  let cpuMicros = 0;
+  let wallNs = 0n;
+  let measured = 0;
+  for (let done = 0; done < job.warmup + job.n; done += per) {
+    const chunks = cuts.map(([a, b]) => {
+      const c = Buffer.allocUnsafeSlow(b - a);
+      stream.copy(c, 0, a, b);
+      return c;
+    });
+    const timed = done >= job.warmup;
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < chunks.length; i++) {
+      onData(chunks[i]);
+      loop.run(); // the turn's flush (acks)
+    }
+    if (timed) {
+      const c = process.cpuUsage(c0);
+      cpuMicros += c.user + c.system;
+      wallNs += process.hrtime.bigint() - t0;
+      measured += per;
+    }
+  }
+  if (received < job.warmup + job.n) throw new Error(`micro: ${received} deliveries reached the consumer, expected ${job.warmup + job.n}`);
+  const secs = Number(wallNs) / 1e9;
+  return {
+    size,
+    n: measured,
+    cpuUs: cpuMicros / measured,
+    wallUs: (secs * 1e6) / measured,
+    rate: measured / secs,
+    mibps: (measured * size) / secs / (1024 * 1024),
+    bad,
+  };
+}
+
+if (require.main === module) {
+  const job = JSON.parse(process.argv[2]) as MicroJob;
+  process.stdout.write(`MICRO_RESULT ${JSON.stringify(main(job))}\n`);
+}
