@@ -9,13 +9,14 @@
  *   `defs.encodeMethod` + `defs.encodeProperties` + `frame.makeBodyFrame`
  *   copied into one buffer.
  * - parse: a stream of pre-encoded deliveries (basic.deliver + header + body)
- *   fed in 64 KiB chunks; coney via `FrameParser.push` (methods and
- *   properties decoded), amqplib via what `Connection#recvFrame` does:
+ *   fed in 64 KiB chunks; coney via `FrameParser.push` with a `FrameHandler`
+ *   as the connection uses it (methods and properties decoded), amqplib via what `Connection#recvFrame` does:
  *   `Buffer.concat([rest, chunk])`, then `frame.parseFrame` + `frame.decodeFrame`.
  *
  * Usage: `npm run bench` (or `tsx bench/run.ts --quick`).
  */
 import { dirname, join } from 'node:path';
+import type { FrameHandler } from '../lib/wire/frame';
 import { FrameParser } from '../lib/wire/frame-parser';
 import { FrameWriter } from '../lib/wire/frame-writer';
 import * as spec from '../lib/wire/spec';
@@ -139,8 +140,13 @@ function parseConey(chunks: Buffer[], perRound: number): (n: number) => void {
   const parser = new FrameParser();
   parser.frameMax = FRAME_MAX;
   let frames = 0;
-  const onFrame = () => {
-    frames++;
+  // the connection's way: direct calls, no frame objects
+  const onFrame: FrameHandler = {
+    onMethod: () => void frames++,
+    onHeader: () => void frames++,
+    onBody: (_c, _payload, rest) => void (rest === 0 && frames++),
+    onHeartbeat: () => undefined,
+    onProtocolHeader: () => undefined,
   };
   return (n) => {
     for (let done = 0; done < n; done += perRound) {

@@ -8,7 +8,14 @@
  * npx tsx bench/consume-micro.ts                                  # lib/ (compiled with the bench)
  * npx tsx bench/consume-micro.ts --coney before=/tmp/old/dist,build --rounds 7
  * npx tsx bench/consume-micro.ts --sizes 16,1024,16777216 --quick
+ * npx tsx bench/consume-micro.ts --fresh     # a new Buffer per 64 KiB chunk, as Node's sockets do
  * ```
+ *
+ * By default the 64 KiB chunks are a reused ring of buffers, refilled just
+ * before each is fed: the steadiest measure of coney's own work. With
+ * `--fresh` each chunk is a new Buffer, as a socket read makes it: more
+ * realistic (allocation, GC, and when large bodies get freed and their
+ * memory reused), noisier.
  *
  * `--coney` takes a comma-separated list of `build` (lib/ compiled into
  * .tmp/bench-build) or directories holding a compiled coney (`index.js`),
@@ -27,6 +34,7 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 const quick = process.argv.includes('--quick');
+const fresh = process.argv.includes('--fresh');
 const rounds = Number(arg('--rounds') ?? (quick ? 3 : 5));
 const sizes = (arg('--sizes') ?? '16,1024,16777216').split(',').map(Number);
 const builds = (arg('--coney') ?? 'build').split(',').map((s) => {
@@ -38,9 +46,9 @@ const builds = (arg('--coney') ?? 'build').split(',').map((s) => {
 
 function job(size: number): MicroJob {
   const f = quick ? 0.2 : 1;
-  if (size >= 1024 * 1024) return { size, n: Math.max(4, Math.round((f * 640 * 1024 * 1024) / size)), warmup: Math.max(2, Math.round((f * 128 * 1024 * 1024) / size)) };
-  if (size >= 1024) return { size, n: Math.round(f * 300_000), warmup: Math.round(f * 60_000) };
-  return { size, n: Math.round(f * 600_000), warmup: Math.round(f * 100_000) };
+  if (size >= 1024 * 1024) return { size, fresh, n: Math.max(4, Math.round((f * 640 * 1024 * 1024) / size)), warmup: Math.max(2, Math.round((f * 128 * 1024 * 1024) / size)) };
+  if (size >= 1024) return { size, fresh, n: Math.round(f * 300_000), warmup: Math.round(f * 60_000) };
+  return { size, fresh, n: Math.round(f * 600_000), warmup: Math.round(f * 100_000) };
 }
 
 function runOne(dir: string | null, j: MicroJob): MicroResult | string {
@@ -84,7 +92,7 @@ function main(): void {
       }
     }
   }
-  const head = ['body', 'build', 'CPU µs/msg (median)', 'CPU µs/msg (min)', 'msgs/s (median)', 'MiB/s (median)'];
+  const head = ['body', 'build', 'CPU µs/msg (median)', 'CPU µs/msg (min)', 'msgs/s (median)', 'MiB/s (median)', 'of which filling chunks µs/msg'];
   const rows: string[][] = [];
   for (const size of sizes) {
     for (const b of builds) {
@@ -98,10 +106,11 @@ function main(): void {
         Math.min(...cpu).toFixed(3),
         Math.round(median(rs.map((x) => x.rate))).toLocaleString('en-US'),
         median(rs.map((x) => x.mibps)).toFixed(0),
+        median(rs.map((x) => x.harnessUs)).toFixed(3),
       ]);
     }
   }
-  console.log(`consume micro-benchmark (no sockets; ${rounds} rounds; load average now ${os.loadavg()[0].toFixed(2)})`);
+  console.log(`consume micro-benchmark (no sockets; ${fresh ? 'a fresh Buffer per chunk' : 'reused chunk buffers'}; ${rounds} rounds; load average now ${os.loadavg()[0].toFixed(2)})`);
   console.log(`| ${head.join(' | ')} |`);
   console.log(`| ${head.map((_h, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);

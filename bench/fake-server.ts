@@ -22,7 +22,8 @@
  *   buffers are full, the client's backpressure signal must hold its memory.
  * - `deliver-<size>`: after `basic.consume`, blasts pre-encoded deliveries
  *   (basic.deliver + content header + body of `<size>` bytes, no properties)
- *   for the consumer tag, in batches of `DELIVER_BATCH`, as fast as the
+ *   for the consumer tag, in batches of `DELIVER_BATCH` (fewer for bodies
+ *   above 10 KiB: a batch stays near 1 MiB, down to one message), as fast as the
  *   socket takes them, with increasing delivery tags. The client's
  *   `basic.ack`s are honoured loosely: no more than 2 x prefetch (from
  *   `basic.qos`) unacknowledged deliveries are sent (no limit with prefetch 0).
@@ -36,8 +37,10 @@ import * as net from 'node:net';
 const FRAME_END = 206;
 const FRAME_MAX = 131072;
 const DELIVER_BATCH = 100;
-/** At most this many delivery batches go into one socket write. */
+/** At most this many delivery batches go into one socket write... */
 const MAX_BATCHES_PER_WRITE = 20;
+/** ...and no more bytes than this (unless one batch is larger). */
+const MAX_BYTES_PER_WRITE = 4 * 1024 * 1024;
 /** Read rate of `sink-slow` (MiB/s); `sink-slow-<n>` picks another. */
 const SLOW_MIB_PER_SEC = 6;
 const verbose = process.argv.includes('--verbose');
@@ -191,6 +194,8 @@ class FakeConnection {
   private acked = 0;
   private template: Buffer | null = null;
   private tagOffsets: number[] = [];
+  /** Deliveries per batch (the template). */
+  private batch = DELIVER_BATCH;
   private waitingDrain = false;
   private slowTimer: NodeJS.Timeout | null = null;
   private slowRate = 0;
@@ -484,7 +489,8 @@ class FakeConnection {
     const parts: Buffer[] = [];
     const offsets: number[] = [];
     let pos = 0;
-    for (let i = 0; i < DELIVER_BATCH; i++) {
+    this.batch = Math.max(1, Math.min(DELIVER_BATCH, Math.floor((1024 * 1024) / (this.deliverSize + 64))));
+    for (let i = 0; i < this.batch; i++) {
       const deliver = method(ch, 60, 60, (o) => o.shortstr(tag).u64(0).u8(0).shortstr('').shortstr('bench'));
       // delivery tag: after frame header (7), ids (4) and the consumer tag
       offsets.push(pos + 7 + 4 + 1 + Buffer.byteLength(tag));
@@ -513,23 +519,42 @@ class FakeConnection {
   private pump(): void {
     const template = this.template;
     if (!this.delivering || this.waitingDrain || this.closed || template === null) return;
-    const window = this.prefetch > 0 ? 2 * this.prefetch : MAX_BATCHES_PER_WRITE * DELIVER_BATCH;
-    const batches = Math.min(MAX_BATCHES_PER_WRITE, Math.floor((window - (this.sent - this.acked)) / DELIVER_BATCH));
-    if (batches <= 0) return;
     const size = template.length;
-    const out = Buffer.allocUnsafe(size * batches);
-    for (let b = 0; b < batches; b++) {
-      const base = b * size;
-      template.copy(out, base);
-      for (let i = 0; i < DELIVER_BATCH; i++) {
-        const o = base + this.tagOffsets[i];
-        const tag = this.sent + 1 + i;
-        out.writeUInt32BE(Math.floor(tag / 0x100000000), o);
-        out.writeUInt32BE(tag >>> 0, o + 4);
+    const perWrite = Math.max(1, Math.min(MAX_BATCHES_PER_WRITE, Math.floor(MAX_BYTES_PER_WRITE / size)));
+    const window = this.prefetch > 0 ? 2 * this.prefetch : perWrite * this.batch;
+    const batches = Math.min(perWrite, Math.floor((window - (this.sent - this.acked)) / this.batch));
+    if (batches <= 0) return;
+    let ok: boolean;
+    if (this.batch === 1) {
+      // large messages: only the deliver frame is patched (a small copy); the content goes out as views of the template
+      const head = this.tagOffsets[0] + 8;
+      this.sock.cork();
+      ok = true;
+      for (let b = 0; b < batches; b++) {
+        const first = Buffer.from(template.subarray(0, head));
+        const tag = ++this.sent;
+        first.writeUInt32BE(Math.floor(tag / 0x100000000), head - 8);
+        first.writeUInt32BE(tag >>> 0, head - 4);
+        this.sock.write(first);
+        ok = this.sock.write(template.subarray(head));
       }
-      this.sent += DELIVER_BATCH;
+      this.sock.uncork();
+    } else {
+      const out = Buffer.allocUnsafe(size * batches);
+      for (let b = 0; b < batches; b++) {
+        const base = b * size;
+        template.copy(out, base);
+        for (let i = 0; i < this.batch; i++) {
+          const o = base + this.tagOffsets[i];
+          const tag = this.sent + 1 + i;
+          out.writeUInt32BE(Math.floor(tag / 0x100000000), o);
+          out.writeUInt32BE(tag >>> 0, o + 4);
+        }
+        this.sent += this.batch;
+      }
+      ok = this.sock.write(out);
     }
-    if (this.sock.write(out)) {
+    if (ok) {
       // room for more: come back once the acks say so, or right away without a window
       if (this.prefetch === 0) setImmediate(() => this.pump());
     } else {

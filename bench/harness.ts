@@ -48,6 +48,7 @@ export const SCENARIOS: Scenario[] = [
   // 3. large messages
   { id: 'fake-large-1m', label: 'fake: publish 1 MiB', group: 'fake', kind: 'large', vhost: 'sink', size: MiB, n: [200, 1000], warmup: [20, 50], metric: 'mibps' },
   { id: 'fake-large-16m', label: 'fake: publish 16 MiB', group: 'fake', kind: 'large', vhost: 'sink', size: 16 * MiB, n: [16, 64], warmup: [2, 4], metric: 'mibps' },
+  { id: 'fake-consume-16m', label: 'fake: consume 16 MiB (prefetch 4)', group: 'fake', kind: 'consume', vhost: `deliver-${16 * MiB}`, size: 16 * MiB, n: [24, 96], warmup: [4, 8], prefetch: 4, ackEvery: 1, metric: 'mibps' },
   // 4. memory under backpressure
   {
     id: 'fake-memory-16',

@@ -96,6 +96,16 @@ export class FrameParser {
   private failed: FrameError | null = null;
   /** Reused for the payloads decoded here (decoding finishes before any handler runs). */
   private readonly reader = new Reader(EMPTY, 0, 0);
+  /**
+   * The previous basic.deliver's consumer tag, then exchange and routing key,
+   * as on the wire (each with its length octet), and their strings.
+   */
+  private readonly deliverKey = Buffer.alloc(3 * 256);
+  private deliverKeyTag = 0;
+  private deliverKeyRest = 0;
+  private deliverTag = '';
+  private deliverExchange = '';
+  private deliverRoutingKey = '';
   /** The adapter behind `push(chunk, onFrame)`; it keeps a spanning body frame's payload between pushes. */
   private objects: FrameObjects | null = null;
 
@@ -311,6 +321,61 @@ export class FrameParser {
     return len;
   }
 
+  /**
+   * Decodes basic.deliver's fields at `buf[p, end)`. Deliveries to one
+   * consumer repeat its consumer tag, exchange and routing key: when those
+   * bytes equal the previous delivery's, its strings are reused without
+   * decoding; otherwise Basic.Deliver.decode does the work.
+   */
+  private deliver(buf: Buffer, p: number, end: number): Basic.Deliver {
+    const key = this.deliverKey;
+    const n1 = this.deliverKeyTag; // consumer tag with its length octet
+    const q = p + n1 + 9; // after the delivery tag (8) and the redelivered bit (1)
+    if (n1 > 0 && q + this.deliverKeyRest === end) {
+      let i = 0;
+      while (i < n1 && buf[p + i] === key[i]) i++;
+      if (i === n1) {
+        const n = n1 + this.deliverKeyRest;
+        let k = q;
+        while (i < n && buf[k] === key[i]) {
+          i++;
+          k++;
+        }
+        if (i === n) {
+          const t = p + n1;
+          const m = new Basic.Deliver();
+          m.consumerTag = this.deliverTag;
+          m.deliveryTag =
+            (buf[t] * 0x1000000 + ((buf[t + 1] << 16) | (buf[t + 2] << 8) | buf[t + 3])) * 4294967296 +
+            (buf[t + 4] * 0x1000000 + ((buf[t + 5] << 16) | (buf[t + 6] << 8) | buf[t + 7]));
+          m.redelivered = (buf[t + 8] & 1) !== 0;
+          m.exchange = this.deliverExchange;
+          m.routingKey = this.deliverRoutingKey;
+          return m;
+        }
+      }
+    }
+    const r = this.reader;
+    r.buf = buf;
+    r.pos = p;
+    r.end = end;
+    const m = Basic.Deliver.decode(r);
+    r.buf = EMPTY;
+    // remember this one's strings and bytes (when it has no trailing bytes and they fit)
+    const tagBytes = 1 + buf[p];
+    const rest = end - (p + tagBytes + 9);
+    if (r.pos === end && tagBytes + rest <= key.length) {
+      buf.copy(key, 0, p, p + tagBytes);
+      buf.copy(key, tagBytes, end - rest, end);
+      this.deliverKeyTag = tagBytes;
+      this.deliverKeyRest = rest;
+      this.deliverTag = m.consumerTag;
+      this.deliverExchange = m.exchange;
+      this.deliverRoutingKey = m.routingKey;
+    }
+    return m;
+  }
+
   private protocolHeader(buf: Buffer, off: number, h: FrameHandler): void {
     if (buf[off + 1] !== 0x4d || buf[off + 2] !== 0x51 || buf[off + 3] !== 0x50) {
       throw this.fail(`unknown frame type 65 (0x41) and not an 'AMQP' protocol header`);
@@ -329,12 +394,7 @@ export class FrameParser {
       case 1: {
         let method: AMQPMethod;
         if (size >= 4 && buf[start] * 0x1000000 + ((buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3]) === BASIC_DELIVER) {
-          const r = this.reader;
-          r.buf = buf;
-          r.pos = start + 4;
-          r.end = end;
-          method = Basic.Deliver.decode(r);
-          r.buf = EMPTY;
+          method = this.deliver(buf, start + 4, end);
         } else {
           method = decodeMethod(buf, start, end);
         }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { FrameError } from '../../lib/errors';
-import type { Frame } from '../../lib/wire/frame';
+import type { Frame, FrameHandler } from '../../lib/wire/frame';
 import { FrameParser } from '../../lib/wire/frame-parser';
 import { FrameWriter, encodeMethodFrame } from '../../lib/wire/frame-writer';
 import * as spec from '../../lib/wire/spec';
@@ -50,9 +50,70 @@ function parseChunks(chunks: Buffer[], frameMax = 0): Frame[] {
   return out;
 }
 
+/** A FrameHandler that ignores everything (tests override what they watch). */
+const ignore: FrameHandler = {
+  onMethod: () => undefined,
+  onHeader: () => undefined,
+  onBody: () => undefined,
+  onHeartbeat: () => undefined,
+  onProtocolHeader: () => undefined,
+};
+
 /** Frames as comparable plain data (payload views become byte strings). */
 function plain(frames: Frame[]): unknown[] {
   return frames.map((f) => (f.type === 3 ? { ...f, payload: f.payload.toString('hex') } : f));
+}
+
+/**
+ * Parses with a FrameHandler (the connection's way). Body frames come in
+ * pieces: each piece must be a view into the chunk being pushed (or, for a
+ * held last piece, the one before), `rest` must count down consistently, and
+ * at most one piece may come per chunk and frame. Returns the frames in the
+ * shape of `plain()`, a body frame's pieces joined.
+ */
+function parseWithHandler(chunks: Buffer[], frameMax = 0): unknown[] {
+  const p = new FrameParser();
+  p.frameMax = frameMax;
+  const out: unknown[] = [];
+  let pieces: Buffer[] = [];
+  let expectRest = -1;
+  let current = -1;
+  let previous = -1; // the last non-empty chunk before the current one
+  let lastPieceChunk = -1;
+  const within = (b: Buffer, c: Buffer | undefined) =>
+    c !== undefined && b.buffer === c.buffer && b.byteOffset >= c.byteOffset && b.byteOffset + b.length <= c.byteOffset + c.length;
+  const h: FrameHandler = {
+    onMethod: (channel, method) => out.push({ type: 1, channel, method }),
+    onHeader: (channel, bodySize, properties) => out.push({ type: 2, channel, classId: 60, bodySize, properties }),
+    onBody: (channel, payload, rest) => {
+      if (payload.length > 0) {
+        const at = within(payload, chunks[current]) ? current : within(payload, chunks[previous]) ? previous : -1;
+        // (plain checks: chai is too slow for one assertion per piece)
+        if (at < 0) expect.fail(`a body piece is not a view into the chunk pushed (or the last one before): chunk ${current}`);
+        if (at === lastPieceChunk) expect.fail(`two pieces of one body frame from chunk ${at}`);
+        lastPieceChunk = at;
+      }
+      if (expectRest >= 0 && payload.length + rest !== expectRest) expect.fail(`rest ${rest} after ${payload.length} bytes, expected ${expectRest - payload.length}`);
+      pieces.push(payload);
+      if (rest > 0) {
+        expectRest = rest;
+        return;
+      }
+      out.push({ type: 3, channel, payload: Buffer.concat(pieces).toString('hex') });
+      pieces = [];
+      expectRest = -1;
+      lastPieceChunk = -1;
+    },
+    onHeartbeat: () => out.push({ type: 8, channel: 0 }),
+    onProtocolHeader: (major, minor, revision) => out.push({ type: 0, major, minor, revision }),
+  };
+  for (current = 0; current < chunks.length; current++) {
+    p.push(chunks[current], h);
+    if (chunks[current].length > 0) previous = current;
+  }
+  expect(pieces, 'no body frame left half-done').to.deep.equal([]);
+  expect(p.buffered).to.equal(0, 'nothing left over');
+  return out;
 }
 
 describe('wire/frame-parser', () => {
@@ -209,6 +270,102 @@ describe('wire/frame-parser', () => {
     expect(() => p.push(Buffer.concat([a, b, c.subarray(0, 5)]), on)).to.throw('user bug');
     p.push(c.subarray(5), on);
     expect(seen).to.deep.equal([1, 2, 3]);
+  });
+
+  describe('with a FrameHandler: body frames in pieces, never copied', () => {
+    const expected = plain(whole);
+
+    it('yields the same frames and bodies for any split of the stream (many seeds)', () => {
+      expect(parseWithHandler([stream])).to.deep.equal(expected);
+      for (let seed = 1; seed <= 60; seed++) {
+        const random = prng(1000 + seed);
+        const chunks: Buffer[] = [];
+        const maxChunk = [2, 8, 64, 700, 5000, 70000][seed % 6];
+        for (let off = 0; off < stream.length; ) {
+          const n = 1 + Math.floor(random() * maxChunk);
+          // separate buffers, as socket reads give them
+          chunks.push(Buffer.from(stream.subarray(off, off + n)));
+          off += n;
+        }
+        expect(parseWithHandler(chunks), `seed ${seed}`).to.deep.equal(expected);
+      }
+    });
+
+    it('yields the same frames fed one byte at a time, and with empty chunks between', () => {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < stream.length; i++) chunks.push(Buffer.from(stream.subarray(i, i + 1)), Buffer.alloc(0));
+      expect(parseWithHandler(chunks)).to.deep.equal(expected);
+    });
+
+    it('a body frame wholly inside a chunk is one piece, a view of it', () => {
+      const fw = new FrameWriter();
+      fw.writeContent(1, undefined, Buffer.from('abcdef'), 4096);
+      const chunk = Buffer.concat(fw.take());
+      const pieces: Array<[Buffer, number]> = [];
+      new FrameParser().push(chunk, { ...ignore, onBody: (_c, payload, rest) => pieces.push([payload, rest]) });
+      expect(pieces).to.have.length(1);
+      expect(pieces[0][1]).to.equal(0);
+      expect(pieces[0][0].buffer).to.equal(chunk.buffer);
+      expect(pieces[0][0].byteOffset).to.equal(chunk.byteOffset + chunk.length - 7);
+    });
+
+    it('an empty body frame is one empty piece, also when split', () => {
+      const frame = Buffer.from('03 0001 00000000 ce'.replace(/ /g, ''), 'hex');
+      for (const chunks of [[frame], [frame.subarray(0, 7), frame.subarray(7)], [frame.subarray(0, 3), frame.subarray(3, 7), frame.subarray(7)]]) {
+        const pieces: Array<[number, number, number]> = [];
+        const p = new FrameParser();
+        for (const c of chunks) p.push(c, { ...ignore, onBody: (channel, payload, rest) => pieces.push([channel, payload.length, rest]) });
+        expect(pieces).to.deep.equal([[1, 0, 0]]);
+      }
+    });
+
+    it('hands over the last piece only once the frame-end octet is checked', () => {
+      const head = Buffer.from('03 0001 0000000a'.replace(/ /g, ''), 'hex');
+      const payload = Buffer.from('0123456789');
+      // the payload ends with the first chunk: its piece is held, then dropped on a bad end octet
+      let calls: Array<[string, number]> = [];
+      const onBody = (_c: number, piece: Buffer, rest: number) => calls.push([piece.toString(), rest]);
+      let p = new FrameParser();
+      p.push(Buffer.concat([head, payload]), { ...ignore, onBody });
+      expect(calls).to.deep.equal([]);
+      expect(() => p.push(Buffer.from([0xff]), { ...ignore, onBody })).to.throw(FrameError, /bad frame end octet 0xff .* type 3 with a 10-byte payload/);
+      expect(calls).to.deep.equal([]);
+      // the same with a good end octet
+      p = new FrameParser();
+      p.push(Buffer.concat([head, payload]), { ...ignore, onBody });
+      p.push(Buffer.from([0xce]), { ...ignore, onBody });
+      expect(calls).to.deep.equal([['0123456789', 0]]);
+      // pieces from the middle go on as they arrive; a bad end still fails before the last one
+      calls = [];
+      p = new FrameParser();
+      p.push(Buffer.concat([head, payload.subarray(0, 4)]), { ...ignore, onBody });
+      expect(calls).to.deep.equal([['0123', 6]]);
+      expect(() => p.push(Buffer.concat([payload.subarray(4), Buffer.from([0])]), { ...ignore, onBody })).to.throw(FrameError, /bad frame end octet 0x0/);
+      expect(calls).to.deep.equal([['0123', 6]]);
+    });
+
+    it('keeps the rest of a chunk when onBody throws', () => {
+      const fw = new FrameWriter();
+      fw.writeContent(1, undefined, Buffer.from('first'), 4096);
+      fw.writeContent(1, undefined, Buffer.from('second'), 4096);
+      const bytes = Buffer.concat(fw.take());
+      const got: string[] = [];
+      let throwOnce = true;
+      const h: FrameHandler = {
+        ...ignore,
+        onBody: (_c, piece) => {
+          got.push(piece.toString());
+          if (throwOnce) {
+            throwOnce = false;
+            throw new Error('user bug');
+          }
+        },
+      };
+      const p = new FrameParser();
+      expect(() => p.push(bytes, h)).to.throw('user bug');
+      p.push(Buffer.alloc(0), h);
+      expect(got).to.deep.equal(['first', 'second']);
+    });
   });
 
   it('respects frameMax after negotiation', () => {
