@@ -83,3 +83,48 @@ export function loadAdapter(name: ClientName): ClientAdapter {
       throw new Error(`unknown client ${String(name)}`);
   }
 }
+
+/**
+ * The bookkeeping of a confirm window, the same for every client: at most
+ * `window` publishes unconfirmed; `done` resolves once `count` are confirmed.
+ */
+export class ConfirmWindow {
+  private outstanding = 0;
+  private confirmed = 0;
+  private wake: (() => void) | null = null;
+  private finish!: () => void;
+  /** Resolves when every publish has been confirmed. */
+  readonly done = new Promise<void>((resolve) => (this.finish = resolve));
+
+  constructor(
+    private readonly count: number,
+    private readonly window: number,
+  ) {}
+
+  /** True when the next publish must wait for confirms. */
+  get full(): boolean {
+    return this.outstanding >= this.window;
+  }
+
+  /** Resolves when the window has room again. */
+  room(): Promise<void> {
+    return new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  /** Counts a publish that went out. */
+  sent(): void {
+    this.outstanding++;
+  }
+
+  /** Counts `n` confirmed publishes. */
+  readonly confirm = (n = 1): void => {
+    this.outstanding -= n;
+    this.confirmed += n;
+    if (this.wake !== null && this.outstanding < this.window) {
+      const wake = this.wake;
+      this.wake = null;
+      wake();
+    }
+    if (this.confirmed >= this.count) this.finish();
+  };
+}

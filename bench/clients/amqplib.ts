@@ -4,7 +4,7 @@
  * confirms; `socketOptions.noDelay` for TCP_NODELAY.
  */
 import * as amqplib from 'amqplib';
-import type { ClientAdapter, DeclareResult, Target } from './adapter';
+import { ConfirmWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class AmqplibAdapter implements ClientAdapter {
   readonly name = 'amqplib' as const;
@@ -56,28 +56,17 @@ export class AmqplibAdapter implements ClientAdapter {
 
   async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
     const ch = this.confirmCh!;
-    let outstanding = 0;
-    let confirmed = 0;
-    let wake: (() => void) | null = null;
-    let finish!: () => void;
-    const allDone = new Promise<void>((r) => (finish = r));
+    const w = new ConfirmWindow(count, window);
     const onConfirm = (err: unknown): void => {
       if (err) throw err;
-      outstanding--;
-      confirmed++;
-      if (wake !== null && outstanding < window) {
-        const w = wake;
-        wake = null;
-        w();
-      }
-      if (confirmed === count) finish();
+      w.confirm();
     };
     for (let i = 0; i < count; i++) {
-      if (outstanding >= window) await new Promise<void>((r) => (wake = r));
-      outstanding++;
+      if (w.full) await w.room();
+      w.sent();
       ch.publish('', queue, body, {}, onConfirm);
     }
-    await allDone;
+    await w.done;
   }
 
   async consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {

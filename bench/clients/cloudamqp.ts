@@ -10,7 +10,7 @@
  * does not matter for the measurements).
  */
 import { AMQPClient, type AMQPChannel } from '@cloudamqp/amqp-client';
-import { promiseWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { ConfirmWindow, promiseWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class CloudamqpAdapter implements ClientAdapter {
   readonly name = 'cloudamqp' as const;
@@ -52,27 +52,13 @@ export class CloudamqpAdapter implements ClientAdapter {
 
   async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
     const ch = this.ch;
-    let outstanding = 0;
-    let confirmed = 0;
-    let wake: (() => void) | null = null;
-    let finish!: () => void;
-    const allDone = new Promise<void>((r) => (finish = r));
-    const onConfirm = (): void => {
-      outstanding--;
-      confirmed++;
-      if (wake !== null && outstanding < window) {
-        const w = wake;
-        wake = null;
-        w();
-      }
-      if (confirmed === count) finish();
-    };
+    const w = new ConfirmWindow(count, window);
     for (let i = 0; i < count; i++) {
-      if (outstanding >= window) await new Promise<void>((r) => (wake = r));
-      outstanding++;
-      ch.basicPublish('', queue, body).then(onConfirm);
+      if (w.full) await w.room();
+      w.sent();
+      ch.basicPublish('', queue, body).then(() => w.confirm());
     }
-    await allDone;
+    await w.done;
   }
 
   async consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {

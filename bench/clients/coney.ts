@@ -11,7 +11,7 @@
  * coney ~20% of its consume CPU and is not what users run.
  */
 import type * as Coney from '../../lib/index';
-import type { ClientAdapter, DeclareResult, Target } from './adapter';
+import { ConfirmWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 const source = process.env.CONEY_BENCH_SOURCE;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -107,30 +107,19 @@ export class ConeyAdapter implements ClientAdapter {
 
   async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
     const ch = this.ch;
-    let outstanding = 0;
-    let confirmed = 0;
     let ackedUpTo = ch.nextPublishSeqNo - 1;
-    let wake: (() => void) | null = null;
-    let finish!: () => void;
-    const allDone = new Promise<void>((r) => (finish = r));
+    const w = new ConfirmWindow(count, window);
     this.onConfirm = (tag, multiple) => {
       const n = multiple ? tag - ackedUpTo : 1;
       if (tag > ackedUpTo) ackedUpTo = tag;
-      outstanding -= n;
-      confirmed += n;
-      if (wake !== null && outstanding < window) {
-        const w = wake;
-        wake = null;
-        w();
-      }
-      if (confirmed >= count) finish();
+      w.confirm(n);
     };
     for (let i = 0; i < count; i++) {
-      if (outstanding >= window) await new Promise<void>((r) => (wake = r));
-      outstanding++;
+      if (w.full) await w.room();
+      w.sent();
       ch.basicPublish('', queue, body);
     }
-    await allDone;
+    await w.done;
     this.onConfirm = null;
   }
 

@@ -10,7 +10,7 @@
  * every published message; that is part of what it costs.
  */
 import { Connection, type Channel } from 'rabbitmq-client';
-import { promiseWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { ConfirmWindow, promiseWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class RabbitmqClientAdapter implements ClientAdapter {
   readonly name = 'rabbitmq-client' as const;
@@ -63,28 +63,14 @@ export class RabbitmqClientAdapter implements ClientAdapter {
 
   async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
     const ch = this.ch;
-    let outstanding = 0;
-    let confirmed = 0;
-    let wake: (() => void) | null = null;
-    let finish!: () => void;
-    const allDone = new Promise<void>((r) => (finish = r));
-    const onConfirm = (): void => {
-      outstanding--;
-      confirmed++;
-      if (wake !== null && outstanding < window) {
-        const w = wake;
-        wake = null;
-        w();
-      }
-      if (confirmed === count) finish();
-    };
+    const w = new ConfirmWindow(count, window);
     const envelope = { routingKey: queue };
     for (let i = 0; i < count; i++) {
-      if (outstanding >= window) await new Promise<void>((r) => (wake = r));
-      outstanding++;
-      ch.basicPublish(envelope, body).then(onConfirm);
+      if (w.full) await w.room();
+      w.sent();
+      ch.basicPublish(envelope, body).then(() => w.confirm());
     }
-    await allDone;
+    await w.done;
   }
 
   async consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {
