@@ -340,6 +340,19 @@ function defaultLiteral(key: string, t: WireType): string {
 // ---------------------------------------------------------------------------
 // Code emission
 
+/** The Reader call that decodes each wire type (bits are unpacked separately). */
+const READ_EXPR: Record<WireType, string> = {
+  bit: '',
+  octet: 'r.octet()',
+  short: 'r.short()',
+  long: 'r.long()',
+  longlong: 'r.longlong()',
+  shortstr: 'r.shortstr()',
+  longstr: 'r.longstrAsString()',
+  timestamp: 'r.timestamp()',
+  table: 'r.table()',
+};
+
 interface EncField {
   prop: string;
   type: WireType;
@@ -476,18 +489,7 @@ function decodeLines(fields: { prop: string; type: WireType; binary?: boolean }[
       continue;
     }
     i++;
-    const read: Record<WireType, string> = {
-      bit: '',
-      octet: 'r.octet()',
-      short: 'r.short()',
-      long: 'r.long()',
-      longlong: 'r.longlong()',
-      shortstr: 'r.shortstr()',
-      longstr: 'r.longstrAsString()',
-      timestamp: 'r.timestamp()',
-      table: 'r.table()',
-    };
-    out.push(`${indent}${target}.${f.prop} = ${f.binary ? 'r.longstr()' : read[f.type]};`);
+    out.push(`${indent}${target}.${f.prop} = ${f.binary ? 'r.longstr()' : READ_EXPR[f.type]};`);
   }
   return out;
 }
@@ -913,20 +915,9 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     '    }',
     '    const p = new BasicProperties();',
   );
-  const readExpr: Record<WireType, string> = {
-    bit: '',
-    octet: 'r.octet()',
-    short: 'r.short()',
-    long: 'r.long()',
-    longlong: 'r.longlong()',
-    shortstr: 'r.shortstr()',
-    longstr: 'r.longstrAsString()',
-    timestamp: 'r.timestamp()',
-    table: 'r.table()',
-  };
   props.forEach(({ f, prop }, i) => {
     const { word, bit } = flagOf(i);
-    emit(`    if ((f${word} & 0x${bit.toString(16)}) !== 0) p.${prop} = ${readExpr[f.type]};`);
+    emit(`    if ((f${word} & 0x${bit.toString(16)}) !== 0) p.${prop} = ${READ_EXPR[f.type]};`);
   });
   emit('    return p;', '  }', '}', '');
 

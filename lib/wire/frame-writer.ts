@@ -112,18 +112,29 @@ export class FrameWriter {
     w.pos = p + 8;
   }
 
-  /** Writes one method frame. */
-  writeMethod(channel: number, method: AMQPMethod): void {
+  /**
+   * Starts a method frame at a frame boundary: type and channel written, at
+   * least `room` bytes available. Returns the frame's offset, which is also
+   * where a failed write rolls back to.
+   */
+  private beginMethodFrame(channel: number, room: number): number {
     checkChannel(channel);
     this.prepare();
     const w = this.w;
+    w.ensure(room);
+    const b = w.buf;
     const mark = w.pos;
+    b[mark] = 1;
+    b[mark + 1] = channel >>> 8;
+    b[mark + 2] = channel;
+    return mark;
+  }
+
+  /** Writes one method frame. */
+  writeMethod(channel: number, method: AMQPMethod): void {
+    const w = this.w;
+    const mark = this.beginMethodFrame(channel, 7);
     try {
-      w.ensure(7);
-      const b = w.buf;
-      b[mark] = 1;
-      b[mark + 1] = channel >>> 8;
-      b[mark + 2] = channel;
       w.pos = mark + 7;
       method.encode(w);
       writeLongAt(w.buf, mark + 3, w.pos - mark - 7);
@@ -149,17 +160,11 @@ export class FrameWriter {
     body: Buffer,
     frameMax: number,
   ): void {
-    checkChannel(channel);
-    this.prepare();
     const w = this.w;
-    const mark = w.pos;
+    // method frame: 7 + 4 (ids) + 2 (ticket) + 2 x 256 (shortstr) + 1 (bits) + 1 (end)
+    const mark = this.beginMethodFrame(channel, 527);
     try {
-      // method frame: 7 + 4 (ids) + 2 (ticket) + 2 x 256 (shortstr) + 1 (bits) + 1 (end)
-      w.ensure(527);
       const b = w.buf;
-      b[mark] = 1;
-      b[mark + 1] = channel >>> 8;
-      b[mark + 2] = channel;
       b[mark + 7] = 0; // class 60, method 40
       b[mark + 8] = 60;
       b[mark + 9] = 0;
