@@ -482,7 +482,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     // The rest of a chunk after a fatal frame (a protocol error, a broker close) is not acted on: parser === null.
     onMethod: (channel, method) => {
       if (this.parser === null) return;
-      if (channel === 0) this.onConnectionMethod({ type: 1, channel, method });
+      if (channel === 0) this.onConnectionMethod(method);
       else this.channelFor(channel)?.onMethodFrame(method);
     },
     onHeader: (channel, bodySize, properties) => {
@@ -521,8 +521,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     return channel;
   }
 
-  private onConnectionMethod(frame: MethodFrame): void {
-    const method = frame.method;
+  private onConnectionMethod(method: spec.AMQPMethod): void {
     if (method instanceof spec.Connection.Start) this.onStart(method);
     else if (method instanceof spec.Connection.Tune) this.onTune(method);
     else if (method instanceof spec.Connection.OpenOk) this.onOpenOk();
