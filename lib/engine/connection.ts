@@ -18,7 +18,7 @@ import {
   StreamLostError,
 } from '../errors';
 import type { FieldTable } from '../wire/field-table';
-import type { FrameHandler, MethodFrame } from '../wire/frame';
+import type { FrameHandler } from '../wire/frame';
 import { FrameParser } from '../wire/frame-parser';
 import * as spec from '../wire/spec';
 import { CallbackRunner } from './callback-runner';
