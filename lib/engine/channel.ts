@@ -17,6 +17,7 @@ import type { FieldTable } from '../wire/field-table';
 import type { Frame } from '../wire/frame';
 import * as spec from '../wire/spec';
 import { rethrow } from './callback-runner';
+import { ConfirmTracker } from './confirm-tracker';
 import { type AssembledMessage, ContentAssembler } from './content-assembler';
 import type { IOLoop } from './ioloop';
 import { type RpcCall, RpcQueue } from './rpc-queue';
@@ -187,7 +188,7 @@ export class Channel {
   > = [];
   private readonly flowCallbacks: Array<(channel: Channel, active: boolean) => void> = [];
   private confirmCallback: ((channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void) | null = null;
-  private publishSeq = 0;
+  private readonly confirms = new ConfirmTracker();
   private closeSent = false;
   private closeReason: Error | null = null;
   private pendingClose: { code: number; text: string } | null = null;
@@ -226,7 +227,16 @@ export class Channel {
 
   /** In confirm mode, the delivery tag the next publish will get (0 outside confirm mode). */
   get nextPublishSeqNo(): number {
-    return this.confirmCallback === null ? 0 : this.publishSeq + 1;
+    return this.confirmCallback === null ? 0 : this.confirms.nextTag;
+  }
+
+  /**
+   * In confirm mode, the delivery tags of publishes the broker has neither
+   * acked nor nacked yet. After the channel closed these are the messages
+   * whose fate is unknown: republish them if they must not be lost.
+   */
+  unconfirmedDeliveryTags(): number[] {
+    return this.confirms.unanswered();
   }
 
   // ---- event callbacks ----------------------------------------------------------
@@ -517,7 +527,7 @@ export class Channel {
 
   /** In confirm mode, a publish that reached the writer takes the next delivery tag. */
   private countPublish(): void {
-    if (this.confirmCallback !== null) this.publishSeq += 1;
+    if (this.confirmCallback !== null) this.confirms.next();
   }
 
   /** Publishes after the calls made earlier that are still queued, keeping the order. */
@@ -786,6 +796,7 @@ export class Channel {
     if (this.confirmCallback === null) {
       throw new FrameError(`${method.name} on channel ${this.channelNumber}, which is not in confirm mode`);
     }
+    this.confirms.answer(method.deliveryTag, method.multiple);
     this.host.invoke(this.confirmCallback, this, method);
   }
 

@@ -1,0 +1,46 @@
+/**
+ * Which publisher-confirm tags are still unanswered. Tags are handed out in
+ * order and RabbitMQ answers mostly in order, so the state is a floor (every
+ * tag below it is answered) plus the few tags answered above it: nothing is
+ * stored per publish.
+ * @packageDocumentation
+ */
+
+/** Tracks delivery tags 1..published and the broker's acks and nacks. */
+export class ConfirmTracker {
+  /** The last tag handed out. */
+  private published = 0;
+  /** Every tag below this one has been answered. */
+  private floor = 1;
+  /** Tags at or above the floor answered one by one, out of order. */
+  private readonly answeredAbove = new Set<number>();
+
+  /** Hands out the next tag. */
+  next(): number {
+    this.published += 1;
+    return this.published;
+  }
+
+  /** The tag the next publish will get. */
+  get nextTag(): number {
+    return this.published + 1;
+  }
+
+  /** Records an ack or nack for `tag` (and every tag below it with `multiple`). */
+  answer(tag: number, multiple: boolean): void {
+    if (multiple) {
+      if (tag >= this.floor) this.floor = tag + 1;
+      for (const t of this.answeredAbove) if (t < this.floor) this.answeredAbove.delete(t);
+    } else if (tag >= this.floor) {
+      this.answeredAbove.add(tag);
+    }
+    while (this.answeredAbove.delete(this.floor)) this.floor += 1;
+  }
+
+  /** The tags published but neither acked nor nacked, in order. */
+  unanswered(): number[] {
+    const tags: number[] = [];
+    for (let t = this.floor; t <= this.published; t++) if (!this.answeredAbove.has(t)) tags.push(t);
+    return tags;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Which publisher-confirm tags are still unanswered: the tracker alone, and
+ * a confirm-mode channel that closes with publishes the broker never
+ * answered (so the application knows exactly what to republish).
+ */
+import { expect } from 'chai';
+import { Channel, Connection, ConnectionParameters, VirtualIOLoop, spec } from '../../lib';
+import { ConfirmTracker } from '../../lib/engine/confirm-tracker';
+import { FakeBroker } from '../support/fake-broker';
+
+describe('ConfirmTracker', () => {
+  function published(n: number): ConfirmTracker {
+    const t = new ConfirmTracker();
+    for (let i = 0; i < n; i++) t.next();
+    return t;
+  }
+
+  it('hands out tags from 1 and knows the next one', () => {
+    const t = new ConfirmTracker();
+    expect(t.nextTag).to.equal(1);
+    expect([t.next(), t.next()]).to.deep.equal([1, 2]);
+    expect(t.nextTag).to.equal(3);
+  });
+
+  it('clears everything up to a multiple ack', () => {
+    const t = published(6);
+    t.answer(4, true);
+    expect(t.unanswered()).to.deep.equal([5, 6]);
+  });
+
+  it('keeps out-of-order single answers and closes the gap when it fills', () => {
+    const t = published(6);
+    t.answer(3, false);
+    t.answer(5, false);
+    expect(t.unanswered()).to.deep.equal([1, 2, 4, 6]);
+    t.answer(1, false);
+    t.answer(2, false);
+    expect(t.unanswered()).to.deep.equal([4, 6]);
+    t.answer(4, true);
+    expect(t.unanswered()).to.deep.equal([6]);
+    t.answer(6, false);
+    expect(t.unanswered()).to.deep.equal([]);
+  });
+
+  it('ignores answers for tags already covered', () => {
+    const t = published(3);
+    t.answer(3, true);
+    t.answer(2, false);
+    t.answer(1, true);
+    expect(t.unanswered()).to.deep.equal([]);
+    t.next();
+    expect(t.unanswered()).to.deep.equal([4]);
+  });
+});
+
+describe('Channel.unconfirmedDeliveryTags', () => {
+  it('lists the publishes the broker never answered once the channel has closed', () => {
+    const loop = new VirtualIOLoop();
+    const broker = new FakeBroker(loop);
+    const connection = new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'fake-broker' }) });
+    loop.runUntilIdle();
+    let channel: Channel | undefined;
+    connection.channel((err, ch) => {
+      if (err) throw err;
+      channel = ch;
+    });
+    loop.runUntilIdle();
+    const ch = channel!;
+    const answers: string[] = [];
+    ch.confirmDelivery((_c, m) => answers.push(`${m.name} ${m.deliveryTag}${m.multiple ? '+' : ''}`));
+    loop.runUntilIdle();
+    for (let i = 0; i < 6; i++) ch.basicPublish('', 'q', `m${i}`);
+    loop.runUntilIdle();
+    const session = broker.session;
+    session.send(ch.channelNumber, new spec.Basic.Ack({ deliveryTag: 2, multiple: true }));
+    session.send(ch.channelNumber, new spec.Basic.Nack({ deliveryTag: 4, multiple: false, requeue: false }));
+    loop.runUntilIdle();
+    expect(answers).to.deep.equal(['basic.ack 2+', 'basic.nack 4']);
+    let unconfirmedAtClose: number[] = [];
+    ch.addOnCloseCallback((c) => (unconfirmedAtClose = (c as Channel).unconfirmedDeliveryTags()));
+    session.send(ch.channelNumber, new spec.Channel.Close({ replyCode: 406, replyText: 'PRECONDITION_FAILED' }));
+    loop.runUntilIdle();
+    expect(ch.isClosed).to.equal(true);
+    expect(unconfirmedAtClose).to.deep.equal([3, 5, 6]);
+  });
+});
