@@ -814,7 +814,9 @@ describe('Channel (integration, RabbitMQ)', function () {
       const n = 200;
       for (let i = 0; i < n; i++) ch.basicPublish('', queue, `m${i}`);
       expect(ch.nextPublishSeqNo).to.equal(n + 1);
+      expect(ch.unconfirmedDeliveryTags()).to.have.length(n);
       await waitFor('confirms for every publish', () => coverage(events).all.length >= n);
+      expect(ch.unconfirmedDeliveryTags(), 'tags left unanswered after every ack').to.deep.equal([]);
       const { acked, nacked, all } = coverage(events);
       expect(all).to.deep.equal(Array.from({ length: n }, (_v, i) => i + 1));
       expect(acked).to.have.length(n);
@@ -837,6 +839,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       const { acked, nacked } = coverage(events);
       expect(acked).to.deep.equal([1]);
       expect(nacked).to.deep.equal([2, 3]);
+      expect(ch.unconfirmedDeliveryTags(), 'nacked tags are answered too').to.deep.equal([]);
       expect(events.some((e) => e instanceof spec.Basic.Nack)).to.equal(true);
       expect((await queueState(ch, queue)).messages).to.equal(1);
     });
