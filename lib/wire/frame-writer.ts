@@ -239,14 +239,7 @@ export class FrameWriter {
     if (len >= LARGE_BODY_THRESHOLD) {
       for (let off = 0; off < len; off += maxPayload) {
         const n = len - off < maxPayload ? len - off : maxPayload;
-        w.ensure(7);
-        b = w.buf;
-        const p = w.pos;
-        b[p] = 3;
-        b[p + 1] = channel >>> 8;
-        b[p + 2] = channel;
-        writeLongAt(b, p + 3, n);
-        w.pos = p + 7;
+        w.pos = this.bodyFrameHeader(channel, n, 7) + 7;
         this.cut();
         this.chunks.push(off === 0 && n === len ? body : body.subarray(off, off + n));
         this.chunkBytes += n;
@@ -256,13 +249,8 @@ export class FrameWriter {
     } else {
       for (let off = 0; off < len; off += maxPayload) {
         const n = len - off < maxPayload ? len - off : maxPayload;
-        w.ensure(8 + n);
+        const p = this.bodyFrameHeader(channel, n, 8 + n);
         b = w.buf;
-        const p = w.pos;
-        b[p] = 3;
-        b[p + 1] = channel >>> 8;
-        b[p + 2] = channel;
-        writeLongAt(b, p + 3, n);
         if (n < 64) {
           for (let i = 0; i < n; i++) b[p + 7 + i] = body[off + i];
         } else {
@@ -272,6 +260,19 @@ export class FrameWriter {
         w.pos = p + 8 + n;
       }
     }
+  }
+
+  /** Writes a body frame's 7-byte header at `pos` with `room` bytes available; returns its offset (pos is not moved). */
+  private bodyFrameHeader(channel: number, size: number, room: number): number {
+    const w = this.w;
+    w.ensure(room);
+    const b = w.buf;
+    const p = w.pos;
+    b[p] = 3;
+    b[p + 1] = channel >>> 8;
+    b[p + 2] = channel;
+    writeLongAt(b, p + 3, size);
+    return p;
   }
 
   /**
