@@ -128,3 +128,22 @@ export class ConfirmWindow {
     if (this.confirmed >= this.count) this.finish();
   };
 }
+
+/**
+ * Publishes `count` messages as fast as a boolean backpressure signal
+ * allows: `publishOne` returns false above the client's high-water mark,
+ * and `whenDrained` calls back once it may go on.
+ */
+export function publishWithDrain(count: number, publishOne: () => boolean, whenDrained: (resume: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    let i = 0;
+    const run = (): void => {
+      while (i < count) {
+        i++;
+        if (!publishOne() && i < count) return whenDrained(run);
+      }
+      resolve();
+    };
+    run();
+  });
+}

@@ -4,7 +4,7 @@
  * confirms; `socketOptions.noDelay` for TCP_NODELAY.
  */
 import * as amqplib from 'amqplib';
-import { ConfirmWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { ConfirmWindow, publishWithDrain, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class AmqplibAdapter implements ClientAdapter {
   readonly name = 'amqplib' as const;
@@ -31,20 +31,7 @@ export class AmqplibAdapter implements ClientAdapter {
 
   publish(queue: string, body: Buffer, count: number): Promise<void> {
     const ch = this.ch;
-    return new Promise((resolve) => {
-      let i = 0;
-      const run = (): void => {
-        while (i < count) {
-          i++;
-          if (!ch.publish('', queue, body) && i < count) {
-            ch.once('drain', run);
-            return;
-          }
-        }
-        resolve();
-      };
-      run();
-    });
+    return publishWithDrain(count, () => ch.publish('', queue, body), (resume) => ch.once('drain', resume));
   }
 
   async enableConfirms(): Promise<void> {

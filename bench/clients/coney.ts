@@ -11,7 +11,7 @@
  * coney ~20% of its consume CPU and is not what users run.
  */
 import type * as Coney from '../../lib/index';
-import { ConfirmWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { ConfirmWindow, publishWithDrain, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 const source = process.env.CONEY_BENCH_SOURCE;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -78,22 +78,7 @@ export class ConeyAdapter implements ClientAdapter {
 
   publish(queue: string, body: Buffer, count: number): Promise<void> {
     const ch = this.ch;
-    return new Promise((resolve) => {
-      let i = 0;
-      const run = (): void => {
-        while (i < count) {
-          i++;
-          if (!ch.basicPublish('', queue, body)) {
-            if (i < count) {
-              this.onDrain = run;
-              return;
-            }
-          }
-        }
-        resolve();
-      };
-      run();
-    });
+    return publishWithDrain(count, () => ch.basicPublish('', queue, body), (resume) => (this.onDrain = resume));
   }
 
   enableConfirms(): Promise<void> {
