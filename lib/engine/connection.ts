@@ -6,6 +6,7 @@
  */
 import {
   AMQPConnectionError,
+  ConnectionOpenAborted,
   AMQPHeartbeatTimeout,
   ConnectionBlockedTimeout,
   ConnectionClosedByClient,
@@ -243,8 +244,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     if (this.state !== 'open') {
       throw new ConnectionWrongStateError(`connection.updateSecret(): the connection is ${this.state}, not open`);
     }
-    this.updateSecretCallbacks.push(cb ?? (() => undefined));
+    // Encoded first: a bad argument throws here and leaves no callback waiting.
     this.sendMethod(0, new spec.Connection.UpdateSecret({ newSecret, reason }));
+    this.updateSecretCallbacks.push(cb ?? (() => undefined));
   }
 
   // ---- close -----------------------------------------------------------------
@@ -270,12 +272,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     this.sendConnectionCloseWhenChannelsClosed();
   }
 
+  /** Aborts the attempts in progress; before the loop ran, startWorkflow sees the state instead. */
   private abortOpening(): void {
-    if (this.workflow === null) {
-      // The workflow has not started yet: the loop callback will see the state.
-      return;
-    }
-    this.workflow.abort();
+    this.workflow?.abort();
   }
 
   // ---- ChannelHost -------------------------------------------------------------
@@ -352,15 +351,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   // ---- opening -------------------------------------------------------------------
 
   private startWorkflow(): void {
-    if (this.state !== 'init') {
-      // close() before the loop ran: report the abort the same way as later ones.
-      if (this.state === 'closing') {
-        this.workflow = new ConnectionWorkflow(this.ioloop, this.parameterSets, () => () => undefined, (err) =>
-          this.onWorkflowDone(err),
-        );
-        this.workflow.abort();
-      }
-      return;
+    if (this.state === 'closing') {
+      // close() came before the loop ran: report the abort as a later one would be.
+      return this.onWorkflowDone(new ConnectionOpenAborted('connection.close() was called before the connection started opening'));
     }
     this.state = 'opening';
     this.workflow = new ConnectionWorkflow(

@@ -283,6 +283,18 @@ describe('Connection (virtual loop, fake broker)', () => {
       expect(errs[0]).to.be.instanceOf(ProbableAuthenticationError);
     });
 
+    it('close() before the loop ran aborts with ConnectionOpenAborted without connecting', () => {
+      const { loop, broker, connection, events } = setup();
+      connection.close();
+      expect(connection.isClosing).to.equal(true);
+      loop.runUntilIdle();
+      expect(events.openErrors).to.have.length(1);
+      expect(events.openErrors[0]).to.be.instanceOf(ConnectionOpenAborted);
+      expect(broker.sessions).to.have.length(0);
+      expect(connection.isClosed).to.equal(true);
+      expect(loop.pendingTimerCount).to.equal(0);
+    });
+
     it('close() while opening aborts with ConnectionOpenAborted and leaves nothing scheduled', () => {
       const { loop, connection, events } = setup({ stackTimeout: 30 }, { acceptDelay: Infinity });
       loop.runUntilIdle();
