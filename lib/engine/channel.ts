@@ -159,6 +159,15 @@ function toBody(body: Buffer | Uint8Array | string): Buffer {
   throw new InvalidArgumentError(`basicPublish: body must be a Buffer, Uint8Array or string, got ${typeof body}`);
 }
 
+/**
+ * Throws what encoding `method` would throw (a bad field or table value), so
+ * that the mistake surfaces in the call that made it even when the frame is
+ * queued behind earlier calls and encoded later.
+ */
+function checkEncodable(method: spec.AMQPMethod): void {
+  method.encode(new Writer(256));
+}
+
 /** Throws what encoding `properties` into a content header frame would throw. */
 function checkProperties(properties: spec.BasicPropertiesInit | undefined, frameMax: number): void {
   const w = new Writer(256);
@@ -655,6 +664,9 @@ export class Channel {
   private call(method: spec.AMQPMethod, noWait: boolean, cb: Callback<spec.AMQPMethod> | undefined): void {
     if (!(method instanceof spec.Channel.Open) && !(method instanceof spec.Basic.Cancel)) this.checkUsable(method.name);
     const awaitsReply = method.synchronous && !noWait;
+    // RPC methods are few and small: encoding twice is cheap, and a bad value then
+    // throws here, in the call that made it, not later to whoever's reply freed the queue.
+    checkEncodable(method);
     const call: RpcCall = {
       transmit: () => this.host.sendMethod(this.channelNumber, method),
       replies: awaitsReply ? method.replies : null,

@@ -18,6 +18,7 @@ import {
   ConnectionWrongStateError,
   FrameError,
   IncompatibleProtocolError,
+  InvalidArgumentError,
   PlainCredentials,
   ProbableAccessDeniedError,
   ProbableAuthenticationError,
@@ -555,6 +556,19 @@ describe('Connection (virtual loop, fake broker)', () => {
       loop.runUntilIdle();
       const c = openChannel(loop, connection);
       expect(c.channelNumber).to.equal(1);
+    });
+
+    it('throws a bad table value from the call that made it, even when the call is queued', () => {
+      const { loop, broker, connection } = setup();
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      broker.onMethod = () => true; // no replies: the next calls stay queued
+      ch.queueDeclare('first');
+      expect(() => ch.queueDeclare('second', { arguments: { bad: Symbol('x') as never } })).to.throw(InvalidArgumentError, /bad/);
+      expect(() => ch.queueBind('q', 'x', 'k', { arguments: { f: (() => 1) as never } })).to.throw(InvalidArgumentError);
+      loop.runUntilIdle();
+      expect(broker.session.sent(spec.Queue.Declare).map((m) => m.queue)).to.deep.equal(['first']);
+      expect(ch.isOpen).to.equal(true);
     });
 
     it('gives a broker channel.close to that channel only', () => {
