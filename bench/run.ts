@@ -24,7 +24,8 @@
  *                        TypeScript through tsx: slower coney, see clients/coney.ts),
  *                        or a directory holding a compiled coney (index.js)
  *   --verbose-server     the fake server prints a STATS line (its own CPU time) per connection
- *   --out FILE           where to write the Markdown (default bench/results/latest.md; '-' for none)
+ *   --out FILE           where to write the Markdown (default bench/results/latest.md for a complete
+ *                        run, bench/results/partial.md otherwise; '-' for none)
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -61,7 +62,9 @@ const runs = Number(arg('--runs') ?? (quick ? 1 : 3));
 const only = arg('--only');
 const clients = (arg('--clients')?.split(',') ?? [...CLIENTS]) as ClientName[];
 const coneySource = arg('--coney') ?? 'build';
-const out = arg('--out') ?? path.join(BENCH_DIR, 'results', 'latest.md');
+// Only a complete run replaces the committed results; partial runs go beside them (ignored by git).
+const partial = quick || only !== undefined || arg('--clients') !== undefined || flag('--no-codec') || flag('--no-broker');
+const out = arg('--out') ?? path.join(BENCH_DIR, 'results', partial ? 'partial.md' : 'latest.md');
 for (const c of clients) if (!CLIENTS.includes(c)) throw new Error(`unknown client ${c}; known: ${CLIENTS.join(', ')}`);
 if (!(runs >= 1)) throw new Error('--runs must be >= 1');
 
