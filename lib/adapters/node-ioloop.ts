@@ -16,7 +16,7 @@ import type {
   TransportHandlers,
   TransportTarget,
 } from '../engine/ioloop';
-import { DuplexTransport, type ChunkSource } from './duplex-transport';
+import { DuplexTransport } from './duplex-transport';
 import { RunGate } from './run-gate';
 
 /** Node's setTimeout takes at most 2^31-1 ms; longer delays are chained. */
@@ -180,15 +180,9 @@ export class NodeIOLoop implements IOLoop {
     const where: net.NetConnectOpts = target.path
       ? { path: target.path }
       : { host: target.host, port: target.port };
-    let socket: net.Socket;
-    if (target.tls) {
-      socket = tls.connect({ ...target.tls, ...where, servername: serverName(target) } as tls.ConnectionOptions);
-    } else {
-      // Plain sockets read into our own buffers (see SocketReader); TLS sockets can't.
-      const reader = new SocketReader();
-      socket = net.connect({ ...where, onread: reader.onread });
-      socketReaders.set(socket, reader);
-    }
+    const socket = target.tls
+      ? tls.connect({ ...target.tls, ...where, servername: serverName(target) } as tls.ConnectionOptions)
+      : net.connect(where);
     const tcp = target.tcpOptions ?? {};
     if (!target.path) {
       socket.setNoDelay(tcp.noDelay ?? true);
@@ -259,65 +253,6 @@ export class NodeIOLoop implements IOLoop {
     for (const cb of batch) this.invoke(cb);
   }
 }
-
-/** Smallest and largest read buffer of a {@link SocketReader}. */
-const MIN_READ_SIZE = 64 * 1024;
-const MAX_READ_SIZE = 256 * 1024;
-/** Reads up to this size are copied out and the read buffer is kept for the next read. */
-const COPY_READ_SIZE = 16 * 1024;
-
-/**
- * The reads of a plain `net.Socket` opened with `onread`: each read goes into
- * a buffer of ours, so its size is ours to choose. Node's own reads are 64 KiB
- * at most; under load (a read that filled the buffer) the next buffer is
- * 256 KiB, which cuts the read syscalls of a busy consumer by up to four.
- * A chunk handed on is never written to again (the frame parser keeps views
- * into it): a small read is copied out and the buffer reused, a larger one
- * keeps the buffer and the next read gets a fresh one, sized after this read.
- */
-class SocketReader implements ChunkSource {
-  private buf = Buffer.allocUnsafe(MIN_READ_SIZE);
-  private sink: ((chunk: Buffer) => void) | null = null;
-  /** Chunks read before a sink was attached. */
-  private early: Buffer[] | null = [];
-
-  readonly onread = {
-    buffer: (): Buffer => this.buf,
-    callback: (n: number, buf: Uint8Array): boolean => {
-      let chunk: Buffer;
-      if (n <= COPY_READ_SIZE) {
-        chunk = Buffer.from((buf as Buffer).subarray(0, n));
-      } else {
-        chunk = (buf as Buffer).subarray(0, n);
-        this.buf = Buffer.allocUnsafe(n === buf.length ? MAX_READ_SIZE : MIN_READ_SIZE);
-      }
-      const sink = this.sink;
-      if (sink !== null) sink(chunk);
-      else this.early?.push(chunk);
-      return true;
-    },
-  };
-
-  attach(sink: ((chunk: Buffer) => void) | null): void {
-    const early = this.early;
-    if (sink === null || early === null || early.length === 0) {
-      this.early = null;
-      this.sink = sink;
-      return;
-    }
-    // Chunks that came early go first, on a later turn; reads meanwhile queue behind them.
-    setImmediate(() => {
-      const queued = this.early;
-      this.early = null;
-      if (queued === null) return; // detached meanwhile
-      this.sink = sink;
-      for (const chunk of queued) if (this.sink === sink) sink(chunk);
-    });
-  }
-}
-
-/** The reader of each socket that openStream opened with `onread`. */
-const socketReaders = new WeakMap<Duplex, SocketReader>();
 
 /** The TLS server name: the given one, else the host unless it is an IP address. */
 function serverName(target: TransportTarget): string | undefined {
@@ -438,7 +373,7 @@ class ConnectAttempt {
     this.cleanup(false);
     const stream = this.stream!;
     if (stream.destroyed) return this.report(this.error(new Error('the stream was destroyed before it was connected')));
-    const transport = new DuplexTransport(stream, guard(this.handlers, this.loop.invoke), { source: socketReaders.get(stream) });
+    const transport = new DuplexTransport(stream, guard(this.handlers, this.loop.invoke));
     this.loop.invoke(() => this.done(null, transport));
   }
 
