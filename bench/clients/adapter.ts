@@ -68,6 +68,29 @@ export function promiseWindow(bodySize: number): number {
   return Math.max(1, Math.min(1000, Math.floor((1024 * 1024) / Math.max(1, bodySize))));
 }
 
+/** Publishes `count` messages with a promise-based client, awaiting every promiseWindow-th publish. */
+export async function publishAwaitingEvery(count: number, bodySize: number, publishOne: () => Promise<unknown>): Promise<void> {
+  const k = promiseWindow(bodySize);
+  for (let i = 1; i <= count; i++) {
+    const p = publishOne();
+    if (i % k === 0) await p;
+  }
+}
+
+/**
+ * Publishes `count` messages in confirm mode with a promise-based client
+ * whose publish promise settles on the broker's confirm.
+ */
+export async function publishConfirmedByPromise(count: number, window: number, publishOne: () => Promise<unknown>): Promise<void> {
+  const w = new ConfirmWindow(count, window);
+  for (let i = 0; i < count; i++) {
+    if (w.full) await w.room();
+    w.sent();
+    publishOne().then(() => w.confirm());
+  }
+  await w.done;
+}
+
 /** Loads one adapter by name. */
 export function loadAdapter(name: ClientName): ClientAdapter {
   switch (name) {

@@ -10,7 +10,7 @@
  * does not matter for the measurements).
  */
 import { AMQPClient, type AMQPChannel } from '@cloudamqp/amqp-client';
-import { ConfirmWindow, promiseWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { publishAwaitingEvery, publishConfirmedByPromise, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class CloudamqpAdapter implements ClientAdapter {
   readonly name = 'cloudamqp' as const;
@@ -37,28 +37,18 @@ export class CloudamqpAdapter implements ClientAdapter {
     await this.ch.queueDelete(queue);
   }
 
-  async publish(queue: string, body: Buffer, count: number): Promise<void> {
+  publish(queue: string, body: Buffer, count: number): Promise<void> {
     const ch = this.ch;
-    const k = promiseWindow(body.length);
-    for (let i = 1; i <= count; i++) {
-      const p = ch.basicPublish('', queue, body);
-      if (i % k === 0) await p;
-    }
+    return publishAwaitingEvery(count, body.length, () => ch.basicPublish('', queue, body));
   }
 
   async enableConfirms(): Promise<void> {
     await this.ch.confirmSelect();
   }
 
-  async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
+  publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
     const ch = this.ch;
-    const w = new ConfirmWindow(count, window);
-    for (let i = 0; i < count; i++) {
-      if (w.full) await w.room();
-      w.sent();
-      ch.basicPublish('', queue, body).then(() => w.confirm());
-    }
-    await w.done;
+    return publishConfirmedByPromise(count, window, () => ch.basicPublish('', queue, body));
   }
 
   async consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {

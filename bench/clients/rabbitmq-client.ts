@@ -10,7 +10,7 @@
  * every published message; that is part of what it costs.
  */
 import { Connection, type Channel } from 'rabbitmq-client';
-import { ConfirmWindow, promiseWindow, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { publishAwaitingEvery, publishConfirmedByPromise, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class RabbitmqClientAdapter implements ClientAdapter {
   readonly name = 'rabbitmq-client' as const;
@@ -47,30 +47,20 @@ export class RabbitmqClientAdapter implements ClientAdapter {
     await this.ch.queueDelete({ queue });
   }
 
-  async publish(queue: string, body: Buffer, count: number): Promise<void> {
+  publish(queue: string, body: Buffer, count: number): Promise<void> {
     const ch = this.ch;
-    const k = promiseWindow(body.length);
     const envelope = { routingKey: queue };
-    for (let i = 1; i <= count; i++) {
-      const p = ch.basicPublish(envelope, body);
-      if (i % k === 0) await p;
-    }
+    return publishAwaitingEvery(count, body.length, () => ch.basicPublish(envelope, body));
   }
 
   async enableConfirms(): Promise<void> {
     await this.ch.confirmSelect();
   }
 
-  async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
+  publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
     const ch = this.ch;
-    const w = new ConfirmWindow(count, window);
     const envelope = { routingKey: queue };
-    for (let i = 0; i < count; i++) {
-      if (w.full) await w.room();
-      w.sent();
-      ch.basicPublish(envelope, body).then(() => w.confirm());
-    }
-    await w.done;
+    return publishConfirmedByPromise(count, window, () => ch.basicPublish(envelope, body));
   }
 
   async consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {
