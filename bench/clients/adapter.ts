@@ -170,3 +170,30 @@ export function publishWithDrain(count: number, publishOne: () => boolean, whenD
     run();
   });
 }
+
+/**
+ * The request/reply bookkeeping of the sequential RPC scenario, the same for
+ * every client: one request in flight, matched to its reply by correlation id.
+ */
+export class SequentialRpc {
+  private pending: { id: string; resolve: () => void } | null = null;
+  private seq = 0;
+
+  /** Call with each reply's correlation id; resolves the request it answers. */
+  readonly onReply = (correlationId: string | undefined): void => {
+    const pending = this.pending;
+    if (pending !== null && correlationId === pending.id) {
+      this.pending = null;
+      pending.resolve();
+    }
+  };
+
+  /** Sends one request with `send(correlationId)`; resolves when its reply arrives. */
+  request(send: (correlationId: string) => void): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const id = String(++this.seq);
+      this.pending = { id, resolve };
+      send(id);
+    });
+  }
+}

@@ -4,7 +4,7 @@
  * confirms; `socketOptions.noDelay` for TCP_NODELAY.
  */
 import * as amqplib from 'amqplib';
-import { ConfirmWindow, publishWithDrain, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { ConfirmWindow, publishWithDrain, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class AmqplibAdapter implements ClientAdapter {
   readonly name = 'amqplib' as const;
@@ -85,25 +85,15 @@ export class AmqplibAdapter implements ClientAdapter {
   async rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>> {
     const ch = this.ch;
     const { queue: replyTo } = await ch.assertQueue('', { exclusive: true, durable: false });
-    let pending: { id: string; resolve: () => void } | null = null;
+    const rpc = new SequentialRpc();
     await ch.consume(
       replyTo,
       (msg) => {
-        if (msg !== null && pending !== null && msg.properties.correlationId === pending.id) {
-          const p = pending;
-          pending = null;
-          p.resolve();
-        }
+        if (msg !== null) rpc.onReply(msg.properties.correlationId);
       },
       { noAck: true },
     );
-    let seq = 0;
-    return (queue, body) =>
-      new Promise<void>((resolve) => {
-        const id = String(++seq);
-        pending = { id, resolve };
-        ch.publish('', queue, body, { correlationId: id, replyTo });
-      });
+    return (queue, body) => rpc.request((correlationId) => ch.publish('', queue, body, { correlationId, replyTo }));
   }
 
   async close(): Promise<void> {

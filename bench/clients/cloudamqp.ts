@@ -10,7 +10,7 @@
  * does not matter for the measurements).
  */
 import { AMQPClient, type AMQPChannel } from '@cloudamqp/amqp-client';
-import { publishAwaitingEvery, publishConfirmedByPromise, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { publishAwaitingEvery, publishConfirmedByPromise, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class CloudamqpAdapter implements ClientAdapter {
   readonly name = 'cloudamqp' as const;
@@ -70,21 +70,9 @@ export class CloudamqpAdapter implements ClientAdapter {
   async rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>> {
     const ch = this.ch;
     const { queue: replyTo } = await this.declareQueue('', { exclusive: true });
-    let pending: { id: string; resolve: () => void } | null = null;
-    await ch.basicConsume(replyTo, { noAck: true }, (msg) => {
-      if (pending !== null && msg.properties.correlationId === pending.id) {
-        const p = pending;
-        pending = null;
-        p.resolve();
-      }
-    });
-    let seq = 0;
-    return (queue, body) =>
-      new Promise<void>((resolve) => {
-        const id = String(++seq);
-        pending = { id, resolve };
-        void ch.basicPublish('', queue, body, { correlationId: id, replyTo });
-      });
+    const rpc = new SequentialRpc();
+    await ch.basicConsume(replyTo, { noAck: true }, (msg) => rpc.onReply(msg.properties.correlationId));
+    return (queue, body) => rpc.request((correlationId) => void ch.basicPublish('', queue, body, { correlationId, replyTo }));
   }
 
   async close(): Promise<void> {

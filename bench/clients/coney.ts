@@ -11,7 +11,7 @@
  * coney ~20% of its consume CPU and is not what users run.
  */
 import type * as Coney from '../../lib/index';
-import { ConfirmWindow, publishWithDrain, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { ConfirmWindow, publishWithDrain, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 const source = process.env.CONEY_BENCH_SOURCE;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -142,28 +142,16 @@ export class ConeyAdapter implements ClientAdapter {
   async rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>> {
     const ch = this.ch;
     const { queue: replyTo } = await this.declareQueue('', { exclusive: true });
-    let pending: { id: string; resolve: () => void } | null = null;
+    const rpc = new SequentialRpc();
     await new Promise<void>((resolve, reject) =>
       ch.basicConsume(
         replyTo,
-        (_c, _m, props) => {
-          if (pending !== null && props.correlationId === pending.id) {
-            const p = pending;
-            pending = null;
-            p.resolve();
-          }
-        },
+        (_c, _m, props) => rpc.onReply(props.correlationId),
         { autoAck: true },
         ok(() => resolve(), reject),
       ),
     );
-    let seq = 0;
-    return (queue, body) =>
-      new Promise<void>((resolve) => {
-        const id = String(++seq);
-        pending = { id, resolve };
-        ch.basicPublish('', queue, body, { correlationId: id, replyTo });
-      });
+    return (queue, body) => rpc.request((correlationId) => ch.basicPublish('', queue, body, { correlationId, replyTo }));
   }
 
   close(): Promise<void> {

@@ -10,7 +10,7 @@
  * every published message; that is part of what it costs.
  */
 import { Connection, type Channel } from 'rabbitmq-client';
-import { publishAwaitingEvery, publishConfirmedByPromise, type ClientAdapter, type DeclareResult, type Target } from './adapter';
+import { publishAwaitingEvery, publishConfirmedByPromise, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 export class RabbitmqClientAdapter implements ClientAdapter {
   readonly name = 'rabbitmq-client' as const;
@@ -82,21 +82,10 @@ export class RabbitmqClientAdapter implements ClientAdapter {
   async rpcClient(): Promise<(queue: string, body: Buffer) => Promise<void>> {
     const ch = this.ch;
     const { queue: replyTo } = await this.declareQueue('', { exclusive: true });
-    let pending: { id: string; resolve: () => void } | null = null;
-    await ch.basicConsume({ queue: replyTo, noAck: true }, (msg) => {
-      if (pending !== null && msg.correlationId === pending.id) {
-        const p = pending;
-        pending = null;
-        p.resolve();
-      }
-    });
-    let seq = 0;
+    const rpc = new SequentialRpc();
+    await ch.basicConsume({ queue: replyTo, noAck: true }, (msg) => rpc.onReply(msg.correlationId));
     return (queue, body) =>
-      new Promise<void>((resolve) => {
-        const id = String(++seq);
-        pending = { id, resolve };
-        void ch.basicPublish({ routingKey: queue, correlationId: id, replyTo }, body);
-      });
+      rpc.request((correlationId) => void ch.basicPublish({ routingKey: queue, correlationId, replyTo }, body));
   }
 
   async close(): Promise<void> {
