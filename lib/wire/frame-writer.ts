@@ -6,9 +6,8 @@
 import { InvalidArgumentError } from '../errors';
 import { Writer, writeLongAt, writeLonglong, writeShortstr } from './codec';
 import { DEFAULT_FRAME_MAX, PROTOCOL_HEADER } from './frame';
-import { BasicProperties, type AMQPMethod, type BasicPropertiesInit } from './spec';
+import { BasicProperties, FRAME_BODY, FRAME_END, FRAME_METHOD, type AMQPMethod, type BasicPropertiesInit } from './spec';
 
-const FRAME_END = 206;
 /** Bodies at least this large are referenced by `take()`'s chunk list, not copied. */
 export const LARGE_BODY_THRESHOLD = 32 * 1024;
 /** A pending tail up to this size is copied out by `take()` so that the buffer can be reused from its start. */
@@ -120,14 +119,19 @@ export class FrameWriter {
   private beginMethodFrame(channel: number, room: number): number {
     checkChannel(channel);
     this.prepare();
+    return this.frameStart(FRAME_METHOD, channel, room);
+  }
+
+  /** Writes a frame's type and channel at `pos` with `room` bytes available; returns the offset (pos is not moved). */
+  private frameStart(type: number, channel: number, room: number): number {
     const w = this.w;
     w.ensure(room);
     const b = w.buf;
-    const mark = w.pos;
-    b[mark] = 1;
-    b[mark + 1] = channel >>> 8;
-    b[mark + 2] = channel;
-    return mark;
+    const p = w.pos;
+    b[p] = type;
+    b[p + 1] = channel >>> 8;
+    b[p + 2] = channel;
+    return p;
   }
 
   /** Writes one method frame. */
@@ -264,14 +268,8 @@ export class FrameWriter {
 
   /** Writes a body frame's 7-byte header at `pos` with `room` bytes available; returns its offset (pos is not moved). */
   private bodyFrameHeader(channel: number, size: number, room: number): number {
-    const w = this.w;
-    w.ensure(room);
-    const b = w.buf;
-    const p = w.pos;
-    b[p] = 3;
-    b[p + 1] = channel >>> 8;
-    b[p + 2] = channel;
-    writeLongAt(b, p + 3, size);
+    const p = this.frameStart(FRAME_BODY, channel, room);
+    writeLongAt(this.w.buf, p + 3, size);
     return p;
   }
 
