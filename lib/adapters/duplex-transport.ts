@@ -51,6 +51,25 @@ export interface DuplexTransportOptions {
    * A dead peer never sends its FIN, and the socket would otherwise stay open.
    */
   endTimeout?: number;
+  /**
+   * Where the incoming bytes come from when the stream does not emit them as
+   * `'data'` events: a `net.Socket` opened with `onread` (see `NodeIOLoop`)
+   * hands its reads to a callback instead. Given, the transport takes its
+   * chunks from here and does not listen to `'data'`; the stream's other
+   * events (`'end'`, `'error'`, `'close'`, `'drain'`) are used as usual.
+   */
+  source?: ChunkSource;
+}
+
+/**
+ * A feed of incoming chunks that bypasses the stream's `'data'` events.
+ * `attach(sink)` starts delivering to `sink` (chunks that arrived before are
+ * delivered first, asynchronously); `attach(null)` stops delivery for good.
+ * The sink returns true when nothing refers to the chunk any more: the
+ * source may then read into its memory again.
+ */
+export interface ChunkSource {
+  attach(sink: ((chunk: Buffer) => boolean) | null): void;
 }
 
 /**
@@ -81,6 +100,7 @@ export class DuplexTransport implements Transport {
   private readonly listeners: Array<[string, (...args: any[]) => void]>;
   private readonly endTimeout: number;
   private endTimer: NodeJS.Timeout | null = null;
+  private readonly source: ChunkSource | null;
 
   /**
    * Wraps `stream` and starts reading from it.
@@ -92,14 +112,16 @@ export class DuplexTransport implements Transport {
     this.stream = stream;
     this.handlers = handlers;
     this.endTimeout = options.endTimeout ?? DEFAULT_END_TIMEOUT;
+    this.source = options.source ?? null;
     this.listeners = [
-      ['data', (chunk: Buffer) => this.onData(chunk)],
       ['drain', () => this.onDrain()],
       ['end', () => this.onEnd()],
       ['error', (err: unknown) => this.report(streamLost(err))],
       ['close', () => this.onStreamClose()],
     ];
+    if (this.source === null) this.listeners.unshift(['data', (chunk: Buffer) => this.onData(chunk)]);
     for (const [event, fn] of this.listeners) stream.on(event, fn);
+    this.source?.attach((chunk) => this.onData(chunk));
     if (stream.destroyed) this.deferReport(streamLost(new Error('the stream was already destroyed')));
   }
 
@@ -146,8 +168,9 @@ export class DuplexTransport implements Transport {
     this.deferReport(null);
   }
 
-  private onData(chunk: Buffer): void {
-    if (!this.closed) this.handlers.onData(chunk);
+  /** Hands a chunk on; true when nothing refers to it afterwards (see TransportHandlers.onData). */
+  private onData(chunk: Buffer): boolean {
+    return this.closed || this.handlers.onData(chunk) === true;
   }
 
   private onDrain(): void {
@@ -179,6 +202,7 @@ export class DuplexTransport implements Transport {
     if (this.endTimer) clearTimeout(this.endTimer);
     this.endTimer = null;
     for (const [event, fn] of this.listeners) this.stream.removeListener(event, fn);
+    this.source?.attach(null);
     this.stream.on('error', ignoreError);
     this.handlers.onClose(err);
   }

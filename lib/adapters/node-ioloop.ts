@@ -17,6 +17,7 @@ import type {
   TransportTarget,
 } from '../engine/ioloop';
 import { DuplexTransport } from './duplex-transport';
+import { SocketReader, socketReaders } from './socket-reader';
 import { RunGate } from './run-gate';
 
 /** Node's setTimeout takes at most 2^31-1 ms; longer delays are chained. */
@@ -180,9 +181,18 @@ export class NodeIOLoop implements IOLoop {
     const where: net.NetConnectOpts = target.path
       ? { path: target.path }
       : { host: target.host, port: target.port };
-    const socket = target.tls
-      ? tls.connect({ ...target.tls, ...where, servername: serverName(target) } as tls.ConnectionOptions)
-      : net.connect(where);
+    let socket: net.Socket;
+    if (target.tls) {
+      socket = tls.connect({ ...target.tls, ...where, servername: serverName(target) } as tls.ConnectionOptions);
+    } else if (this.openStream !== NodeIOLoop.prototype.openStream) {
+      // A subclass that calls super.openStream() may wrap the socket: keep its 'data' events.
+      socket = net.connect(where);
+    } else {
+      // Plain sockets read into our own buffers (see SocketReader); TLS sockets can't.
+      const reader = new SocketReader();
+      socket = net.connect({ ...where, onread: reader.onread });
+      socketReaders.set(socket, reader);
+    }
     const tcp = target.tcpOptions ?? {};
     if (!target.path) {
       socket.setNoDelay(tcp.noDelay ?? true);
@@ -373,7 +383,7 @@ class ConnectAttempt {
     this.cleanup(false);
     const stream = this.stream!;
     if (stream.destroyed) return this.report(this.error(new Error('the stream was destroyed before it was connected')));
-    const transport = new DuplexTransport(stream, guard(this.handlers, this.loop.invoke));
+    const transport = new DuplexTransport(stream, guard(this.handlers, this.loop.invoke), { source: socketReaders.get(stream) });
     this.loop.invoke(() => this.done(null, transport));
   }
 
@@ -438,7 +448,13 @@ class ConnectAttempt {
  */
 function guard(h: TransportHandlers, invoke: (cb: () => void) => void): TransportHandlers {
   return {
-    onData: (chunk) => invoke(() => h.onData(chunk)),
+    onData: (chunk) => {
+      let released: boolean | void = false;
+      invoke(() => {
+        released = h.onData(chunk);
+      });
+      return released;
+    },
     onClose: (err) => invoke(() => h.onClose(err)),
     onDrain: () => invoke(() => h.onDrain()),
   };

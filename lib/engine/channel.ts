@@ -721,13 +721,18 @@ export class Channel {
    * @internal A piece of a body frame's payload for this channel (`rest`: the
    * frame's bytes still to come; see FrameHandler.onBody).
    */
-  onBodyFrame(payload: Buffer, rest: number): void {
-    if (this.closeSent) return;
+  onBodyFrame(payload: Buffer, rest: number): boolean {
+    if (this.closeSent) return true;
     try {
-      if (this.content.bodyPiece(payload, rest)) this.onContent();
+      const complete = this.content.bodyPiece(payload, rest);
+      // the body is this very piece (no copy): it goes to the application, which may keep it
+      const kept = this.content.body === payload;
+      if (complete) this.onContent();
+      return !kept;
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       this.host.protocolError(spec.UNEXPECTED_FRAME, err);
+      return false;
     }
   }
 

@@ -409,9 +409,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private transportHandlers(holder: { transport: Transport | null }): TransportHandlers {
     const live = (): boolean => holder.transport !== null && holder.transport === this.transport;
     return {
-      onData: (chunk) => {
-        if (live()) this.onData(chunk);
-      },
+      onData: (chunk) => !live() || this.onData(chunk),
       onClose: (err) => {
         if (live()) this.onTransportClose(err);
       },
@@ -482,7 +480,8 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
       if (this.parser !== null) this.channelFor(channel)?.onHeaderFrame(bodySize, properties);
     },
     onBody: (channel, payload, rest) => {
-      if (this.parser !== null) this.channelFor(channel)?.onBodyFrame(payload, rest);
+      if (this.parser === null) return true;
+      return this.channelFor(channel)?.onBodyFrame(payload, rest) ?? true;
     },
     // Heartbeat frames only prove liveness, which onData already recorded.
     onHeartbeat: () => undefined,
@@ -494,15 +493,17 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     },
   };
 
-  private onData(chunk: Buffer): void {
+  /** Parses a chunk; true when nothing refers to it afterwards (see TransportHandlers.onData). */
+  private onData(chunk: Buffer): boolean {
     const parser = this.parser;
-    if (parser === null) return;
+    if (parser === null) return true;
     this.lastReceivedAt = this.ioloop.now();
     try {
-      parser.push(chunk, this.onFrame);
+      return parser.push(chunk, this.onFrame);
     } catch (err) {
       if (err instanceof FrameError) this.closeWithError(spec.FRAME_ERROR, err);
       else throw err;
+      return false;
     }
   }
 

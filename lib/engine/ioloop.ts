@@ -58,8 +58,12 @@ export interface TransportTarget {
 
 /** What a transport reports to its owner. Each is called on the loop. */
 export interface TransportHandlers {
-  /** Bytes arrived. The buffer may be kept (it is not reused by the transport). */
-  onData(chunk: Buffer): void;
+  /**
+   * Bytes arrived. The buffer may be kept, unless the handler returns `true`:
+   * that says nothing refers to the chunk any more, and a transport that
+   * reads into memory of its own may read into the chunk's bytes again.
+   */
+  onData(chunk: Buffer): boolean | void;
   /** The stream closed; `err` is null for an orderly end. Called exactly once. */
   onClose(err: Error | null): void;
   /** The transport's own buffer went back under its high-water mark. */

@@ -93,6 +93,8 @@ export class FrameParser {
   private backlog: Buffer | null = null;
   /** Where the chunk being parsed resumes after the frame being dispatched. */
   private resumeAt = 0;
+  /** A view of the chunk being parsed went to a handler that may keep it. */
+  private viewKept = false;
   private failed: FrameError | null = null;
   /** Reused for the payloads decoded here (decoding finishes before any handler runs). */
   private readonly reader = new Reader(EMPTY, 0, 0);
@@ -125,8 +127,12 @@ export class FrameParser {
    * frame's payload whole). Throws FrameError on malformed input. If the
    * handler throws, the error propagates and the rest of the chunk is kept
    * for the next `push`.
+   *
+   * Returns true when no view of `chunk` outlives the call: every body piece
+   * cut from it was released by `onBody` returning true, and the parser holds
+   * none. The caller may then reuse the chunk's memory for its next read.
    */
-  push(chunk: Buffer, handler: FrameHandler | ((f: Frame) => void)): void {
+  push(chunk: Buffer, handler: FrameHandler | ((f: Frame) => void)): boolean {
     if (this.failed !== null) throw this.failed;
     let h: FrameHandler;
     if (typeof handler === 'function') {
@@ -141,8 +147,10 @@ export class FrameParser {
       this.backlog = null;
     }
     this.resumeAt = 0;
+    this.viewKept = false;
     try {
       this.parse(chunk, h);
+      return !this.viewKept && this.bodyHeld === null;
     } catch (e) {
       if (e instanceof FrameError) {
         this.failed = e;
@@ -304,7 +312,7 @@ export class FrameParser {
       this.bodyHeld = null;
       this.bodyRest = 0;
       this.resumeAt = endAt + 1;
-      h.onBody(this.bodyChannel, piece, 0);
+      if (h.onBody(this.bodyChannel, piece, 0) !== true) this.viewKept = true;
       return endAt + 1;
     }
     if (len === off) return len;
@@ -317,7 +325,7 @@ export class FrameParser {
     // a piece from the middle of the payload
     this.bodyRest = rest - (len - off);
     this.resumeAt = len;
-    h.onBody(this.bodyChannel, chunk.subarray(off, len), this.bodyRest);
+    if (h.onBody(this.bodyChannel, chunk.subarray(off, len), this.bodyRest) !== true) this.viewKept = true;
     return len;
   }
 
@@ -416,7 +424,7 @@ export class FrameParser {
         return;
       }
       case 3:
-        h.onBody(channel, buf.subarray(start, end), 0);
+        if (h.onBody(channel, buf.subarray(start, end), 0) !== true) this.viewKept = true;
         return;
       default:
         // 8: heartbeat (any payload is ignored)

@@ -81,8 +81,13 @@ export interface FrameHandler {
    * still to come after this piece: 0 marks the frame's last piece, which is
    * only handed over once the frame-end octet has been checked. A frame with
    * an empty payload comes as one empty piece.
+   *
+   * Return `true` when nothing refers to `payload` once the call returns (its
+   * bytes were copied or not needed): only then may the socket chunk's memory
+   * be read into again (see {@link FrameParser.push}'s result). Anything else
+   * means the piece may be kept.
    */
-  onBody(channel: number, payload: Buffer, rest: number): void;
+  onBody(channel: number, payload: Buffer, rest: number): boolean | void;
   /** A heartbeat frame (channel 0). */
   onHeartbeat(): void;
   /** The peer sent a protocol header (`AMQP` + 4 octets) instead of a frame. */

@@ -23,7 +23,7 @@ function recorder() {
     handlers: {} as TransportHandlers,
   };
   rec.handlers = {
-    onData: (c) => rec.chunks.push(c),
+    onData: (c) => void rec.chunks.push(c),
     onClose: (e) => rec.closes.push(e),
     onDrain: () => rec.drains++,
   };

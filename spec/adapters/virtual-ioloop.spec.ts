@@ -21,7 +21,7 @@ function recorder(loop: VirtualIOLoop) {
     },
   };
   rec.handlers = {
-    onData: (c) => rec.chunks.push(c),
+    onData: (c) => void rec.chunks.push(c),
     onClose: (e) => {
       rec.closes.push(e);
       rec.closedAt = loop.now();

@@ -570,6 +570,41 @@ describe('Channel (integration, RabbitMQ)', function () {
       expect(sha256(delivered)).to.equal(digest);
     });
 
+    for (const frameMax of [131072, 4096]) {
+      itBroker(`bodies a consumer keeps stay intact while the socket reuses its read memory (mixed sizes, frameMax ${frameMax})`, async () => {
+        // Large bodies are copied out of the socket's chunks, which are then read into again;
+        // small ones are views of their chunk, which must then never be overwritten.
+        const { ch } = await connectWithChannel({ frameMax });
+        const queue = await freshQueue(ch);
+        const sizes = [7, 1000, 70000, 0, 300000, 12, 5000, 131060, 20, 200000, 3];
+        const count = 330;
+        const bodyOf = (i: number) => {
+          const b = Buffer.allocUnsafe(sizes[i % sizes.length]);
+          for (let k = 0; k < b.length; k++) b[k] = (k * 13 + i * 7 + (k >>> 9)) & 0xff;
+          return b;
+        };
+        for (let i = 0; i < count; i++) ch.basicPublish('', queue, bodyOf(i), { messageId: String(i) });
+        const kept: Array<[number, Buffer]> = [];
+        await within(
+          30000,
+          new Promise<void>((resolve) => {
+            ch.basicConsume(
+              queue,
+              (_c, _m, p, body) => {
+                kept.push([Number(p.messageId), body]);
+                if (kept.length === count) resolve();
+              },
+              { autoAck: true },
+            );
+          }),
+          `${count} deliveries`,
+        );
+        const damaged = kept.filter(([i, body]) => !body.equals(bodyOf(i))).map(([i]) => i);
+        expect(damaged, 'messages whose body changed after delivery').to.deep.equal([]);
+        expect(kept.map(([i]) => i)).to.deep.equal([...Array(count).keys()]);
+      });
+    }
+
     itBroker('string bodies are UTF-8 (non-ASCII text)', async () => {
       const { ch } = await connectWithChannel();
       const queue = await freshQueue(ch);

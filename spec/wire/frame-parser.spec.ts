@@ -302,7 +302,7 @@ describe('wire/frame-parser', () => {
       fw.writeContent(1, undefined, Buffer.from('abcdef'), 4096);
       const chunk = Buffer.concat(fw.take());
       const pieces: Array<[Buffer, number]> = [];
-      new FrameParser().push(chunk, { ...ignore, onBody: (_c, payload, rest) => pieces.push([payload, rest]) });
+      new FrameParser().push(chunk, { ...ignore, onBody: (_c, payload, rest) => void pieces.push([payload, rest]) });
       expect(pieces).to.have.length(1);
       expect(pieces[0][1]).to.equal(0);
       expect(pieces[0][0].buffer).to.equal(chunk.buffer);
@@ -314,7 +314,7 @@ describe('wire/frame-parser', () => {
       for (const chunks of [[frame], [frame.subarray(0, 7), frame.subarray(7)], [frame.subarray(0, 3), frame.subarray(3, 7), frame.subarray(7)]]) {
         const pieces: Array<[number, number, number]> = [];
         const p = new FrameParser();
-        for (const c of chunks) p.push(c, { ...ignore, onBody: (channel, payload, rest) => pieces.push([channel, payload.length, rest]) });
+        for (const c of chunks) p.push(c, { ...ignore, onBody: (channel, payload, rest) => void pieces.push([channel, payload.length, rest]) });
         expect(pieces).to.deep.equal([[1, 0, 0]]);
       }
     });
@@ -324,7 +324,7 @@ describe('wire/frame-parser', () => {
       const payload = Buffer.from('0123456789');
       // the payload ends with the first chunk: its piece is held, then dropped on a bad end octet
       let calls: Array<[string, number]> = [];
-      const onBody = (_c: number, piece: Buffer, rest: number) => calls.push([piece.toString(), rest]);
+      const onBody = (_c: number, piece: Buffer, rest: number) => void calls.push([piece.toString(), rest]);
       let p = new FrameParser();
       p.push(Buffer.concat([head, payload]), { ...ignore, onBody });
       expect(calls).to.deep.equal([]);
@@ -342,6 +342,90 @@ describe('wire/frame-parser', () => {
       expect(calls).to.deep.equal([['0123', 6]]);
       expect(() => p.push(Buffer.concat([payload.subarray(4), Buffer.from([0])]), { ...ignore, onBody })).to.throw(FrameError, /bad frame end octet 0x0/);
       expect(calls).to.deep.equal([['0123', 6]]);
+    });
+
+    describe("push's result: whether the chunk's memory may be read into again", () => {
+      const frames = (write: (fw: FrameWriter) => void): Buffer => {
+        const fw = new FrameWriter();
+        write(fw);
+        return Buffer.concat(fw.take());
+      };
+      const keepNothing: FrameHandler = { ...ignore, onBody: () => true };
+
+      it('true for a chunk of methods, headers and heartbeats', () => {
+        const chunk = frames((fw) => {
+          fw.writeMethod(1, new spec.Basic.Ack({ deliveryTag: 1, multiple: false }));
+          fw.writeHeartbeat();
+        });
+        expect(new FrameParser().push(chunk, ignore)).to.equal(true);
+      });
+
+      it('false once a body piece went to a handler that did not say it let go of it', () => {
+        const chunk = frames((fw) => fw.writeContent(1, undefined, Buffer.from('abc'), 4096));
+        expect(new FrameParser().push(chunk, ignore)).to.equal(false);
+        expect(new FrameParser().push(chunk, { ...ignore, onBody: () => false })).to.equal(false);
+        expect(new FrameParser().push(chunk, keepNothing)).to.equal(true);
+      });
+
+      it('false while the parser holds the last piece of a body frame (its frame-end octet still to come)', () => {
+        const chunk = frames((fw) => fw.writeContent(1, undefined, Buffer.from('abc'), 4096));
+        const p = new FrameParser();
+        expect(p.push(chunk.subarray(0, chunk.length - 1), keepNothing)).to.equal(false);
+        expect(p.push(chunk.subarray(chunk.length - 1), keepNothing)).to.equal(true);
+      });
+
+      it('false when the handler threw (nothing is returned: the error propagates)', () => {
+        const chunk = frames((fw) => fw.writeContent(1, undefined, Buffer.from('abc'), 4096));
+        const p = new FrameParser();
+        expect(() =>
+          p.push(chunk, {
+            ...keepNothing,
+            onBody: () => {
+              throw new Error('user bug');
+            },
+          }),
+        ).to.throw('user bug');
+      });
+
+      it('bodies stay intact when every released chunk is overwritten by the next read (many splits)', () => {
+        // The reader's side of the contract: a chunk released by push is overwritten by the next
+        // chunk (same memory), a kept one is not. The handler keeps a body frame that came as one
+        // piece (as the content assembler does) and copies pieces of frames that came in several.
+        for (let seed = 1; seed <= 40; seed++) {
+          const random = prng(5000 + seed);
+          const maxChunk = [16, 300, 5000, 70000][seed % 4];
+          const arena: Buffer[] = [Buffer.alloc(70001)];
+          let reuse = false;
+          const bodies: Buffer[] = [];
+          let copying: Buffer[] = [];
+          const h: FrameHandler = {
+            ...ignore,
+            onBody: (_c, piece, rest) => {
+              if (copying.length === 0 && rest === 0) {
+                bodies.push(piece); // kept as it is: a view of the chunk
+                return false;
+              }
+              copying.push(Buffer.from(piece));
+              if (rest === 0) {
+                bodies.push(Buffer.concat(copying));
+                copying = [];
+              }
+              return true;
+            },
+          };
+          const p = new FrameParser();
+          for (let off = 0; off < stream.length; ) {
+            const n = Math.min(stream.length - off, 1 + Math.floor(random() * maxChunk));
+            if (!reuse) arena.push(Buffer.alloc(70001));
+            const chunk = arena[arena.length - 1].subarray(0, n);
+            stream.copy(chunk, 0, off, off + n);
+            off += n;
+            reuse = p.push(chunk, h);
+          }
+          const expectedBodies = whole.filter((f) => f.type === 3).map((f) => (f as { payload: Buffer }).payload.toString('hex'));
+          expect(bodies.map((b) => b.toString('hex')), `seed ${seed}`).to.deep.equal(expectedBodies);
+        }
+      });
     });
 
     it('keeps the rest of a chunk when onBody throws', () => {

@@ -1,0 +1,87 @@
+/**
+ * Reads of a plain `net.Socket` into memory of ours (`onread`), for
+ * `NodeIOLoop`'s TCP and Unix sockets.
+ * @packageDocumentation
+ */
+import type { Duplex } from 'node:stream';
+import type { ChunkSource } from './duplex-transport';
+
+/** Size of a slab that successive reads are made into. */
+const SLAB_SIZE = 256 * 1024;
+/** A read is offered at least this much room; a slab with less left is retired. */
+const MIN_READ_ROOM = 64 * 1024;
+
+/**
+ * Hands a socket's reads to a sink as chunks that are views into a slab.
+ *
+ * Node's own reads allocate 64 KiB, read into it and shrink it to what was
+ * read: one allocation per read and at most 64 KiB per read syscall. Here a
+ * read goes into the unused rest of a 256 KiB slab (at least 64 KiB of room,
+ * so up to 256 KiB per syscall under load), and the chunk is a view of just
+ * the bytes read.
+ *
+ * What the sink returns decides what happens to those bytes. `true` (nothing
+ * refers to the chunk any more: its frames were decoded into objects of their
+ * own, its body pieces copied) lets the next read overwrite them, so a
+ * connection that copies what it reads (large bodies, confirms, RPC replies)
+ * reads into the same memory over and over. Anything else (a consumer got a
+ * body that is a view of the chunk) moves past them for good; a new slab is
+ * allocated once the room left is too small. A body a consumer keeps keeps
+ * its slab alive, as it would keep Node's own chunk alive.
+ */
+export class SocketReader implements ChunkSource {
+  private slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  private used = 0;
+  /** `slab.subarray(used)`, made again only when `used` moves. */
+  private rest = this.slab;
+  private sink: ((chunk: Buffer) => boolean) | null = null;
+  /** Chunks read before a sink was attached; null once one was. */
+  private early: Buffer[] | null = [];
+
+  /** The `onread` option for `net.connect`. */
+  readonly onread = {
+    buffer: (): Buffer => this.room(),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      const chunk = (buf as Buffer).subarray(0, n);
+      const sink = this.sink;
+      if (sink === null) this.early?.push(chunk);
+      if (sink === null || sink(chunk) !== true) this.advance(n);
+      return true;
+    },
+  };
+
+  /** The bytes just read stay as they are: later reads go after them. */
+  private advance(n: number): void {
+    this.used += n;
+    if (SLAB_SIZE - this.used < MIN_READ_ROOM) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      this.used = 0;
+    }
+    this.rest = this.slab.subarray(this.used);
+  }
+
+  /** Where the next read goes. */
+  private room(): Buffer {
+    return this.rest;
+  }
+
+  attach(sink: ((chunk: Buffer) => boolean) | null): void {
+    const early = this.early;
+    if (sink === null || early === null || early.length === 0) {
+      this.early = null;
+      this.sink = sink;
+      return;
+    }
+    // Chunks that came early go first, on a later turn; reads meanwhile queue behind them.
+    setImmediate(() => {
+      const queued = this.early;
+      this.early = null;
+      if (queued === null) return; // detached meanwhile
+      this.sink = sink;
+      for (const chunk of queued) if (this.sink === sink) sink(chunk);
+    });
+  }
+}
+
+/** The reader of each socket that `NodeIOLoop` opened with `onread`. */
+export const socketReaders = new WeakMap<Duplex, SocketReader>();
