@@ -32,7 +32,7 @@ const MIN_READ_ROOM = 64 * 1024;
 export class SocketReader implements ChunkSource {
   private slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
   private used = 0;
-  /** `slab.subarray(used)`, made again only when `used` moves. */
+  /** Where the next read goes: `slab.subarray(used)`, made again only when `used` moves. */
   private rest = this.slab;
   private sink: ((chunk: Buffer) => boolean) | null = null;
   /** Chunks read before a sink was attached; null once one was. */
@@ -40,7 +40,7 @@ export class SocketReader implements ChunkSource {
 
   /** The `onread` option for `net.connect`. */
   readonly onread = {
-    buffer: (): Buffer => this.room(),
+    buffer: (): Buffer => this.rest,
     callback: (n: number, buf: Uint8Array): boolean => {
       const chunk = (buf as Buffer).subarray(0, n);
       const sink = this.sink;
@@ -58,11 +58,6 @@ export class SocketReader implements ChunkSource {
       this.used = 0;
     }
     this.rest = this.slab.subarray(this.used);
-  }
-
-  /** Where the next read goes. */
-  private room(): Buffer {
-    return this.rest;
   }
 
   attach(sink: ((chunk: Buffer) => boolean) | null): void {
