@@ -10,24 +10,31 @@ import type { ChunkSource } from './duplex-transport';
 const SLAB_SIZE = 256 * 1024;
 /** A read is offered at least this much room; a slab with less left is retired. */
 const MIN_READ_ROOM = 64 * 1024;
+/** A read of at most this many bytes is handed on as a copy of its own. */
+const COPY_READ_SIZE = 16 * 1024;
 
 /**
- * Hands a socket's reads to a sink as chunks that are views into a slab.
+ * Hands a socket's reads to a sink, reading into slabs of ours.
  *
  * Node's own reads allocate 64 KiB, read into it and shrink it to what was
  * read: one allocation per read and at most 64 KiB per read syscall. Here a
  * read goes into the unused rest of a 256 KiB slab (at least 64 KiB of room,
- * so up to 256 KiB per syscall under load), and the chunk is a view of just
- * the bytes read.
+ * so up to 256 KiB per syscall under load).
  *
- * What the sink returns decides what happens to those bytes. `true` (nothing
- * refers to the chunk any more: its frames were decoded into objects of their
- * own, its body pieces copied) lets the next read overwrite them, so a
- * connection that copies what it reads (large bodies, confirms, RPC replies)
- * reads into the same memory over and over. Anything else (a consumer got a
- * body that is a view of the chunk) moves past them for good; a new slab is
- * allocated once the room left is too small. A body a consumer keeps keeps
- * its slab alive, as it would keep Node's own chunk alive.
+ * A large read (above 16 KiB: a busy connection) is handed on as a view of
+ * the slab, and what the sink returns decides what happens to those bytes.
+ * `true` (nothing refers to the chunk any more: its frames were decoded into
+ * objects of their own, its body pieces copied) lets the next read overwrite
+ * them, so a connection that copies what it reads (large bodies) reads into
+ * the same memory over and over. Anything else (a consumer got a body that is
+ * a view of the chunk) moves past them for good; a new slab is allocated once
+ * the room left is too small.
+ *
+ * A small read (a quiet connection: a few messages, replies, confirms) is
+ * handed on as a copy of just its bytes, as Node's own reads are, and the
+ * slab is read into again. So a body a consumer keeps pins at most its small
+ * chunk on a quiet connection, and at most one slab on a busy one, never a
+ * slab per kept message of a trickle.
  */
 export class SocketReader implements ChunkSource {
   private slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
@@ -42,10 +49,19 @@ export class SocketReader implements ChunkSource {
   readonly onread = {
     buffer: (): Buffer => this.rest,
     callback: (n: number, buf: Uint8Array): boolean => {
-      const chunk = (buf as Buffer).subarray(0, n);
+      const view = (buf as Buffer).subarray(0, n);
       const sink = this.sink;
-      if (sink === null) this.early?.push(chunk);
-      if (sink === null || sink(chunk) !== true) this.advance(n);
+      if (n <= COPY_READ_SIZE) {
+        const copy = Buffer.allocUnsafeSlow(n);
+        view.copy(copy);
+        if (sink !== null) sink(copy);
+        else this.early?.push(copy);
+      } else if (sink === null) {
+        this.early?.push(view);
+        this.advance(n);
+      } else if (sink(view) !== true) {
+        this.advance(n);
+      }
       return true;
     },
   };

@@ -52,7 +52,14 @@ export interface ChannelHost {
 /** An error-first completion callback. */
 export type Callback<T = void> = (err: Error | null, result?: T) => void;
 
-/** Receives a consumer's messages. */
+/**
+ * Receives a consumer's messages.
+ *
+ * `body` may be a view into the connection's read memory rather than a
+ * Buffer of its own (a body that arrived in one piece on a busy connection
+ * is not copied). Keeping it keeps that memory (up to 256 KiB) alive: to keep
+ * a few small bodies of a busy stream for a long time, keep `Buffer.from(body)`.
+ */
 export type OnMessage = (
   channel: Channel,
   method: spec.Basic.Deliver,

@@ -27,24 +27,46 @@ describe('adapters/socket-reader', () => {
     expect(new SocketReader().onread.buffer().length).to.be.at.least(64 * 1024);
   });
 
-  it('hands each read on as a view of just the bytes read', () => {
+  it('hands a large read on as a view of just the bytes read', () => {
     const r = new SocketReader();
     const got: Buffer[] = [];
     r.attach((chunk) => {
       got.push(chunk);
       return false;
     });
-    const room = read(r, Buffer.from('hello'));
-    expect(got.map(String)).to.deep.equal(['hello']);
-    expect(got[0].buffer).to.equal(room.buffer, 'no copy');
+    const room = read(r, fill(20000, 7));
+    expect(got).to.have.length(1);
+    expect(got[0].equals(fill(20000, 7))).to.equal(true);
+    expect(sameMemory(got[0], room), 'no copy').to.equal(true);
   });
 
-  it('reads into the same memory again after the sink released a chunk', () => {
+  it('reads into the same memory again after the sink released a large chunk, not after it kept one', () => {
     const r = new SocketReader();
-    r.attach(() => true);
+    let release = true;
+    r.attach(() => release);
     const first = r.onread.buffer();
-    read(r, fill(1000, 1));
+    read(r, fill(20000, 1));
+    expect(sameMemory(r.onread.buffer(), first), 'released: same room').to.equal(true);
+    release = false;
+    read(r, fill(20000, 2));
+    expect(r.onread.buffer().byteOffset).to.equal(first.byteOffset + 20000, 'kept: the next read goes after it');
+  });
+
+  it('hands a small read on as a copy of its own (exact size), and reads into the same memory again', () => {
+    const r = new SocketReader();
+    const got: Buffer[] = [];
+    r.attach((chunk) => {
+      got.push(chunk);
+      return false; // even when kept
+    });
+    const first = r.onread.buffer();
+    for (let i = 0; i < 3; i++) read(r, fill(16 * 1024, i));
     expect(sameMemory(r.onread.buffer(), first)).to.equal(true);
+    got.forEach((chunk, i) => {
+      expect(chunk.buffer).to.not.equal(first.buffer, 'not a view of the slab');
+      expect(chunk.buffer.byteLength, 'a buffer of its own').to.equal(16 * 1024);
+      expect(chunk.equals(fill(16 * 1024, i))).to.equal(true);
+    });
   });
 
   it('never overwrites a chunk the sink kept, across slabs', () => {

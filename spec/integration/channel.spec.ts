@@ -605,6 +605,29 @@ describe('Channel (integration, RabbitMQ)', function () {
       });
     }
 
+    itBroker('a kept body of a trickle of messages pins only its own small chunk, not a read slab', async () => {
+      const { ch } = await connectWithChannel();
+      const queue = await freshQueue(ch);
+      const kept: Buffer[] = [];
+      let next: (() => void) | null = null;
+      ch.basicConsume(
+        queue,
+        (_c, _m, _p, body) => {
+          kept.push(body);
+          next?.();
+        },
+        { autoAck: true },
+      );
+      for (let i = 0; i < 40; i++) {
+        const arrived = new Promise<void>((resolve) => (next = resolve));
+        ch.basicPublish('', queue, `message ${i}`);
+        await within(WAIT, arrived, `delivery ${i}`);
+      }
+      expect(kept.map(String)).to.deep.equal([...Array(40).keys()].map((i) => `message ${i}`));
+      const pinned = Math.max(...kept.map((b) => b.buffer.byteLength));
+      expect(pinned, 'bytes of memory behind the largest kept body').to.be.at.most(16 * 1024);
+    });
+
     itBroker('string bodies are UTF-8 (non-ASCII text)', async () => {
       const { ch } = await connectWithChannel();
       const queue = await freshQueue(ch);
