@@ -165,7 +165,7 @@ export class NodeIOLoop implements IOLoop {
       armTimer: (seconds, fire) => this.armConnectTimer(seconds, fire),
     };
     // Our own sockets are TCP from the start; a subclass's stream is just "a stream" until it shows what it is.
-    const phase: Phase = this.openStream === NodeIOLoop.prototype.openStream ? 'tcp' : 'stream';
+    const phase: Phase = this.opensOwnSockets ? 'tcp' : 'stream';
     const attempt = new ConnectAttempt(context, target, handlers, done, phase);
     attempt.begin(() => this.openStream(target));
     return () => attempt.abort();
@@ -184,7 +184,7 @@ export class NodeIOLoop implements IOLoop {
     let socket: net.Socket;
     if (target.tls) {
       socket = tls.connect({ ...target.tls, ...where, servername: serverName(target) } as tls.ConnectionOptions);
-    } else if (this.openStream !== NodeIOLoop.prototype.openStream) {
+    } else if (!this.opensOwnSockets) {
       // A subclass that calls super.openStream() may wrap the socket: keep its 'data' events.
       socket = net.connect(where);
     } else {
@@ -199,6 +199,11 @@ export class NodeIOLoop implements IOLoop {
       if (tcp.keepAlive) socket.setKeepAlive(true, tcp.keepAliveInitialDelay ?? 0);
     }
     return socket;
+  }
+
+  /** True unless a subclass overrides openStream (its streams may wrap or replace our sockets). */
+  private get opensOwnSockets(): boolean {
+    return this.openStream === NodeIOLoop.prototype.openStream;
   }
 
   /** A connect attempt's timeout, counted by pendingTimerCount; returns its canceller. */

@@ -50,21 +50,25 @@ export class SocketReader implements ChunkSource {
     buffer: (): Buffer => this.rest,
     callback: (n: number, buf: Uint8Array): boolean => {
       const view = (buf as Buffer).subarray(0, n);
-      const sink = this.sink;
       if (n <= COPY_READ_SIZE) {
+        // a copy of its own: the slab's bytes are free again at once, whatever the sink does
         const copy = Buffer.allocUnsafeSlow(n);
         view.copy(copy);
-        if (sink !== null) sink(copy);
-        else this.early?.push(copy);
-      } else if (sink === null) {
-        this.early?.push(view);
-        this.advance(n);
-      } else if (sink(view) !== true) {
+        this.deliver(copy);
+      } else if (!this.deliver(view)) {
         this.advance(n);
       }
       return true;
     },
   };
+
+  /** Hands a chunk to the sink (or queues it until there is one); true when the sink released it. */
+  private deliver(chunk: Buffer): boolean {
+    const sink = this.sink;
+    if (sink !== null) return sink(chunk) === true;
+    this.early?.push(chunk);
+    return false;
+  }
 
   /** The bytes just read stay as they are: later reads go after them. */
   private advance(n: number): void {
