@@ -25,7 +25,8 @@
  *
  * Encoding picks the tag from the JS value: boolean → t, integer number in
  * int32 range → I, other integer number in int64 range → l, bigint → l, any
- * other number (fractions, NaN, ±Infinity, -0, integers beyond int64) → d, Date → T, Buffer/Uint8Array → x,
+ * other finite number (fractions, -0, integers beyond int64) → d (NaN and ±Infinity throw: RabbitMQ
+ * drops the connection on them; `Typed.double` forces one), Date → T, Buffer/Uint8Array → x,
  * string → S, null/undefined → V, array → A, {@link Decimal} → D, plain
  * object → F. A {@link TypedValue} (see {@link Typed}) forces a tag.
  *
@@ -133,6 +134,14 @@ export const Typed = {
 // ---------------------------------------------------------------------------
 // encoding
 
+/**
+ * How deeply tables and arrays may nest, in both directions. Real headers nest
+ * a few levels; the limit exists because decoding recurses once per level, and
+ * a ~15 KB message nesting thousands of levels would otherwise overflow the
+ * stack (rabbitmq-c settled on 100 for the same reason; RabbitMQ has none).
+ */
+export const MAX_TABLE_DEPTH = 128;
+
 const U32 = 4294967296;
 const I64_MIN = -9223372036854775808; // -2^63, exact as a double
 const I64_MAX_EXCL = 9223372036854775808; // 2^63
@@ -147,6 +156,23 @@ function typeError(key: string, what: string, v: unknown): InvalidArgumentError 
   else if (typeof v === 'object') d = `an object (${(v as object).constructor?.name ?? 'no prototype'})`;
   else d = `${typeof v}${typeof v === 'symbol' || typeof v === 'function' ? '' : ' ' + String(v)}`;
   return new InvalidArgumentError(`field table key '${key}': expected ${what}, got ${d}`);
+}
+
+function nestedTooDeep(key: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `${key ? `field table key '${key}'` : 'field table'}: tables and arrays nested more than ${MAX_TABLE_DEPTH} levels deep (a cyclic reference?)`,
+  );
+}
+
+/**
+ * RabbitMQ answers a NaN or an infinity in a table by closing the whole
+ * connection (541 or a reset), taking every in-flight message with it, so they
+ * are refused at the call. `Typed.double(v)` still sends one to a broker that takes it.
+ */
+function notFinite(key: string, v: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `field table key '${key}': ${v} cannot be sent (RabbitMQ closes the connection on NaN and infinities); use Typed.double(${v}) to force it`,
+  );
 }
 
 /** Writes `s` as UTF-8 (ASCII fast path). Room (3 bytes per unit) must be ensured. */
@@ -171,7 +197,8 @@ function putU32(b: Buffer, p: number, v: number): void {
 }
 
 /** Encodes a field table (length-prefixed) at `w.pos`. `undefined`/`null` encodes an empty table. */
-export function encodeTable(w: Writer, t: FieldTable | undefined | null, key = ''): void {
+export function encodeTable(w: Writer, t: FieldTable | undefined | null, key = '', depth = 0): void {
+  if (depth > MAX_TABLE_DEPTH) throw nestedTooDeep(key);
   w.ensure(4);
   const start = w.pos;
   w.pos = start + 4;
@@ -195,18 +222,19 @@ export function encodeTable(w: Writer, t: FieldTable | undefined | null, key = '
       }
       b[p] = len;
       w.pos = p + 1 + len;
-      encodeValue(w, t[k], k);
+      encodeValue(w, t[k], k, depth);
     }
   }
   putU32(w.buf, start, w.pos - start - 4);
 }
 
 /** Encodes a field array (length-prefixed) at `w.pos`. */
-export function encodeArray(w: Writer, a: readonly FieldValue[], key = ''): void {
+export function encodeArray(w: Writer, a: readonly FieldValue[], key = '', depth = 0): void {
+  if (depth > MAX_TABLE_DEPTH) throw nestedTooDeep(key);
   w.ensure(4);
   const start = w.pos;
   w.pos = start + 4;
-  for (let i = 0; i < a.length; i++) encodeValue(w, a[i], key);
+  for (let i = 0; i < a.length; i++) encodeValue(w, a[i], key, depth);
   putU32(w.buf, start, w.pos - start - 4);
 }
 
@@ -215,8 +243,11 @@ function isPlainObject(v: object): boolean {
   return p === Object.prototype || p === null;
 }
 
-/** Encodes one tagged value. `key` names the table key in error messages. */
-export function encodeValue(w: Writer, v: unknown, key: string): void {
+/**
+ * Encodes one tagged value. `key` names the table key in error messages;
+ * `depth`: the tables and arrays enclosing it.
+ */
+export function encodeValue(w: Writer, v: unknown, key: string, depth = 0): void {
   switch (typeof v) {
     case 'string':
       putLongString(w, 0x53 /* S */, v);
@@ -236,8 +267,10 @@ export function encodeValue(w: Writer, v: unknown, key: string): void {
           // an integral double beyond int64 (e.g. 1e300): a double is lossless
           putDouble(w, 0x64 /* d */, v);
         }
-      } else {
+      } else if (v === v && v !== Infinity && v !== -Infinity) {
         putDouble(w, 0x64 /* d */, v);
+      } else {
+        throw notFinite(key, v);
       }
       return;
     case 'boolean':
@@ -257,7 +290,7 @@ export function encodeValue(w: Writer, v: unknown, key: string): void {
         putVoid(w);
       } else if (Array.isArray(v)) {
         putTag(w, 0x41 /* A */);
-        encodeArray(w, v, key);
+        encodeArray(w, v, key, depth + 1);
       } else if (v instanceof Date) {
         putTimestamp(w, v, key);
       } else if (v instanceof Uint8Array) {
@@ -265,10 +298,10 @@ export function encodeValue(w: Writer, v: unknown, key: string): void {
       } else if (v instanceof Decimal) {
         putDecimal(w, v, key);
       } else if (v instanceof TypedValue) {
-        encodeTyped(w, v, key);
+        encodeTyped(w, v, key, depth);
       } else if (isPlainObject(v)) {
         putTag(w, 0x46 /* F */);
-        encodeTable(w, v as FieldTable, key);
+        encodeTable(w, v as FieldTable, key, depth + 1);
       } else {
         throw typeError(key, 'a field value (plain object, array, Date, Buffer, Decimal, TypedValue, ...)', v);
       }
@@ -389,7 +422,7 @@ function putInt(w: Writer, tag: number, v: unknown, key: string, type: string, l
   w.pos = p + 1 + size;
 }
 
-function encodeTyped(w: Writer, tv: TypedValue, key: string): void {
+function encodeTyped(w: Writer, tv: TypedValue, key: string, depth: number): void {
   const v = tv.value;
   switch (tv.type) {
     case 't':
@@ -433,14 +466,14 @@ function encodeTyped(w: Writer, tv: TypedValue, key: string): void {
     case 'A':
       if (!Array.isArray(v)) throw typeError(key, "an array for field array ('A')", v);
       putTag(w, 0x41);
-      return encodeArray(w, v, key);
+      return encodeArray(w, v, key, depth + 1);
     case 'T':
       if (!(v instanceof Date) && typeof v !== 'number') throw typeError(key, "a Date or seconds for timestamp ('T')", v);
       return putTimestamp(w, v, key);
     case 'F':
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw typeError(key, "an object for table ('F')", v);
       putTag(w, 0x46);
-      return encodeTable(w, v as FieldTable, key);
+      return encodeTable(w, v as FieldTable, key, depth + 1);
     case 'V':
       return putVoid(w);
     case 'x':
@@ -462,8 +495,16 @@ function tagName(tag: number): string {
   return tag >= 0x20 && tag < 0x7f ? `'${String.fromCharCode(tag)}' (0x${tag.toString(16)})` : `0x${tag.toString(16)}`;
 }
 
-/** Decodes a length-prefixed field table at `r.pos`. */
-export function decodeTable(r: Reader): FieldTable {
+function tooDeep(r: Reader): FrameError {
+  return new FrameError(`field table or array nested more than ${MAX_TABLE_DEPTH} levels deep at offset ${r.pos}`);
+}
+
+/**
+ * Decodes a length-prefixed field table at `r.pos`. `depth`: how many tables
+ * and arrays enclose this one (a FrameError beyond {@link MAX_TABLE_DEPTH}).
+ */
+export function decodeTable(r: Reader, depth = 0): FieldTable {
+  if (depth > MAX_TABLE_DEPTH) throw tooDeep(r);
   const len = r.long();
   const start = r.pos;
   const end = start + len;
@@ -473,7 +514,7 @@ export function decodeTable(r: Reader): FieldTable {
   const t: FieldTable = {};
   while (r.pos < end) {
     const key = r.shortstr();
-    const v = decodeValue(r);
+    const v = decodeValue(r, depth);
     if (key === '__proto__') Object.defineProperty(t, key, { value: v, enumerable: true, writable: true, configurable: true });
     else t[key] = v;
   }
@@ -481,21 +522,22 @@ export function decodeTable(r: Reader): FieldTable {
   return t;
 }
 
-/** Decodes a length-prefixed field array at `r.pos`. */
-export function decodeArray(r: Reader): FieldValue[] {
+/** Decodes a length-prefixed field array at `r.pos` (`depth` as for {@link decodeTable}). */
+export function decodeArray(r: Reader, depth = 0): FieldValue[] {
+  if (depth > MAX_TABLE_DEPTH) throw tooDeep(r);
   const len = r.long();
   const end = r.pos + len;
   if (end > r.end) throw truncated(r, 'field array', len);
   const outerEnd = r.end;
   r.end = end;
   const a: FieldValue[] = [];
-  while (r.pos < end) a.push(decodeValue(r));
+  while (r.pos < end) a.push(decodeValue(r, depth));
   r.end = outerEnd;
   return a;
 }
 
-/** Decodes one tagged value at `r.pos`. */
-export function decodeValue(r: Reader): FieldValue {
+/** Decodes one tagged value at `r.pos`; `depth`: the tables and arrays enclosing it. */
+export function decodeValue(r: Reader, depth = 0): FieldValue {
   const b = r.buf;
   let p = r.pos;
   if (p >= r.end) throw truncated(r, 'field value tag', 1);
@@ -523,9 +565,9 @@ export function decodeValue(r: Reader): FieldValue {
       r.pos = p + 1;
       return b[p] !== 0;
     case 0x46: // F
-      return decodeTable(r);
+      return decodeTable(r, depth + 1);
     case 0x41: // A
-      return decodeArray(r);
+      return decodeArray(r, depth + 1);
     case 0x6c: {
       // l
       if (left < 8) throw truncated(r, "int64 ('l')", 8);

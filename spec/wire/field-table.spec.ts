@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { FrameError, InvalidArgumentError } from '../../lib/errors';
 import { Reader, Writer } from '../../lib/wire/codec';
-import { Decimal, Typed, TypedValue, type FieldTable, type FieldValue } from '../../lib/wire/field-table';
+import { Decimal, MAX_TABLE_DEPTH, Typed, TypedValue, type FieldTable, type FieldValue } from '../../lib/wire/field-table';
 
 function encode(t: FieldTable): Buffer {
   const w = new Writer(16);
@@ -39,8 +39,6 @@ describe('wire/field-table', () => {
       ['2^53 - 1', Number.MAX_SAFE_INTEGER, '6c001fffffffffffff'],
       ['bigint', 5n, '6c0000000000000005'],
       ['fraction', 1.5, '643ff8000000000000'],
-      ['NaN', NaN, '647ff8000000000000'],
-      ['Infinity', Infinity, '647ff0000000000000'],
       ['-0', -0, '648000000000000000'],
       ['integer beyond int64', 2 ** 63, '6443e0000000000000'],
       ['string', 'hi', '53000000026869'],
@@ -58,6 +56,14 @@ describe('wire/field-table', () => {
     ];
     for (const [name, v, bytes] of cases) {
       it(name, () => expect(valueBytes(v)).to.equal(bytes));
+    }
+
+    for (const v of [NaN, Infinity, -Infinity]) {
+      it(`refuses ${v} (RabbitMQ drops the connection on it), naming the key; Typed.double still forces it`, () => {
+        expect(() => valueBytes(v)).to.throw(InvalidArgumentError, new RegExp(`key 'v': ${v} cannot be sent.*Typed\\.double`));
+        expect(() => valueBytes([1, { deep: v }])).to.throw(InvalidArgumentError, /key 'deep'/);
+        expect(valueBytes(Typed.double(v))).to.match(/^64/);
+      });
     }
   });
 
@@ -299,6 +305,92 @@ describe('wire/field-table', () => {
       const inner = encode({ a: [1] });
       inner.writeUInt32BE(100, 7); // the array claims 100 bytes
       expect(() => decode(inner), 'array past table').to.throw(FrameError, /truncated field array/);
+    });
+  });
+
+  describe('nesting depth is bounded in both directions (property test)', () => {
+    /** A small seeded PRNG (mulberry32), so that a failure names its seed. */
+    function prng(seed: number): () => number {
+      let a = seed >>> 0;
+      return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+    }
+
+    /** `levels` containers (tables, arrays, typed ones, mixed at random) inside the top table's key 'k'. */
+    function nested(levels: number, rnd: () => number): FieldTable {
+      let v: FieldValue = rnd() < 0.5 ? 'leaf' : 42;
+      for (let i = 0; i < levels; i++) {
+        const pick = rnd();
+        if (pick < 0.3) v = [v];
+        else if (pick < 0.6) v = { n: v };
+        else if (pick < 0.8) v = Typed.array([1, v]);
+        else v = Typed.table({ t: v, x: 'y' });
+      }
+      return { k: v };
+    }
+
+    /** The bytes of a table holding `levels` nested containers, built by hand (the encoder refuses deep ones). */
+    function nestedBytes(levels: number, rnd: () => number): Buffer {
+      let inner = Buffer.from([0x74, 1]); // t: true
+      for (let i = 0; i < levels; i++) {
+        const len = Buffer.alloc(4);
+        if (rnd() < 0.5) {
+          len.writeUInt32BE(inner.length);
+          inner = Buffer.concat([Buffer.from([0x41]), len, inner]); // A
+        } else {
+          len.writeUInt32BE(inner.length + 2);
+          inner = Buffer.concat([Buffer.from([0x46]), len, Buffer.from([1, 0x6e]), inner]); // F { n: ... }
+        }
+      }
+      const top = Buffer.alloc(4);
+      top.writeUInt32BE(inner.length + 2);
+      return Buffer.concat([top, Buffer.from([1, 0x6b]), inner]); // { k: ... }
+    }
+
+    it(`encodes and decodes up to ${MAX_TABLE_DEPTH} nested levels, refuses more with typed errors (200 random shapes)`, () => {
+      for (let seed = 1; seed <= 200; seed++) {
+        const rnd = prng(seed);
+        const levels = Math.floor(rnd() * 2 * MAX_TABLE_DEPTH);
+        const table = nested(levels, rnd);
+        if (levels <= MAX_TABLE_DEPTH) {
+          const bytes = encode(table);
+          expect(decode(bytes), `seed ${seed}, ${levels} levels`).to.be.an('object');
+        } else {
+          expect(() => encode(table), `seed ${seed}, ${levels} levels`).to.throw(InvalidArgumentError, /nested more than 128 levels/);
+        }
+        const wire = nestedBytes(levels, rnd);
+        if (levels <= MAX_TABLE_DEPTH) expect(decode(wire), `seed ${seed}`).to.have.property('k');
+        else expect(() => decode(wire), `seed ${seed}, ${levels} levels`).to.throw(FrameError, /nested more than 128 levels/);
+      }
+    });
+
+    it('a 15 KB message nesting 3,000 levels (and one of 100,000) is a FrameError, not a stack overflow', () => {
+      for (const levels of [3000, 100000]) {
+        // { k: [[[...[true]...]]] } written front to back: each level is a tag and a length
+        const wire = Buffer.alloc(6 + 5 * levels + 2);
+        wire.writeUInt32BE(wire.length - 4, 0);
+        wire.write('\x01k', 4, 'latin1');
+        for (let i = 0; i < levels; i++) {
+          wire[6 + 5 * i] = 0x41;
+          wire.writeUInt32BE(wire.length - (6 + 5 * i + 5), 6 + 5 * i + 1);
+        }
+        wire.write('t\x01', wire.length - 2, 'latin1');
+        expect(() => decode(wire)).to.throw(FrameError, /nested more than 128 levels/);
+      }
+    });
+
+    it('a cyclic table or array throws InvalidArgumentError naming the key, not RangeError', () => {
+      const table: Record<string, FieldValue> = { a: 1 };
+      table.self = table;
+      expect(() => encode(table)).to.throw(InvalidArgumentError, /key 'self'.*cyclic/);
+      const list: FieldValue[] = [1];
+      list.push(list);
+      expect(() => encode({ list })).to.throw(InvalidArgumentError, /key 'list'.*cyclic/);
     });
   });
 });
