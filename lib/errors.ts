@@ -102,6 +102,31 @@ export class UnroutableError extends AMQPChannelError {}
 /** The broker negatively acknowledged a published message. */
 export class NackError extends AMQPChannelError {}
 
+/**
+ * A message arrived in sound frames but its properties could not be decoded
+ * within the limits (tables nested too deep, truncated, unknown flags). It was
+ * rejected without requeue (a dead-letter exchange catches it) and the
+ * channel goes on; this error reaches the channel's error callbacks and a
+ * `ConeyWarning`. `cause` is the decoding FrameError.
+ */
+export class UndecodableMessageError extends AMQPChannelError {
+  /** The channel the message arrived on. */
+  readonly channelNumber: number;
+  /** The queue it came from, when known (a consumer's or basic.get's queue). */
+  readonly queue: string | undefined;
+  /** Its delivery tag (undefined for a returned message). */
+  readonly deliveryTag: number | undefined;
+  constructor(
+    message: string,
+    details: { cause: unknown; channelNumber: number; queue: string | undefined; deliveryTag: number | undefined },
+  ) {
+    super(message, { cause: details.cause });
+    this.channelNumber = details.channelNumber;
+    this.queue = details.queue;
+    this.deliveryTag = details.deliveryTag;
+  }
+}
+
 /** A user-supplied argument is invalid; the message names the argument. */
 export class InvalidArgumentError extends AMQPError {}
 

@@ -70,6 +70,7 @@ export {
   DuplicateConsumerTag,
   UnroutableError,
   NackError,
+  UndecodableMessageError,
   FrameError,
   InvalidArgumentError,
   SocketConnectError,

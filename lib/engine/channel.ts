@@ -11,14 +11,15 @@ import {
   DuplicateConsumerTag,
   FrameError,
   InvalidArgumentError,
+  UndecodableMessageError,
 } from '../errors';
-import { Writer } from '../wire/codec';
 import type { FieldTable } from '../wire/field-table';
 import type { Frame } from '../wire/frame';
 import * as spec from '../wire/spec';
 import { rethrow } from './callback-runner';
 import { ConfirmTracker } from './confirm-tracker';
 import { type AssembledMessage, ContentAssembler } from './content-assembler';
+import { checkMethodFrame, checkProperties, checkPropertyNames } from './frame-checks';
 import type { IOLoop } from './ioloop';
 import { type RpcCall, RpcQueue } from './rpc-queue';
 
@@ -28,6 +29,8 @@ export interface ChannelHost {
   readonly ioloop: IOLoop;
   /** Negotiated frame size. */
   readonly frameMax: number;
+  /** The largest message body accepted from the broker (`maxMessageSize`). */
+  readonly maxMessageSize: number;
   /** True while publishers should wait for the drain callback. */
   readonly writableNeedDrain: boolean;
   /** Queues a method frame. */
@@ -43,8 +46,11 @@ export interface ChannelHost {
   ): boolean;
   /** Runs a user callback with exception isolation. */
   invoke<A extends unknown[]>(fn: ((...args: A) => unknown) | undefined, ...args: A): boolean;
-  /** The channel is fully closed; its number may be reused. */
-  channelClosed(channel: Channel): void;
+  /**
+   * The channel is fully closed; its number may be reused. `draining`: the
+   * broker closed it and may still send frames for it, to be dropped.
+   */
+  channelClosed(channel: Channel, draining: boolean): void;
   /** The broker broke the protocol on this channel. */
   protocolError(replyCode: number, err: FrameError): void;
 }
@@ -141,6 +147,8 @@ type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
 interface Consumer {
   onMessage: OnMessage;
   autoAck: boolean;
+  /** The queue it consumes from, to name in reports. */
+  queue: string;
 }
 
 /** Makes a consumer tag unique enough across connections (pika uses the same shape). */
@@ -158,33 +166,30 @@ function checkShortString(name: string, value: unknown): void {
   }
 }
 
+/** "delivery 7 (consumer c1, queue jobs) on channel 2", for reports about one message. */
+function describeMessage(method: spec.AMQPMethod | null, channelNumber: number, queue: string | undefined): string {
+  const from = queue === undefined ? '' : `, queue ${JSON.stringify(queue)}`;
+  if (method instanceof spec.Basic.Deliver) {
+    return `delivery ${method.deliveryTag} (consumer ${JSON.stringify(method.consumerTag)}${from}) on channel ${channelNumber}`;
+  }
+  if (method instanceof spec.Basic.GetOk) return `basic.get message ${method.deliveryTag}${queue === undefined ? '' : ` from queue ${JSON.stringify(queue)}`} on channel ${channelNumber}`;
+  if (method instanceof spec.Basic.Return) {
+    return `a message returned from exchange ${JSON.stringify(method.exchange)} (routing key ${JSON.stringify(method.routingKey)}) on channel ${channelNumber}`;
+  }
+  return `a message on channel ${channelNumber}`;
+}
+
+/** The delivery tag of a delivery or got message, else undefined. */
+function deliveryTagOf(method: spec.AMQPMethod): number | undefined {
+  return method instanceof spec.Basic.Deliver || method instanceof spec.Basic.GetOk ? method.deliveryTag : undefined;
+}
+
 /** Converts a publish body to bytes; strings are UTF-8. */
 function toBody(body: Buffer | Uint8Array | string): Buffer {
   if (Buffer.isBuffer(body)) return body;
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   throw new InvalidArgumentError(`basicPublish: body must be a Buffer, Uint8Array or string, got ${typeof body}`);
-}
-
-/**
- * Throws what encoding `method` would throw (a bad field or table value), so
- * that the mistake surfaces in the call that made it even when the frame is
- * queued behind earlier calls and encoded later.
- */
-function checkEncodable(method: spec.AMQPMethod): void {
-  method.encode(new Writer(256));
-}
-
-/** Throws what encoding `properties` into a content header frame would throw. */
-function checkProperties(properties: spec.BasicPropertiesInit | undefined, frameMax: number): void {
-  const w = new Writer(256);
-  spec.BasicProperties.encode(w, properties);
-  // frame header 7 + class, weight, body size 12 + properties + frame end 1
-  const frameSize = 7 + 12 + w.pos + 1;
-  const max = frameMax > 0 ? frameMax : 131072;
-  if (frameSize > max) {
-    throw new InvalidArgumentError(`the content header frame (${frameSize} bytes: properties and headers) exceeds frame-max ${max}`);
-  }
 }
 
 /**
@@ -206,9 +211,18 @@ export class Channel {
   private confirmCallback: ((channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void) | null = null;
   private readonly confirms = new ConfirmTracker();
   private closeSent = false;
+  /**
+   * Frames from the broker are acted on: false until open-ok (a reused number
+   * may still get late frames of its previous channel) and once our
+   * `channel.close` went out (AMQP 0-9-1: only close-ok counts then).
+   */
+  private inboundOpen = false;
+  private readonly errorCallbacks: Array<(channel: Channel, error: Error) => void> = [];
   private closeReason: Error | null = null;
   private pendingClose: { code: number; text: string } | null = null;
-  private pendingGet: { cb: Callback<GetMessage | null> } | null = null;
+  private pendingGet: { cb: Callback<GetMessage | null>; queue: string; autoAck: boolean } | null = null;
+  /** Why the message being skipped could not be decoded (null: not skipping one for that). */
+  private undecodable: FrameError | null = null;
 
   /** @internal Created by `Connection.channel()`. */
   constructor(
@@ -274,6 +288,15 @@ export class Channel {
     this.returnCallbacks.push(cb);
   }
 
+  /**
+   * Adds a callback for problems on this channel that did not close it: a
+   * delivery whose properties could not be decoded (an
+   * {@link UndecodableMessageError}; the message was rejected without requeue).
+   */
+  addOnErrorCallback(cb: (channel: Channel, error: Error) => void): void {
+    this.errorCallbacks.push(cb);
+  }
+
   /** Adds a callback for `channel.flow` from the broker. */
   addOnFlowCallback(cb: (channel: Channel, active: boolean) => void): void {
     this.flowCallbacks.push(cb);
@@ -290,6 +313,7 @@ export class Channel {
         return this.host.invoke(cb, this.closeReason ?? new ChannelWrongStateError(`channel ${this.channelNumber} is ${this.state}`));
       }
       this.state = 'open';
+      this.inboundOpen = true;
       if (this.pendingClose !== null) return this.closeAfterOpen(this.pendingClose, cb);
       this.host.invoke(cb, null, this);
     });
@@ -321,6 +345,7 @@ export class Channel {
         this.host.sendMethod(this.channelNumber, close);
         // From now on only close-ok counts; a message in progress is dropped (AMQP 0-9-1, channel.close).
         this.closeSent = true;
+        this.inboundOpen = false;
         this.content.reset();
       },
       replies: [spec.Channel.CloseOk],
@@ -473,7 +498,7 @@ export class Channel {
       throw new DuplicateConsumerTag(`consumer tag ${JSON.stringify(consumerTag)} is already in use on channel ${this.channelNumber}`);
     }
     const autoAck = options.autoAck ?? false;
-    this.consumers.set(consumerTag, { onMessage, autoAck });
+    this.consumers.set(consumerTag, { onMessage, autoAck, queue });
     const method = new spec.Basic.Consume({
       queue,
       consumerTag,
@@ -531,6 +556,7 @@ export class Channel {
     this.checkUsable('basicPublish');
     checkShortString('exchange', exchange);
     checkShortString('routingKey', routingKey);
+    checkPropertyNames(properties);
     const bytes = toBody(body);
     if (this.rpc.nothingWaiting) {
       // Throws (and takes no sequence number) when the properties cannot be encoded.
@@ -583,7 +609,7 @@ export class Channel {
       if (err !== null) return this.host.invoke(cb, err);
       if (reply instanceof spec.Basic.GetEmpty) return this.host.invoke(cb, null, null);
       // get-ok: the message content follows; the callback runs when it is complete.
-      this.pendingGet = { cb };
+      this.pendingGet = { cb, queue, autoAck: options.autoAck ?? false };
     });
   }
 
@@ -671,9 +697,7 @@ export class Channel {
   private call(method: spec.AMQPMethod, noWait: boolean, cb: Callback<spec.AMQPMethod> | undefined): void {
     if (!(method instanceof spec.Channel.Open) && !(method instanceof spec.Basic.Cancel)) this.checkUsable(method.name);
     const awaitsReply = method.synchronous && !noWait;
-    // RPC methods are few and small: encoding twice is cheap, and a bad value then
-    // throws here, in the call that made it, not later to whoever's reply freed the queue.
-    checkEncodable(method);
+    checkMethodFrame(method, this.host.frameMax);
     const call: RpcCall = {
       transmit: () => this.host.sendMethod(this.channelNumber, method),
       replies: awaitsReply ? method.replies : null,
@@ -705,7 +729,7 @@ export class Channel {
   onMethodFrame(method: spec.AMQPMethod): void {
     try {
       // the hot path first: a delivery starts its content (onMethod handles every other case)
-      if (method instanceof spec.Basic.Deliver && !this.closeSent && !this.content.busy) this.content.start(method);
+      if (method instanceof spec.Basic.Deliver && this.inboundOpen && !this.content.busy) this.content.start(method);
       else this.onMethod(method);
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
@@ -715,8 +739,9 @@ export class Channel {
 
   /** @internal A content header frame for this channel. */
   onHeaderFrame(bodySize: number, properties: spec.BasicProperties): void {
-    if (this.closeSent) return;
+    if (!this.inboundOpen) return;
     try {
+      if (bodySize > this.host.maxMessageSize) return this.onOversizedContent(bodySize);
       if (this.content.header(bodySize, properties)) this.onContent();
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
@@ -729,7 +754,7 @@ export class Channel {
    * frame's bytes still to come; see FrameHandler.onBody).
    */
   onBodyFrame(payload: Buffer, rest: number): boolean {
-    if (this.closeSent) return true;
+    if (!this.inboundOpen) return true;
     try {
       const complete = this.content.bodyPiece(payload, rest);
       // the body is this very piece (no copy): it goes to the application, which may keep it
@@ -745,8 +770,9 @@ export class Channel {
 
   private onMethod(method: spec.AMQPMethod): void {
     if (method instanceof spec.Channel.Close) return this.onBrokerClose(method);
-    // After sending channel.close, everything but close-ok is discarded (AMQP 0-9-1, channel.close).
-    if (this.closeSent && !(method instanceof spec.Channel.CloseOk)) return;
+    // After sending channel.close, everything but close-ok is discarded (AMQP 0-9-1, channel.close);
+    // before open-ok, whatever comes is a late frame for this number's previous channel.
+    if (!this.inboundOpen && !(method instanceof spec.Channel.CloseOk || method instanceof spec.Channel.OpenOk)) return;
     if (this.content.busy) {
       throw new FrameError(`${method.name} arrived on channel ${this.channelNumber} in the middle of a message's content`);
     }
@@ -772,9 +798,10 @@ export class Channel {
   private onContent(): void {
     const content = this.content;
     const method = content.method!;
-    const properties = content.properties!;
+    const properties = content.properties;
     const body = content.body;
     content.reset();
+    if (properties === null) return this.onSkippedContent(method);
     if (method instanceof spec.Basic.Deliver) this.onDeliver(method, properties, body);
     else if (method instanceof spec.Basic.Return) this.onReturn(method, properties, body);
     else if (method instanceof spec.Basic.GetOk) this.onGetOk({ method, properties, body });
@@ -820,7 +847,13 @@ export class Channel {
     if (this.confirmCallback === null) {
       throw new FrameError(`${method.name} on channel ${this.channelNumber}, which is not in confirm mode`);
     }
-    this.confirms.answer(method.deliveryTag, method.multiple);
+    if (!this.confirms.answer(method.deliveryTag, method.multiple)) {
+      // Taking it would mark real, unanswered publishes as confirmed: the channel cannot be trusted.
+      const sent = this.confirms.nextTag - 1;
+      return this.closeForBrokerError(
+        `${method.name} for delivery tag ${method.deliveryTag}, but only ${sent} publish(es) were sent on channel ${this.channelNumber}`,
+      );
+    }
     this.host.invoke(this.confirmCallback, this, method);
   }
 
@@ -837,6 +870,90 @@ export class Channel {
     for (const cb of this.flowCallbacks) this.host.invoke(cb, this, method.active);
   }
 
+  /**
+   * A delivery, get-ok or return whose header announces more than
+   * `maxMessageSize`: its body is skipped as it arrives (never buffered); the
+   * message is rejected without requeue and the channel is closed with 406,
+   * as RabbitMQ closes a channel that publishes above its own limit. Rejected
+   * rather than requeued: it would come straight back to every consumer with
+   * the same limit, while a dead-letter exchange can keep it.
+   */
+  private onOversizedContent(bodySize: number): void {
+    const method = this.content.method;
+    if (this.content.skip(bodySize)) this.content.reset();
+    const limit = this.host.maxMessageSize;
+    this.rejectUnreadable(method);
+    this.closeForBrokerError(
+      `${describeMessage(method, this.channelNumber, this.queueOf(method))} has a body of ${bodySize} bytes, more than maxMessageSize ${limit}` +
+        (method instanceof spec.Basic.Return ? '' : '; it was rejected without requeue'),
+    );
+  }
+
+  /**
+   * @internal A content header whose properties could not be decoded (too
+   * deep, truncated, unknown flags): a poison message, not a broken stream.
+   * Its body is skipped; once complete it is rejected without requeue (so a
+   * dead-letter exchange catches it) and reported, and the channel goes on.
+   */
+  onBadHeaderFrame(bodySize: number, error: FrameError): void {
+    if (!this.inboundOpen) return;
+    try {
+      this.undecodable = error;
+      if (this.content.skip(bodySize)) this.onContent();
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      this.host.protocolError(spec.UNEXPECTED_FRAME, err);
+    }
+  }
+
+  /** A skipped message (undecodable properties) is complete: reject it and say so. */
+  private onSkippedContent(method: spec.AMQPMethod): void {
+    const cause = this.undecodable;
+    this.undecodable = null;
+    if (cause === null) return; // an oversized message, already handled at its header
+    const rejected = this.rejectUnreadable(method);
+    const queue = this.queueOf(method);
+    const error = new UndecodableMessageError(
+      `${describeMessage(method, this.channelNumber, queue)} has properties that cannot be decoded (${cause.message}); ` +
+        (rejected ? 'it was rejected without requeue' : 'it was dropped'),
+      { cause, channelNumber: this.channelNumber, queue, deliveryTag: deliveryTagOf(method) },
+    );
+    if (method instanceof spec.Basic.GetOk) {
+      const pending = this.pendingGet;
+      this.pendingGet = null;
+      if (pending !== null) this.host.invoke(pending.cb, error);
+    }
+    process.emitWarning(error.message, 'ConeyWarning');
+    for (const cb of this.errorCallbacks) this.host.invoke(cb, this, error);
+  }
+
+  /** Rejects (requeue false) a delivery or got message that cannot be handed on; true if one was sent. */
+  private rejectUnreadable(method: spec.AMQPMethod | null): boolean {
+    if (!(method instanceof spec.Basic.Deliver || method instanceof spec.Basic.GetOk) || this.state === 'closed' || this.closeSent) return false;
+    if (method instanceof spec.Basic.Deliver && this.consumers.get(method.consumerTag)?.autoAck !== false) return false;
+    if (method instanceof spec.Basic.GetOk && this.pendingGet?.autoAck !== false) return false;
+    this.host.sendMethod(this.channelNumber, new spec.Basic.Reject({ deliveryTag: method.deliveryTag, requeue: false }));
+    return true;
+  }
+
+  /** The queue a message came from, when known. */
+  private queueOf(method: spec.AMQPMethod | null): string | undefined {
+    if (method instanceof spec.Basic.Deliver) return this.consumers.get(method.consumerTag)?.queue;
+    if (method instanceof spec.Basic.GetOk) return this.pendingGet?.queue;
+    return undefined;
+  }
+
+  /**
+   * The broker did something this channel cannot go on from (an ack for a
+   * publish never sent, a message above maxMessageSize): close the channel
+   * with 406, whose reason (ChannelClosedByClient) carries `text`.
+   */
+  private closeForBrokerError(text: string): void {
+    if (this.state !== 'open') return;
+    this.close(spec.PRECONDITION_FAILED, text.length > 255 ? text.slice(0, 252) + '...' : text);
+    this.closeReason = new ChannelClosedByClient(spec.PRECONDITION_FAILED, text);
+  }
+
   private onBrokerClose(close: spec.Channel.Close): void {
     this.host.sendMethod(this.channelNumber, new spec.Channel.CloseOk());
     const reason = new ChannelClosedByBroker(close.replyCode, close.replyText);
@@ -849,11 +966,13 @@ export class Channel {
   /** Final state: number released, every pending call and `onClose` told once. */
   private finishClose(reason: Error): void {
     if (this.state === 'closed') return;
+    const draining = reason instanceof ChannelClosedByBroker && !this.closeSent;
     this.state = 'closed';
+    this.inboundOpen = false;
     this.content.reset();
     this.consumers.clear();
     this.cancelled.clear();
-    this.host.channelClosed(this);
+    this.host.channelClosed(this, draining);
     const pendingGet = this.pendingGet;
     this.pendingGet = null;
     if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);

@@ -26,8 +26,13 @@ export class ConfirmTracker {
     return this.published + 1;
   }
 
-  /** Records an ack or nack for `tag` (and every tag below it with `multiple`). */
-  answer(tag: number, multiple: boolean): void {
+  /**
+   * Records an ack or nack for `tag` (and every tag below it with `multiple`).
+   * Returns false, recording nothing, for a tag above the last one handed out:
+   * taking it would hide publishes that really are unanswered.
+   */
+  answer(tag: number, multiple: boolean): boolean {
+    if (tag > this.published) return false;
     if (multiple) {
       if (tag >= this.floor) this.floor = tag + 1;
       for (const t of this.answeredAbove) if (t < this.floor) this.answeredAbove.delete(t);
@@ -35,6 +40,7 @@ export class ConfirmTracker {
       this.answeredAbove.add(tag);
     }
     while (this.answeredAbove.delete(this.floor)) this.floor += 1;
+    return true;
   }
 
   /** The tags published but neither acked nor nacked, in order. */

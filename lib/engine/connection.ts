@@ -20,12 +20,13 @@ import {
 } from '../errors';
 import type { FieldTable } from '../wire/field-table';
 import type { FrameHandler } from '../wire/frame';
-import { FrameParser } from '../wire/frame-parser';
+import { DEFAULT_MAX_MESSAGE_SIZE, FrameParser } from '../wire/frame-parser';
 import * as spec from '../wire/spec';
 import { CallbackRunner } from './callback-runner';
 import { Channel, type ChannelHost } from './channel';
 import { ChannelNumbers } from './channel-numbers';
 import { ConnectionWorkflow } from './connection-workflow';
+import { checkMethodFrame } from './frame-checks';
 import {
   brokerCloseError,
   type HandshakeStep,
@@ -244,8 +245,10 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     if (this.state !== 'open') {
       throw new ConnectionWrongStateError(`connection.updateSecret(): the connection is ${this.state}, not open`);
     }
-    // Encoded first: a bad argument throws here and leaves no callback waiting.
-    this.sendMethod(0, new spec.Connection.UpdateSecret({ newSecret, reason }));
+    // Checked first: a bad or oversized argument throws here and leaves no callback waiting.
+    const method = new spec.Connection.UpdateSecret({ newSecret, reason });
+    checkMethodFrame(method, this.frameMax);
+    this.sendMethod(0, method);
     this.updateSecretCallbacks.push(cb ?? (() => undefined));
   }
 
@@ -279,6 +282,11 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   // ---- ChannelHost -------------------------------------------------------------
 
+  /** @internal The largest message body accepted from the broker (the parameter set's `maxMessageSize`). */
+  get maxMessageSize(): number {
+    return this.parameters?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  }
+
   /** @internal Queues a method frame. */
   sendMethod(channel: number, method: spec.AMQPMethod): void {
     this.outbound.writeMethod(channel, method);
@@ -301,11 +309,11 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     return this.runner.invoke(fn, ...args);
   }
 
-  /** @internal A channel finished closing: free its number. */
-  channelClosed(channel: Channel): void {
+  /** @internal A channel finished closing: free its number (see ChannelNumbers on draining). */
+  channelClosed(channel: Channel, draining: boolean): void {
     if (this.channels.get(channel.channelNumber) === channel) {
       this.channels.delete(channel.channelNumber);
-      this.channelNumbers.release(channel.channelNumber);
+      this.channelNumbers.release(channel.channelNumber, draining);
     }
     if (this.state === 'closing') this.sendConnectionCloseWhenChannelsClosed();
   }
@@ -381,6 +389,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     this.parameters = params;
     this.step = 'connecting';
     this.parser = new FrameParser();
+    this.parser.maxMessageSize = params.maxMessageSize;
     const stackTimer = this.ioloop.callLater(params.stackTimeout, () =>
       this.failAttempt(new StackTimeoutError(`connection to ${params} did not open within stackTimeout ${params.stackTimeout} s`)),
     );
@@ -479,6 +488,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     onHeader: (channel, bodySize, properties) => {
       if (this.parser !== null) this.channelFor(channel)?.onHeaderFrame(bodySize, properties);
     },
+    onBadHeader: (channel, bodySize, error) => {
+      if (this.parser !== null) this.channelFor(channel)?.onBadHeaderFrame(bodySize, error);
+    },
     onBody: (channel, payload, rest) => {
       if (this.parser === null) return true;
       return this.channelFor(channel)?.onBodyFrame(payload, rest) ?? true;
@@ -509,7 +521,8 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   private channelFor(number: number): Channel | undefined {
     const channel = this.channels.get(number);
-    if (channel === undefined && this.state !== 'closed') {
+    // Frames for a channel the broker just closed may still be on the wire: they are dropped.
+    if (channel === undefined && this.state !== 'closed' && !this.channelNumbers.isDraining(number)) {
       this.closeWithError(spec.CHANNEL_ERROR, new FrameError(`the broker sent a frame for channel ${number}, which is not open`));
     }
     return channel;

@@ -2,7 +2,15 @@
  * Reassembles a message from its method, content-header and body frames.
  * A body that arrives as one piece (one body frame wholly inside one socket
  * chunk) is passed on as that piece, a view of the socket chunk (no copy);
- * any other body is copied once, piece by piece, into its final buffer.
+ * any other body is copied piece by piece into a buffer of its own.
+ *
+ * Memory follows the bytes that arrived, not the size a header announces:
+ * a body of up to {@link UPFRONT_BODY_BYTES} gets its final buffer at its
+ * first piece (one copy of each byte), a larger one starts there and doubles
+ * as its bytes come, so that a peer announcing a huge body and sending a few
+ * bytes reserves little. A message may also be *skipped* (its body counted
+ * and dropped, nothing allocated): one whose properties could not be decoded,
+ * or one larger than `maxMessageSize`.
  * @packageDocumentation
  */
 import { constants } from 'buffer';
@@ -10,6 +18,9 @@ import { FrameError } from '../errors';
 import type { AMQPMethod, BasicProperties } from '../wire/spec';
 
 const EMPTY = Buffer.alloc(0);
+
+/** The largest body whose whole buffer is allocated when its first piece arrives. */
+export const UPFRONT_BODY_BYTES = 16 * 1024 * 1024;
 
 /** A complete message. */
 export interface AssembledMessage<M extends AMQPMethod = AMQPMethod> {
@@ -22,18 +33,22 @@ export interface AssembledMessage<M extends AMQPMethod = AMQPMethod> {
 }
 
 /**
- * Collects the frames of one message at a time. `header` and `bodyPiece`
- * return true when the message is complete: its parts are then in `method`,
- * `properties` and `body` until {@link reset} (which the caller calls before
- * handing them on).
+ * Collects the frames of one message at a time. `header`, `skip` and
+ * `bodyPiece` return true when the message is complete: its parts are then in
+ * `method`, `properties` and `body` until {@link reset} (which the caller
+ * calls before handing them on). A skipped message completes with
+ * `properties` null and an empty body.
  */
 export class ContentAssembler {
   /** The method of the message in progress (or just completed), or null. */
   method: AMQPMethod | null = null;
-  /** Its properties, once the content header has arrived. */
+  /** Its properties, once the content header has arrived (null for a skipped message). */
   properties: BasicProperties | null = null;
   /** Its body so far (complete once `header` / `bodyPiece` returned true). */
   body: Buffer = EMPTY;
+  /** True between the content header of a skipped message and its last body byte. */
+  skipping = false;
+  private hasHeader = false;
   private bodySize = 0;
   private received = 0;
 
@@ -49,21 +64,38 @@ export class ContentAssembler {
   start(method: AMQPMethod): void {
     this.method = method;
     this.properties = null;
+    this.hasHeader = false;
   }
 
   /** Takes the content header; true when the message is complete (an empty body). */
   header(bodySize: number, properties: BasicProperties): boolean {
-    if (this.method === null || this.properties !== null) {
-      throw new FrameError(`unexpected content header on channel ${this.channel}`);
-    }
+    this.takeHeader(bodySize);
     if (bodySize > constants.MAX_LENGTH) {
       throw new FrameError(`content header on channel ${this.channel} announces ${bodySize} bytes, more than a Buffer can hold`);
     }
     this.properties = properties;
+    return bodySize === 0;
+  }
+
+  /**
+   * Takes the content header of a message that is dropped: its body frames
+   * are checked against `bodySize` and discarded, nothing is allocated.
+   * True when the message is complete (an empty body).
+   */
+  skip(bodySize: number): boolean {
+    this.takeHeader(bodySize);
+    this.skipping = bodySize > 0;
+    return bodySize === 0;
+  }
+
+  private takeHeader(bodySize: number): void {
+    if (this.method === null || this.hasHeader) {
+      throw new FrameError(`unexpected content header on channel ${this.channel}`);
+    }
+    this.hasHeader = true;
     this.bodySize = bodySize;
     this.received = 0;
     this.body = EMPTY;
-    return bodySize === 0;
   }
 
   /**
@@ -72,27 +104,44 @@ export class ContentAssembler {
    * message is complete.
    */
   bodyPiece(piece: Buffer, rest: number): boolean {
-    if (this.properties === null) throw new FrameError(`unexpected body frame on channel ${this.channel}`);
+    if (!this.hasHeader) throw new FrameError(`unexpected body frame on channel ${this.channel}`);
     const received = this.received;
     const total = received + piece.length;
     if (total + rest > this.bodySize) {
       throw new FrameError(`body frames on channel ${this.channel} exceed the announced body size ${this.bodySize}`);
     }
     if (piece.length === 0) return false; // an empty body frame (the message completed earlier otherwise)
+    this.received = total;
+    if (this.skipping) {
+      if (total < this.bodySize) return false;
+      this.skipping = false;
+      return true;
+    }
     if (received === 0 && total === this.bodySize) {
       this.body = piece;
     } else {
-      if (received === 0) this.body = Buffer.allocUnsafe(this.bodySize);
+      if (total > this.body.length) this.grow(total, received);
       piece.copy(this.body, received);
     }
-    this.received = total;
     return total === this.bodySize;
+  }
+
+  /** Makes room for at least `needed` bytes, keeping the `kept` received so far (see the module's comment on memory). */
+  private grow(needed: number, kept: number): void {
+    const size = this.bodySize;
+    let room = size <= UPFRONT_BODY_BYTES ? size : Math.max(this.body.length * 2, UPFRONT_BODY_BYTES);
+    while (room < needed) room *= 2;
+    const next = Buffer.allocUnsafe(Math.min(room, size));
+    if (kept > 0) this.body.copy(next, 0, 0, kept);
+    this.body = next;
   }
 
   /** Forgets the message (after handing a complete one on, or when the channel closed). */
   reset(): void {
     this.method = null;
     this.properties = null;
+    this.hasHeader = false;
+    this.skipping = false;
     this.body = EMPTY;
   }
 }

@@ -8,6 +8,19 @@ import { DEFAULT_FRAME_MAX, HEARTBEAT_FRAME, type Frame, type FrameHandler } fro
 import { type AMQPMethod, Basic, BasicProperties, decodeMethod } from './spec';
 
 const FRAME_END = 206;
+/** The default of `maxMessageSize` (ConnectionParameters): 128 MiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
+
+/**
+ * Any exception from decoding a sound frame's payload becomes a FrameError,
+ * so that it closes the connection instead of escaping the I/O loop (a
+ * RangeError, a TypeError from a decoder bug).
+ */
+function asFrameError(err: unknown, what: string): FrameError {
+  if (err instanceof FrameError) return err;
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new FrameError(`undecodable ${what}: ${message}`, { cause: err });
+}
 const EMPTY = Buffer.alloc(0);
 /** basic.deliver's method index (class 60, method 60): decoded without going through decodeMethod. */
 const BASIC_DELIVER = 0x003c003c;
@@ -73,8 +86,10 @@ class FrameObjects implements FrameHandler {
  * calls throw the same error. The connection must be closed (reply code 501).
  */
 export class FrameParser {
-  /** The negotiated frame-max; 0 = not negotiated yet (131072 applies). */
-  frameMax = 0;
+  private negotiatedFrameMax = 0;
+  private messageSizeLimit = DEFAULT_MAX_MESSAGE_SIZE;
+  /** The largest frame accepted: frame-max, but never more than the largest message plus overhead. */
+  private frameLimit = DEFAULT_FRAME_MAX;
 
   /** The method or header frame being assembled (header + payload + end), or null. */
   private partial: Buffer | null = null;
@@ -110,6 +125,36 @@ export class FrameParser {
   private deliverRoutingKey = '';
   /** The adapter behind `push(chunk, onFrame)`; it keeps a spanning body frame's payload between pushes. */
   private objects: FrameObjects | null = null;
+
+  /** The negotiated frame-max; 0 = not negotiated yet (131072 applies). */
+  get frameMax(): number {
+    return this.negotiatedFrameMax;
+  }
+
+  set frameMax(value: number) {
+    this.negotiatedFrameMax = value;
+    this.updateFrameLimit();
+  }
+
+  /**
+   * The largest message body accepted (`maxMessageSize`). Whatever frame-max
+   * was negotiated (up to 2^32-1), no single frame larger than this plus the
+   * 8 bytes of frame overhead is ever buffered: a peer's 7-byte header cannot
+   * make the parser allocate gigabytes.
+   */
+  get maxMessageSize(): number {
+    return this.messageSizeLimit;
+  }
+
+  set maxMessageSize(value: number) {
+    this.messageSizeLimit = value;
+    this.updateFrameLimit();
+  }
+
+  private updateFrameLimit(): void {
+    const frameMax = this.negotiatedFrameMax > 0 ? this.negotiatedFrameMax : DEFAULT_FRAME_MAX;
+    this.frameLimit = Math.min(frameMax, this.messageSizeLimit + 8);
+  }
 
   /** Bytes received towards the next frame (a frame in progress, or input left over). */
   get buffered(): number {
@@ -177,9 +222,11 @@ export class FrameParser {
   /** Validates a frame header; returns the total frame size. */
   private checkHeader(type: number, channel: number, size: number): number {
     this.checkType(type);
-    const max = this.frameMax > 0 ? this.frameMax : DEFAULT_FRAME_MAX;
+    const max = this.frameLimit;
     if (size + 8 > max) {
-      throw this.fail(`frame of ${size + 8} bytes (type ${type}, channel ${channel}) exceeds frame-max ${max}`);
+      const frameMax = this.negotiatedFrameMax > 0 ? this.negotiatedFrameMax : DEFAULT_FRAME_MAX;
+      const limit = max === frameMax ? `frame-max ${max}` : `the frame limit ${max} (maxMessageSize ${this.messageSizeLimit} + 8)`;
+      throw this.fail(`frame of ${size + 8} bytes (type ${type}, channel ${channel}) exceeds ${limit}`);
     }
     if (type === 8 && channel !== 0) throw this.fail(`heartbeat frame on channel ${channel}; heartbeats must use channel 0`);
     return size + 8;
@@ -384,6 +431,42 @@ export class FrameParser {
     return m;
   }
 
+  /**
+   * Decodes a content header frame. The frame itself is sound (its size and
+   * frame-end were checked): properties that cannot be decoded within the
+   * limits make a poison message, not a broken stream, so they go to
+   * `onBadHeader` (the channel rejects that one message) when the handler has one.
+   */
+  private header(buf: Buffer, start: number, end: number, channel: number, h: FrameHandler): void {
+    const r = this.reader;
+    r.buf = buf;
+    r.pos = start;
+    r.end = end;
+    let properties: BasicProperties;
+    let bodySize: number;
+    try {
+      // a truncated class, weight or size is a broken frame (FrameError from the reader)
+      const classId = r.short();
+      r.short(); // weight, unused
+      bodySize = r.longlong();
+      if (classId !== 60) throw this.fail(`content header for class ${classId}; only basic (60) carries content`);
+    } catch (err) {
+      r.buf = EMPTY;
+      throw err;
+    }
+    try {
+      properties = BasicProperties.decode(r);
+    } catch (err) {
+      const error = asFrameError(err, `content header properties on channel ${channel}`);
+      if (h.onBadHeader === undefined) throw error;
+      h.onBadHeader(channel, bodySize, error);
+      return;
+    } finally {
+      r.buf = EMPTY;
+    }
+    h.onHeader(channel, bodySize, properties);
+  }
+
   private protocolHeader(buf: Buffer, off: number, h: FrameHandler): void {
     if (buf[off + 1] !== 0x4d || buf[off + 2] !== 0x51 || buf[off + 3] !== 0x50) {
       throw this.fail(`unknown frame type 65 (0x41) and not an 'AMQP' protocol header`);
@@ -401,28 +484,20 @@ export class FrameParser {
     switch (buf[off]) {
       case 1: {
         let method: AMQPMethod;
-        if (size >= 4 && buf[start] * 0x1000000 + ((buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3]) === BASIC_DELIVER) {
-          method = this.deliver(buf, start + 4, end);
-        } else {
-          method = decodeMethod(buf, start, end);
+        try {
+          if (size >= 4 && buf[start] * 0x1000000 + ((buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3]) === BASIC_DELIVER) {
+            method = this.deliver(buf, start + 4, end);
+          } else {
+            method = decodeMethod(buf, start, end);
+          }
+        } catch (err) {
+          throw asFrameError(err, `method frame on channel ${channel}`);
         }
         h.onMethod(channel, method);
         return;
       }
-      case 2: {
-        const r = this.reader;
-        r.buf = buf;
-        r.pos = start;
-        r.end = end;
-        const classId = r.short();
-        r.short(); // weight, unused
-        const bodySize = r.longlong();
-        if (classId !== 60) throw this.fail(`content header for class ${classId}; only basic (60) carries content`);
-        const properties = BasicProperties.decode(r);
-        r.buf = EMPTY;
-        h.onHeader(channel, bodySize, properties);
-        return;
-      }
+      case 2:
+        return this.header(buf, start, end, channel, h);
       case 3:
         if (h.onBody(channel, buf.subarray(start, end), 0) !== true) this.viewKept = true;
         return;

@@ -10,6 +10,7 @@
  * ```
  * @packageDocumentation
  */
+import type { FrameError } from '../errors';
 import type { AMQPMethod, BasicProperties } from './spec';
 
 export { FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT, FRAME_END, FRAME_MIN_SIZE } from './spec';
@@ -88,6 +89,13 @@ export interface FrameHandler {
    * means the piece may be kept.
    */
   onBody(channel: number, payload: Buffer, rest: number): boolean | void;
+  /**
+   * A sound content header frame whose properties cannot be decoded within
+   * the limits (nesting too deep, a truncated table, an unknown flag): a
+   * poison message, not a broken stream. Its body frames still follow. Without
+   * this member the parser throws `error` instead, failing the stream.
+   */
+  onBadHeader?(channel: number, bodySize: number, error: FrameError): void;
   /** A heartbeat frame (channel 0). */
   onHeartbeat(): void;
   /** The peer sent a protocol header (`AMQP` + 4 octets) instead of a frame. */

@@ -15,12 +15,15 @@ import {
   DuplicateConsumerTag,
   FrameError,
   type GetMessage,
+  InvalidArgumentError,
+  UndecodableMessageError,
   StreamLostError,
   VirtualIOLoop,
   spec,
 } from '../../lib';
 import { FrameWriter } from '../../lib/wire/frame-writer';
 import { FakeBroker, type FakeSession } from '../support/fake-broker';
+import * as sinon from 'sinon';
 
 interface Setup {
   loop: VirtualIOLoop;
@@ -587,6 +590,225 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect(ch.nextPublishSeqNo).to.equal(1);
       ch.basicPublish('', 'q', 'queued', { messageId: 'fine' });
       expect(ch.nextPublishSeqNo).to.equal(2);
+    });
+  });
+
+  describe('hardening: nothing a publisher or the broker sends takes the connection down', () => {
+    /** Method, header and body frames of a message whose headers table nests `levels` arrays (built by hand: the encoder refuses it). */
+    function poisonBytes(channel: number, method: spec.AMQPMethod, body: Buffer, levels: number): Buffer {
+      const table = Buffer.alloc(4 + 2 + 5 * levels + 2);
+      table.writeUInt32BE(table.length - 4, 0);
+      table.write('\x01k', 4, 'latin1');
+      for (let i = 0; i < levels; i++) {
+        table[6 + 5 * i] = 0x41;
+        table.writeUInt32BE(table.length - (6 + 5 * i + 5), 6 + 5 * i + 1);
+      }
+      table.write('t\x01', table.length - 2, 'latin1');
+      const payload = Buffer.alloc(14 + table.length);
+      payload.writeUInt16BE(60, 0);
+      payload.writeUInt32BE(body.length, 8); // low half of the 64-bit body size
+      payload.writeUInt16BE(0x2000, 12); // headers present
+      table.copy(payload, 14);
+      const header = Buffer.alloc(7 + payload.length + 1);
+      header[0] = 2;
+      header.writeUInt16BE(channel, 1);
+      header.writeUInt32BE(payload.length, 3);
+      payload.copy(header, 7);
+      header[header.length - 1] = 0xce;
+      const w = new FrameWriter(1024);
+      w.writeMethod(channel, method);
+      const methodFrame = Buffer.concat(w.take());
+      const bodyFrame = Buffer.alloc(8 + body.length);
+      bodyFrame[0] = 3;
+      bodyFrame.writeUInt16BE(channel, 1);
+      bodyFrame.writeUInt32BE(body.length, 3);
+      body.copy(bodyFrame, 7);
+      bodyFrame[bodyFrame.length - 1] = 0xce;
+      return Buffer.concat(body.length === 0 ? [methodFrame, header] : [methodFrame, header, bodyFrame]);
+    }
+
+    afterEach(() => sinon.restore());
+
+    it('a delivery whose headers nest 3,000 levels is rejected without requeue and reported; the consumer carries on', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const warnings: string[] = [];
+      sinon.stub(process, 'emitWarning').callsFake((w: string | Error) => void warnings.push(String(w)));
+      const errors: Error[] = [];
+      ch.addOnErrorCallback((_c, err) => errors.push(err));
+      const got: number[] = [];
+      ch.basicConsume('jobs', (_c, m) => got.push(m.deliveryTag), { consumerTag: 'c1' });
+      s.loop.runUntilIdle();
+      s.session.sendRaw(poisonBytes(ch.channelNumber, deliver('c1', 1), Buffer.from('poison body'), 3000));
+      s.session.sendContent(ch.channelNumber, deliver('c1', 2), Buffer.from('fine'));
+      s.loop.runUntilIdle();
+      expect(got, 'the next message still arrives').to.deep.equal([2]);
+      const rejects = s.session.sent(spec.Basic.Reject);
+      expect(rejects.map((r) => [r.deliveryTag, r.requeue])).to.deep.equal([[1, false]]);
+      expect(errors).to.have.length(1);
+      expect(errors[0]).to.be.instanceOf(UndecodableMessageError);
+      const err = errors[0] as UndecodableMessageError;
+      expect([err.channelNumber, err.queue, err.deliveryTag]).to.deep.equal([ch.channelNumber, 'jobs', 1]);
+      expect(err.cause).to.be.instanceOf(FrameError);
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.match(new RegExp(`delivery 1 \\(consumer "c1", queue "jobs"\\) on channel ${ch.channelNumber}.*nested more than 128.*rejected without requeue`));
+      expect(s.connection.isOpen && ch.isOpen).to.equal(true);
+      expect(s.closes).to.deep.equal([]);
+    });
+
+    it('an auto-ack delivery with undecodable properties is reported, not rejected (the broker already let it go)', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      sinon.stub(process, 'emitWarning');
+      const errors: Error[] = [];
+      ch.addOnErrorCallback((_c, err) => errors.push(err));
+      ch.basicConsume('q', () => undefined, { consumerTag: 'auto', autoAck: true });
+      s.loop.runUntilIdle();
+      s.session.sendRaw(poisonBytes(ch.channelNumber, deliver('auto', 1), Buffer.alloc(0), 200));
+      s.loop.runUntilIdle();
+      expect(s.session.sent(spec.Basic.Reject)).to.deep.equal([]);
+      expect(errors.map((e) => e.message)).to.satisfy((m: string[]) => m.length === 1 && /dropped/.test(m[0]));
+      expect(ch.isOpen).to.equal(true);
+    });
+
+    it('basicGet of an undecodable message calls back with the error and rejects it', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      sinon.stub(process, 'emitWarning');
+      s.broker.onMethod = (session, channel, m) => {
+        if (!(m instanceof spec.Basic.Get)) return false;
+        session.sendRaw(poisonBytes(channel, new spec.Basic.GetOk({ deliveryTag: 9, exchange: '', routingKey: 'q', messageCount: 0 }), Buffer.from('x'), 500));
+        return true;
+      };
+      const results: Array<Error | null> = [];
+      ch.basicGet('q', (err) => results.push(err));
+      s.loop.runUntilIdle();
+      expect(results).to.have.length(1);
+      expect(results[0]).to.be.instanceOf(UndecodableMessageError);
+      expect(s.session.sent(spec.Basic.Reject).map((r) => [r.deliveryTag, r.requeue])).to.deep.equal([[9, false]]);
+      expect(ch.isOpen).to.equal(true);
+    });
+
+    it('a malicious server nesting connection.start 3,000 levels deep gets onOpenError, not a crash', () => {
+      const loop = new VirtualIOLoop();
+      loop.listen('evil', 5672, (peer) => {
+        peer.onData(() => {
+          // connection.start whose server-properties nest 3000 arrays
+          const levels = 3000;
+          const table = Buffer.alloc(4 + 2 + 5 * levels + 2);
+          table.writeUInt32BE(table.length - 4, 0);
+          table.write('\x01k', 4, 'latin1');
+          for (let i = 0; i < levels; i++) {
+            table[6 + 5 * i] = 0x41;
+            table.writeUInt32BE(table.length - (6 + 5 * i + 5), 6 + 5 * i + 1);
+          }
+          table.write('t\x01', table.length - 2, 'latin1');
+          const tail = Buffer.from('\x00\x00\x00\x05PLAIN\x00\x00\x00\x05en_US', 'latin1');
+          const payload = Buffer.concat([Buffer.from([0, 10, 0, 10, 0, 9]), table, tail]);
+          const frame = Buffer.alloc(8 + payload.length);
+          frame[0] = 1;
+          frame.writeUInt32BE(payload.length, 3);
+          payload.copy(frame, 7);
+          frame[frame.length - 1] = 0xce;
+          peer.write(frame);
+        });
+      });
+      const errors: Error[] = [];
+      new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'evil' }), onOpenError: (_c, err) => errors.push(err) });
+      loop.runUntilIdle();
+      expect(errors).to.have.length(1);
+      expect(errors[0]).to.be.instanceOf(FrameError);
+      expect(errors[0].message).to.match(/nested more than 128/);
+    });
+
+    it('drops frames that arrive for a channel after the broker closed it (the connection and other channels carry on)', () => {
+      const s = setup();
+      const a = openChannel(s);
+      const b = openChannel(s);
+      a.basicConsume('q', () => undefined, { consumerTag: 'ca' });
+      const gotB: number[] = [];
+      b.basicConsume('q', (_c, m) => gotB.push(m.deliveryTag), { consumerTag: 'cb' });
+      s.loop.runUntilIdle();
+      // RabbitMQ may write a closing channel's queued deliveries after its channel.close
+      s.session.send(a.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND - no queue' }));
+      for (let tag = 1; tag <= 5; tag++) s.session.sendContent(a.channelNumber, deliver('ca', tag), Buffer.from('late'));
+      s.session.send(a.channelNumber, new spec.Basic.Ack({ deliveryTag: 3, multiple: false }));
+      s.session.sendContent(b.channelNumber, deliver('cb', 1), Buffer.from('b'));
+      s.loop.runUntilIdle();
+      expect(a.isClosed).to.equal(true);
+      expect(s.connection.isOpen, 'no 504 for the late frames').to.equal(true);
+      expect(s.closes).to.deep.equal([]);
+      expect(gotB).to.deep.equal([1]);
+      const c = openChannel(s);
+      expect(c.channelNumber, 'a broker-closed number is reused last').to.not.equal(a.channelNumber);
+    });
+
+    it('a reused number drops the late frames of its previous channel until open-ok', () => {
+      const s = setup({ channelMax: 1 });
+      const a = openChannel(s);
+      a.basicConsume('q', () => undefined, { consumerTag: 'ca' });
+      s.loop.runUntilIdle();
+      s.session.send(a.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND' }));
+      s.loop.runUntilIdle();
+      const openOk = holdReplies(s.broker, spec.Channel.Open, () => new spec.Channel.OpenOk());
+      let reopened: Channel | undefined;
+      s.connection.channel((err, ch) => {
+        if (err) throw err;
+        reopened = ch;
+      });
+      s.loop.runUntilIdle();
+      s.session.sendContent(1, deliver('ca', 7), Buffer.from('late'));
+      s.session.send(1, new spec.Basic.Ack({ deliveryTag: 1, multiple: false }));
+      openOk.release();
+      s.loop.runUntilIdle();
+      expect(reopened?.channelNumber).to.equal(1);
+      expect(reopened?.isOpen).to.equal(true);
+      expect(s.connection.isOpen).to.equal(true);
+    });
+
+    it('an ack for a publish tag never sent closes that channel (406) and leaves the unconfirmed tags true', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const acks: number[] = [];
+      ch.confirmDelivery((_c, m) => acks.push(m.deliveryTag));
+      s.loop.runUntilIdle();
+      ch.basicPublish('', 'q', 'one');
+      ch.basicPublish('', 'q', 'two');
+      s.loop.runUntilIdle();
+      const reasons: Error[] = [];
+      ch.addOnCloseCallback((_c, r) => reasons.push(r));
+      s.session.send(ch.channelNumber, new spec.Basic.Ack({ deliveryTag: 5, multiple: true }));
+      s.loop.runUntilIdle();
+      expect(acks, 'the bogus ack is not passed on').to.deep.equal([]);
+      expect(ch.unconfirmedDeliveryTags()).to.deep.equal([1, 2]);
+      expect(ch.isClosed).to.equal(true);
+      expect(reasons).to.have.length(1);
+      expect(reasons[0]).to.be.instanceOf(ChannelClosedByClient);
+      expect((reasons[0] as ChannelClosedByClient).replyCode).to.equal(406);
+      expect(reasons[0].message).to.match(/delivery tag 5, but only 2 publish\(es\) were sent/);
+      expect(s.session.sent(spec.Channel.Close)[0].replyCode).to.equal(406);
+      expect(s.connection.isOpen).to.equal(true);
+    });
+
+    it('refuses a method frame larger than frame-max at the call (the broker would close the connection with 501)', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const big = { blob: 'x'.repeat(200 * 1024) };
+      expect(() => ch.queueDeclare('q', { arguments: big })).to.throw(InvalidArgumentError, /queue\.declare: the method frame would be \d+ bytes, more than frame-max 131072/);
+      expect(() => ch.exchangeBind('a', 'b', 'k', { arguments: big })).to.throw(InvalidArgumentError, /frame-max/);
+      expect(() => s.connection.updateSecret('t'.repeat(1024 * 1024), 'refresh')).to.throw(InvalidArgumentError, /connection\.update-secret.*frame-max/);
+      s.loop.runUntilIdle();
+      expect(s.session.sent(spec.Queue.Declare)).to.deep.equal([]);
+      expect(s.connection.isOpen && ch.isOpen).to.equal(true);
+    });
+
+    it('refuses an unknown property name, suggesting the right one', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      expect(() => ch.basicPublish('', 'q', 'x', { contentTyp: 'text/plain' } as never)).to.throw(InvalidArgumentError, /unknown property 'contentTyp'; did you mean 'contentType'\?/);
+      expect(() => ch.basicPublish('', 'q', 'x', { zzzzzz: 1 } as never)).to.throw(InvalidArgumentError, /the properties are: contentType, /);
+      expect(() => ch.basicPublish('', 'q', 'x', new spec.BasicProperties({ messageId: 'ok' }))).to.not.throw();
+      expect(() => ch.basicPublish('', 'q', 'x', { headers: { n: NaN } })).to.throw(InvalidArgumentError, /NaN cannot be sent/);
     });
   });
 });

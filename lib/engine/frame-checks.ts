@@ -1,0 +1,68 @@
+/**
+ * Checks that what a call asks to send can be encoded and fits in one frame,
+ * run in the call itself: a bad value or an oversized frame then throws
+ * there, instead of later to whoever's reply freed the queue, or as a broker
+ * close of the whole connection (501 FRAME_ERROR for a frame above frame-max).
+ * @packageDocumentation
+ */
+import { InvalidArgumentError } from '../errors';
+import { Writer } from '../wire/codec';
+import { DEFAULT_FRAME_MAX, FRAME_OVERHEAD } from '../wire/frame';
+import * as spec from '../wire/spec';
+import { unknownNameHint } from './did-you-mean';
+
+/** Bytes of a content header frame besides the properties: class, weight, body size. */
+const CONTENT_HEADER_FIELDS = 12;
+
+function limitOf(frameMax: number): number {
+  return frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX;
+}
+
+/**
+ * Throws what encoding `method` would throw (a bad field or table value), and
+ * an InvalidArgumentError when its frame would exceed `frameMax` (0: not
+ * negotiated, 131072). Methods are small and this runs once per call, not per
+ * publish, so encoding twice is cheap.
+ */
+export function checkMethodFrame(method: spec.AMQPMethod, frameMax: number): void {
+  const w = new Writer(256);
+  method.encode(w);
+  const frameSize = w.pos + FRAME_OVERHEAD;
+  const max = limitOf(frameMax);
+  if (frameSize > max) {
+    throw new InvalidArgumentError(
+      `${method.name}: the method frame would be ${frameSize} bytes, more than frame-max ${max} (arguments or strings too large); the broker would close the connection`,
+    );
+  }
+}
+
+/** Throws what encoding `properties` into a content header frame would throw, or when that frame exceeds `frameMax`. */
+export function checkProperties(properties: spec.BasicPropertiesInit | undefined, frameMax: number): void {
+  const w = new Writer(256);
+  spec.BasicProperties.encode(w, properties);
+  const frameSize = FRAME_OVERHEAD + CONTENT_HEADER_FIELDS + w.pos;
+  const max = limitOf(frameMax);
+  if (frameSize > max) {
+    throw new InvalidArgumentError(`the content header frame (${frameSize} bytes: properties and headers) exceeds frame-max ${max}`);
+  }
+}
+
+const PROPERTY_NAMES: readonly string[] = spec.BasicProperties.fields.map((f) => f.name);
+const KNOWN_PROPERTY = new Set(PROPERTY_NAMES);
+
+/**
+ * Throws for a property name that is not one of the 14 (`contentTyp`): the
+ * encoder reads only known names, so a typo would otherwise vanish silently.
+ * A `BasicProperties` instance has only known names and is not walked.
+ */
+export function checkPropertyNames(properties: spec.BasicPropertiesInit | undefined): void {
+  if (properties == null || properties instanceof spec.BasicProperties) return;
+  if (typeof properties !== 'object') {
+    throw new InvalidArgumentError(`basicPublish: properties must be an object, got ${typeof properties}`);
+  }
+  for (const name in properties) {
+    if (!KNOWN_PROPERTY.has(name)) {
+      throw new InvalidArgumentError(`basicPublish: unknown property '${name}'${unknownNameHint(name, PROPERTY_NAMES, 'the properties are')}`);
+    }
+  }
+}
