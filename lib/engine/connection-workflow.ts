@@ -7,6 +7,7 @@ import {
   AuthenticationError,
   ConnectionOpenAborted,
   ConnectionWorkflowFailed,
+  InvalidArgumentError,
   IncompatibleProtocolError,
 } from '../errors';
 import type { IOLoop, TimerHandle } from './ioloop';
@@ -17,10 +18,11 @@ export type AttemptFn = (params: ConnectionParameters, done: (err: Error | null)
 
 /**
  * Errors that another attempt cannot fix: retrying a refused password or an
- * incompatible broker only hammers the broker.
+ * incompatible broker only hammers the broker, and a start-ok too large for
+ * the broker stays too large.
  */
 function isFinal(err: Error): boolean {
-  return err instanceof AuthenticationError || err instanceof IncompatibleProtocolError;
+  return err instanceof AuthenticationError || err instanceof IncompatibleProtocolError || err instanceof InvalidArgumentError;
 }
 
 /** One run through every attempt; reports success, or the failure of all of them. */

@@ -549,6 +549,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     let reply: spec.Connection.StartOk;
     try {
       reply = startOk(this.parameters!, start);
+      // Before tune, brokers take frames of frame-min-size only (RabbitMQ resets the socket,
+      // which would read as a wrong password).
+      checkMethodFrame(reply, spec.FRAME_MIN_SIZE, 'before connection.tune only frame-min-size frames are accepted: make clientProperties smaller');
     } catch (err) {
       return this.failAttempt(err as Error);
     }

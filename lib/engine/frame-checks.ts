@@ -24,14 +24,14 @@ function limitOf(frameMax: number): number {
  * negotiated, 131072). Methods are small and this runs once per call, not per
  * publish, so encoding twice is cheap.
  */
-export function checkMethodFrame(method: spec.AMQPMethod, frameMax: number): void {
+export function checkMethodFrame(method: spec.AMQPMethod, frameMax: number, hint = 'arguments or strings too large'): void {
   const w = new Writer(256);
   method.encode(w);
   const frameSize = w.pos + FRAME_OVERHEAD;
   const max = limitOf(frameMax);
   if (frameSize > max) {
     throw new InvalidArgumentError(
-      `${method.name}: the method frame would be ${frameSize} bytes, more than frame-max ${max} (arguments or strings too large); the broker would close the connection`,
+      `${method.name}: the method frame would be ${frameSize} bytes, more than frame-max ${max} (${hint}); the broker would close the connection`,
     );
   }
 }

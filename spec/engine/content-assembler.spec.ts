@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import * as sinon from 'sinon';
-import { ContentAssembler } from '../../lib/engine/content-assembler';
+import { ContentAssembler, UPFRONT_BODY_BYTES } from '../../lib/engine/content-assembler';
 import { FrameError } from '../../lib/errors';
 import type { FrameHandler } from '../../lib/wire/frame';
 import { FrameParser } from '../../lib/wire/frame-parser';
@@ -141,5 +141,60 @@ describe('engine/content-assembler', () => {
     expect(content.bodyPiece(Buffer.alloc(0), 0)).to.equal(false);
     expect(content.bodyPiece(Buffer.from('abc'), 0)).to.equal(true);
     expect(content.body.toString()).to.equal('abc');
+  });
+
+  it('reserves memory as bytes arrive: a header announcing 1 GiB followed by 1 KiB allocates at most 16 MiB', () => {
+    const content = new ContentAssembler(1);
+    content.start(new spec.Basic.Deliver());
+    const allocUnsafe = sinon.spy(Buffer, 'allocUnsafe');
+    try {
+      expect(content.header(1024 * MiB, new spec.BasicProperties())).to.equal(false);
+      expect(allocUnsafe.callCount, 'nothing at the header').to.equal(0);
+      content.bodyPiece(Buffer.alloc(1024), 1000);
+      expect(allocUnsafe.getCalls().map((c) => c.args[0])).to.deep.equal([UPFRONT_BODY_BYTES]);
+    } finally {
+      sinon.restore();
+    }
+  });
+
+  it('grows a body above 16 MiB by doubling and keeps every byte', () => {
+    const size = UPFRONT_BODY_BYTES * 2 + 12345;
+    const body = Buffer.allocUnsafe(size);
+    for (let i = 0; i + 4 <= size; i += 4) body.writeUInt32BE(i, i);
+    const content = new ContentAssembler(1);
+    content.start(new spec.Basic.Deliver());
+    content.header(size, new spec.BasicProperties());
+    const piece = 1024 * 1024 - 3; // pieces that straddle every growth boundary
+    let complete = false;
+    for (let off = 0; off < size; off += piece) {
+      const part = body.subarray(off, Math.min(size, off + piece));
+      complete = content.bodyPiece(Buffer.from(part), 0);
+    }
+    expect(complete).to.equal(true);
+    expect(content.body.length).to.equal(size);
+    expect(content.body.equals(body)).to.equal(true);
+  });
+
+  it('skips a message: its body is checked against the announced size, counted and dropped, nothing allocated', () => {
+    const content = new ContentAssembler(4);
+    content.start(new spec.Basic.Deliver());
+    const allocUnsafe = sinon.spy(Buffer, 'allocUnsafe');
+    try {
+      expect(content.skip(10)).to.equal(false);
+      expect(content.bodyPiece(Buffer.alloc(4), 0)).to.equal(false);
+      expect(() => content.bodyPiece(Buffer.alloc(7), 0)).to.throw(FrameError, /exceed the announced body size 10/);
+    } finally {
+      sinon.restore();
+    }
+    const again = new ContentAssembler(4);
+    again.start(new spec.Basic.Deliver());
+    expect(again.skip(10)).to.equal(false);
+    expect(again.bodyPiece(Buffer.alloc(4), 0)).to.equal(false);
+    expect(again.bodyPiece(Buffer.alloc(6), 0)).to.equal(true);
+    expect([again.properties, again.body.length]).to.deep.equal([null, 0]);
+    expect(allocUnsafe.callCount).to.equal(0);
+    again.reset();
+    again.start(new spec.Basic.Deliver());
+    expect(again.skip(0), 'an empty skipped body completes at once').to.equal(true);
   });
 });

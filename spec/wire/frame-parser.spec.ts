@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import * as sinon from 'sinon';
 import { FrameError } from '../../lib/errors';
 import type { Frame, FrameHandler } from '../../lib/wire/frame';
 import { FrameParser } from '../../lib/wire/frame-parser';
@@ -246,10 +247,64 @@ describe('wire/frame-parser', () => {
       bad([hex('08 0001 00000000 ce')], /heartbeat frame on channel 1/);
     });
 
+    it('a frame above maxMessageSize + 8, whatever frame-max was negotiated, before any allocation', () => {
+      const p = new FrameParser();
+      p.frameMax = 0xffffffff;
+      p.maxMessageSize = 1000;
+      const spy = sinon.spy(Buffer, 'allocUnsafe');
+      try {
+        expect(() => p.push(hex('01 0001 fffffff0'), () => {})).to.throw(FrameError, /exceeds the frame limit 1008 \(maxMessageSize 1000 \+ 8\)/);
+        expect(spy.getCalls().filter((c) => (c.args[0] as number) > 1008)).to.deep.equal([]);
+      } finally {
+        spy.restore();
+      }
+      // frame-max still applies when it is the smaller limit
+      const q = new FrameParser();
+      q.frameMax = 4096;
+      expect(() => q.push(hex('01 0001 00001000'), () => {})).to.throw(FrameError, /exceeds frame-max 4096/);
+    });
+
+    it('any exception while decoding a sound frame becomes a FrameError (never escapes as RangeError or TypeError)', () => {
+      const stub = sinon.stub(spec.Queue.DeclareOk, 'decode').throws(new TypeError('decoder bug'));
+      try {
+        const frame = encodeMethodFrame(1, new spec.Queue.DeclareOk({ queue: 'q', messageCount: 0, consumerCount: 0 }));
+        bad([frame], /undecodable method frame on channel 1: TypeError: decoder bug/);
+      } finally {
+        stub.restore();
+      }
+    });
+
     it('a content header for a class other than basic, and a truncated header', () => {
       bad([hex('02 0001 0000000e 0032 0000 0000000000000000 0000 ce')], /content header for class 50/);
       bad([hex('02 0001 00000004 003c 0000 ce')], /truncated longlong/);
     });
+  });
+
+  it('hands a sound content header with undecodable properties to onBadHeader, then carries on with its body frames', () => {
+    // headers table { k: 'Z'-tagged value }: an unknown tag inside a well-formed frame
+    const hex = (t: string) => Buffer.from(t.replace(/ /g, ''), 'hex');
+    const header = hex('02 0001 00000016 003c 0000 0000000000000003 2000 00000004 01 6b 5a 00 ce');
+    const body = hex('03 0001 00000003 616263 ce');
+    const ack = encodeMethodFrame(1, new spec.Basic.Ack({ deliveryTag: 1 }));
+    const seen: string[] = [];
+    const h: FrameHandler = {
+      onMethod: (_c, m) => void seen.push(m.name),
+      onHeader: () => void seen.push('header'),
+      onBadHeader: (channel, bodySize, err) => void seen.push(`bad ${channel} ${bodySize} ${err.constructor.name}: ${err.message}`),
+      onBody: (_c, piece) => void seen.push(`body ${piece.toString()}`),
+      onHeartbeat: () => undefined,
+      onProtocolHeader: () => undefined,
+    };
+    const p = new FrameParser();
+    p.push(Buffer.concat([header, body, ack]), h);
+    expect(seen).to.deep.equal([
+      "bad 1 3 FrameError: unknown field table type tag 'Z' (0x5a) at offset 27",
+      'body abc',
+      'basic.ack',
+    ]);
+    // without onBadHeader, the parser fails as before
+    const q = new FrameParser();
+    expect(() => q.push(header, () => {})).to.throw(FrameError, /unknown field table type tag 'Z'/);
   });
 
   it('keeps the rest of a chunk when a frame handler throws', () => {
