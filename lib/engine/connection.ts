@@ -513,8 +513,10 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     try {
       return parser.push(chunk, this.onFrame);
     } catch (err) {
+      // Whatever went wrong while taking in a frame closes this connection and
+      // nothing else: it never escapes into the I/O loop, where it would end the process.
       if (err instanceof FrameError) this.closeWithError(spec.FRAME_ERROR, err);
-      else throw err;
+      else this.closeWithError(spec.INTERNAL_ERROR, new FrameError(`internal error while handling a frame: ${String(err)}`, { cause: err }));
       return false;
     }
   }

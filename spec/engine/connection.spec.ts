@@ -357,6 +357,23 @@ describe('Connection (virtual loop, fake broker)', () => {
       expect(close.replyCode).to.equal(501);
     });
 
+    it('closes only this connection (541) when handling a frame throws something that is not a FrameError', () => {
+      const { loop, broker, connection, events } = setup();
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      const stub = sinon.stub(Channel.prototype, 'onMethodFrame').throws(new TypeError('engine bug'));
+      try {
+        broker.session.send(ch.channelNumber, new spec.Basic.Ack({ deliveryTag: 1 }));
+        expect(() => loop.runUntilIdle(), 'nothing escapes into the loop').to.not.throw();
+      } finally {
+        stub.restore();
+      }
+      expect(events.closes).to.have.length(1);
+      expect(events.closes[0]).to.be.instanceOf(FrameError);
+      expect(events.closes[0].message).to.match(/internal error while handling a frame: TypeError: engine bug/);
+      expect(broker.session.sent(spec.Connection.Close)[0].replyCode).to.equal(541);
+    });
+
     it('closes with 504 on a frame for a channel that is not open', () => {
       const { loop, broker, events } = setup();
       loop.runUntilIdle();
