@@ -26,9 +26,8 @@ export class SelectConnection extends Connection {
     const ioloop = options.ioloop ?? new NodeIOLoop();
     super({ ...options, ioloop });
     if (options.stopIOLoopOnClose ?? ownLoop) {
-      // Registered after the user's callbacks from the options, so those run first.
-      this.addOnCloseCallback(() => ioloop.stop());
-      this.addOnOpenErrorCallback(() => ioloop.stop());
+      // An end hook runs after the user's callbacks, and is not mistaken for one that handles errors.
+      this.addEndHook(() => ioloop.stop());
     }
   }
 }

@@ -23,17 +23,30 @@ export class CallbackRunner {
   /** @param onError called with what a user callback threw; when absent the error is rethrown asynchronously. */
   constructor(private readonly onError?: CallbackErrorHandler) {}
 
-  /** Calls `fn(...args)`; returns true when it returned normally. */
+  /**
+   * Calls `fn(...args)`; returns true when it returned normally. A promise it
+   * returns (an `async` callback) is watched: its rejection is reported
+   * exactly as a throw would be, never left as an unhandled rejection.
+   */
   invoke<A extends unknown[]>(fn: ((...args: A) => unknown) | undefined, ...args: A): boolean {
     if (fn === undefined) return true;
     try {
-      fn(...args);
+      this.watch(fn(...args));
       return true;
     } catch (err) {
       this.report(err);
       return false;
     }
   }
+
+  /** Reports the rejection of `result` when it is a promise (or any thenable); anything else is ignored. */
+  watch(result: unknown): void {
+    if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, this.reportRejection);
+    }
+  }
+
+  private readonly reportRejection = (err: unknown): void => this.report(err);
 
   /** Hands a caught user exception to the handler, or rethrows it on its own stack. */
   report(err: unknown): void {

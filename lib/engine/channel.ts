@@ -17,6 +17,7 @@ import type { FieldTable } from '../wire/field-table';
 import type { Frame } from '../wire/frame';
 import * as spec from '../wire/spec';
 import { rethrow } from './callback-runner';
+import { type Invoker, CallbackList } from './callback-list';
 import { ConfirmTracker } from './confirm-tracker';
 import { type AssembledMessage, ContentAssembler } from './content-assembler';
 import { checkMethodFrame, checkProperties, checkPropertyNames } from './frame-checks';
@@ -46,6 +47,8 @@ export interface ChannelHost {
   ): boolean;
   /** Runs a user callback with exception isolation. */
   invoke<A extends unknown[]>(fn: ((...args: A) => unknown) | undefined, ...args: A): boolean;
+  /** Routes the rejection of a promise a user callback returned, like a throw. */
+  watch(result: unknown): void;
   /**
    * The channel is fully closed; its number may be reused. `draining`: the
    * broker closed it and may still send frames for it, to be dropped.
@@ -65,6 +68,9 @@ export type Callback<T = void> = (err: Error | null, result?: T) => void;
  * Buffer of its own (a body that arrived in one piece on a busy connection
  * is not copied). Keeping it keeps that memory (up to 256 KiB) alive: to keep
  * a few small bodies of a busy stream for a long time, keep `Buffer.from(body)`.
+ *
+ * It may be `async`: a rejection of the promise it returns is routed like a
+ * throw (to `onCallbackError`, or rethrown), never an unhandled rejection.
  */
 export type OnMessage = (
   channel: Channel,
@@ -72,6 +78,9 @@ export type OnMessage = (
   properties: spec.BasicProperties,
   body: Buffer,
 ) => void;
+
+/** Receives messages the broker returned (`basic.return`: a mandatory publish it could not route). */
+export type OnReturn = (channel: Channel, method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer) => void;
 
 /** A message fetched with {@link Channel.basicGet}. */
 export type GetMessage = AssembledMessage<spec.Basic.GetOk>;
@@ -202,12 +211,14 @@ export class Channel {
   private readonly consumers = new Map<string, Consumer>();
   /** Tags cancelled by us whose late deliveries must be handed back (pika rejects them). */
   private readonly cancelled = new Map<string, boolean>();
-  private readonly closeCallbacks: Array<(channel: Channel, reason: Error) => void> = [];
-  private readonly cancelCallbacks: Array<(channel: Channel, method: spec.Basic.Cancel) => void> = [];
-  private readonly returnCallbacks: Array<
-    (channel: Channel, method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer) => void
-  > = [];
-  private readonly flowCallbacks: Array<(channel: Channel, active: boolean) => void> = [];
+  private readonly closeCallbacks = new CallbackList<[Channel, Error]>();
+  private readonly cancelCallbacks = new CallbackList<[Channel, spec.Basic.Cancel]>();
+  private readonly returnCallbacks = new CallbackList<[Channel, spec.Basic.Return, spec.BasicProperties, Buffer]>();
+  private readonly flowCallbacks = new CallbackList<[Channel, boolean]>();
+  /** Runs a user callback with the connection's exception isolation (for CallbackList.run). */
+  private readonly invoker: Invoker = (fn, ...args) => this.host.invoke(fn, ...args);
+  /** The application called close(): its own close needs no warning. */
+  private closedByApplication = false;
   private confirmCallback: ((channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void) | null = null;
   private readonly confirms = new ConfirmTracker();
   private closeSent = false;
@@ -217,7 +228,7 @@ export class Channel {
    * `channel.close` went out (AMQP 0-9-1: only close-ok counts then).
    */
   private inboundOpen = false;
-  private readonly errorCallbacks: Array<(channel: Channel, error: Error) => void> = [];
+  private readonly errorCallbacks = new CallbackList<[Channel, Error]>();
   private closeReason: Error | null = null;
   private pendingClose: { code: number; text: string } | null = null;
   private pendingGet: { cb: Callback<GetMessage | null>; queue: string; autoAck: boolean } | null = null;
@@ -273,19 +284,32 @@ export class Channel {
 
   /** Adds a callback for when the channel closes (for any reason). */
   addOnCloseCallback(cb: (channel: Channel, reason: Error) => void): void {
-    this.closeCallbacks.push(cb);
+    this.closeCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnCloseCallback}; false when it was not registered. */
+  removeOnCloseCallback(cb: (channel: Channel, reason: Error) => void): boolean {
+    return this.closeCallbacks.remove(cb);
   }
 
   /** Adds a callback for a broker-initiated `basic.cancel` (for example the queue was deleted). */
   addOnCancelCallback(cb: (channel: Channel, method: spec.Basic.Cancel) => void): void {
-    this.cancelCallbacks.push(cb);
+    this.cancelCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnCancelCallback}; false when it was not registered. */
+  removeOnCancelCallback(cb: (channel: Channel, method: spec.Basic.Cancel) => void): boolean {
+    return this.cancelCallbacks.remove(cb);
   }
 
   /** Adds a callback for messages returned by the broker (`basic.return`). */
-  addOnReturnCallback(
-    cb: (channel: Channel, method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer) => void,
-  ): void {
-    this.returnCallbacks.push(cb);
+  addOnReturnCallback(cb: OnReturn): void {
+    this.returnCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnReturnCallback}; false when it was not registered. */
+  removeOnReturnCallback(cb: OnReturn): boolean {
+    return this.returnCallbacks.remove(cb);
   }
 
   /**
@@ -294,12 +318,22 @@ export class Channel {
    * {@link UndecodableMessageError}; the message was rejected without requeue).
    */
   addOnErrorCallback(cb: (channel: Channel, error: Error) => void): void {
-    this.errorCallbacks.push(cb);
+    this.errorCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnErrorCallback}; false when it was not registered. */
+  removeOnErrorCallback(cb: (channel: Channel, error: Error) => void): boolean {
+    return this.errorCallbacks.remove(cb);
   }
 
   /** Adds a callback for `channel.flow` from the broker. */
   addOnFlowCallback(cb: (channel: Channel, active: boolean) => void): void {
-    this.flowCallbacks.push(cb);
+    this.flowCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnFlowCallback}; false when it was not registered. */
+  removeOnFlowCallback(cb: (channel: Channel, active: boolean) => void): boolean {
+    return this.flowCallbacks.remove(cb);
   }
 
   // ---- open / close -----------------------------------------------------------------
@@ -336,6 +370,12 @@ export class Channel {
     if (this.state === 'closing' || this.state === 'closed') {
       throw new ChannelWrongStateError(`channel ${this.channelNumber} is already ${this.state}`);
     }
+    this.closedByApplication = true;
+    this.beginClose(replyCode, replyText, cb);
+  }
+
+  /** Cancels the consumers, then sends `channel.close` behind the calls already made. */
+  private beginClose(replyCode: number, replyText: string, cb?: Callback<spec.Channel.CloseOk>): void {
     this.state = 'closing';
     this.closeReason = new ChannelClosedByClient(replyCode, replyText);
     for (const tag of [...this.consumers.keys()]) this.cancelConsumer(tag);
@@ -349,6 +389,7 @@ export class Channel {
         this.content.reset();
       },
       replies: [spec.Channel.CloseOk],
+      observed: cb !== undefined,
       complete: (err, ok) => {
         this.finishClose(this.closeReason!);
         this.host.invoke(cb, err, ok as spec.Channel.CloseOk | undefined);
@@ -701,6 +742,7 @@ export class Channel {
     const call: RpcCall = {
       transmit: () => this.host.sendMethod(this.channelNumber, method),
       replies: awaitsReply ? method.replies : null,
+      observed: cb !== undefined,
       complete: (err, reply) => {
         if (cb === undefined) return;
         // Without a reply, "done" means written: run the callback after this turn's flush.
@@ -813,7 +855,9 @@ export class Channel {
       // host.invoke, without its rest-parameter arrays: same isolation, same `this` (undefined)
       const onMessage = consumer.onMessage;
       try {
-        onMessage(this, method, properties, body);
+        const result: unknown = onMessage(this, method, properties, body);
+        // an async consumer: its rejection is routed like a throw (one check, no allocation otherwise)
+        if (result !== undefined) this.host.watch(result);
       } catch (err) {
         this.host.invoke(rethrow, err);
       }
@@ -827,14 +871,14 @@ export class Channel {
   }
 
   private onReturn(method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer): void {
-    if (this.returnCallbacks.length === 0) {
+    if (this.returnCallbacks.size === 0) {
       process.emitWarning(
         `channel ${this.channelNumber}: a message to ${JSON.stringify(method.exchange)}/${JSON.stringify(method.routingKey)} ` +
           `was returned (${method.replyCode} ${method.replyText}) and no return callback is registered`,
         'ConeyWarning',
       );
     }
-    for (const cb of this.returnCallbacks) this.host.invoke(cb, this, method, properties, body);
+    this.returnCallbacks.run(this.invoker, this, method, properties, body);
   }
 
   private onGetOk(message: GetMessage): void {
@@ -862,12 +906,12 @@ export class Channel {
     if (!method.noWait) {
       this.host.sendMethod(this.channelNumber, new spec.Basic.CancelOk({ consumerTag: method.consumerTag }));
     }
-    for (const cb of this.cancelCallbacks) this.host.invoke(cb, this, method);
+    this.cancelCallbacks.run(this.invoker, this, method);
   }
 
   private onBrokerFlow(method: spec.Channel.Flow): void {
     this.host.sendMethod(this.channelNumber, new spec.Channel.FlowOk({ active: method.active }));
-    for (const cb of this.flowCallbacks) this.host.invoke(cb, this, method.active);
+    this.flowCallbacks.run(this.invoker, this, method.active);
   }
 
   /**
@@ -924,7 +968,7 @@ export class Channel {
       if (pending !== null) this.host.invoke(pending.cb, error);
     }
     process.emitWarning(error.message, 'ConeyWarning');
-    for (const cb of this.errorCallbacks) this.host.invoke(cb, this, error);
+    this.errorCallbacks.run(this.invoker, this, error);
   }
 
   /** Rejects (requeue false) a delivery or got message that cannot be handed on; true if one was sent. */
@@ -950,7 +994,7 @@ export class Channel {
    */
   private closeForBrokerError(text: string): void {
     if (this.state !== 'open') return;
-    this.close(spec.PRECONDITION_FAILED, text.length > 255 ? text.slice(0, 252) + '...' : text);
+    this.beginClose(spec.PRECONDITION_FAILED, text.length > 255 ? text.slice(0, 252) + '...' : text);
     this.closeReason = new ChannelClosedByClient(spec.PRECONDITION_FAILED, text);
   }
 
@@ -976,7 +1020,19 @@ export class Channel {
     const pendingGet = this.pendingGet;
     this.pendingGet = null;
     if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
-    this.rpc.failAll(reason);
-    for (const cb of this.closeCallbacks) this.host.invoke(cb, this, reason);
+    const observed = this.rpc.failAll(reason) || pendingGet !== null;
+    if (!observed && this.closeCallbacks.size === 0 && this.closedUnasked(reason)) {
+      process.emitWarning(
+        `channel ${this.channelNumber} was closed: ${reason.message} (no close callback is registered on it, and no pending call was told)`,
+        'ConeyWarning',
+      );
+    }
+    this.closeCallbacks.run(this.invoker, this, reason);
+  }
+
+  /** A close the application did not ask for, on this channel alone (a connection close is reported by the connection). */
+  private closedUnasked(reason: Error): boolean {
+    if (reason instanceof ChannelClosedByBroker) return true;
+    return reason instanceof ChannelClosedByClient && !this.closedByApplication;
   }
 }

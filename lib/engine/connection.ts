@@ -22,6 +22,7 @@ import type { FieldTable } from '../wire/field-table';
 import type { FrameHandler } from '../wire/frame';
 import { DEFAULT_MAX_MESSAGE_SIZE, FrameParser } from '../wire/frame-parser';
 import * as spec from '../wire/spec';
+import { type Invoker, CallbackList } from './callback-list';
 import { CallbackRunner } from './callback-runner';
 import { Channel, type ChannelHost } from './channel';
 import { ChannelNumbers } from './channel-numbers';
@@ -103,13 +104,17 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private state: ConnectionState = 'init';
   private readonly parameterSets: readonly ConnectionParameters[];
   private readonly runner: CallbackRunner;
-  private readonly openCallbacks: Array<(c: Connection) => void> = [];
-  private readonly openErrorCallbacks: Array<(c: Connection, err: Error) => void> = [];
-  private readonly closeCallbacks: Array<(c: Connection, reason: Error) => void> = [];
-  private readonly blockedCallbacks: Array<(c: Connection, m: spec.Connection.Blocked) => void> = [];
-  private readonly unblockedCallbacks: Array<(c: Connection, m: spec.Connection.Unblocked) => void> = [];
-  private readonly backpressureCallbacks: Array<(c: Connection) => void> = [];
-  private readonly drainCallbacks: Array<(c: Connection) => void> = [];
+  private readonly openCallbacks = new CallbackList<[Connection]>();
+  private readonly openErrorCallbacks = new CallbackList<[Connection, Error]>();
+  private readonly closeCallbacks = new CallbackList<[Connection, Error]>();
+  private readonly blockedCallbacks = new CallbackList<[Connection, spec.Connection.Blocked]>();
+  private readonly unblockedCallbacks = new CallbackList<[Connection, spec.Connection.Unblocked]>();
+  private readonly backpressureCallbacks = new CallbackList<[Connection]>();
+  private readonly drainCallbacks = new CallbackList<[Connection]>();
+  /** The library's own end-of-life hooks (a SelectConnection stopping its loop): not user handlers. */
+  private readonly endHooks: Array<() => void> = [];
+  /** Runs a user callback with this connection's exception isolation (for CallbackList.run). */
+  private readonly invoker: Invoker = (fn, ...args) => this.runner.invoke(fn, ...args);
   private readonly channels = new Map<number, Channel>();
   private channelNumbers = new ChannelNumbers(65535);
   private readonly updateSecretCallbacks: Array<(err: Error | null) => void> = [];
@@ -137,9 +142,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     }
     this.runner = new CallbackRunner(options.onCallbackError);
     this.outbound = new OutboundBuffer(this.ioloop, this);
-    if (options.onOpen) this.openCallbacks.push(options.onOpen);
-    if (options.onOpenError) this.openErrorCallbacks.push(options.onOpenError);
-    if (options.onClose) this.closeCallbacks.push(options.onClose);
+    if (options.onOpen) this.openCallbacks.add(options.onOpen);
+    if (options.onOpenError) this.openErrorCallbacks.add(options.onOpenError);
+    if (options.onClose) this.closeCallbacks.add(options.onClose);
     // Like pika, the connection starts once the loop runs, so callbacks can still be added.
     this.ioloop.addCallback(() => this.startWorkflow());
   }
@@ -180,37 +185,89 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   /** Adds a callback for when the connection opens. */
   addOnOpenCallback(cb: (connection: Connection) => void): void {
-    this.openCallbacks.push(cb);
+    this.openCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnOpenCallback}; false when it was not registered. */
+  removeOnOpenCallback(cb: (connection: Connection) => void): boolean {
+    return this.openCallbacks.remove(cb);
   }
 
   /** Adds a callback for when every attempt to open failed. */
   addOnOpenErrorCallback(cb: (connection: Connection, err: Error) => void): void {
-    this.openErrorCallbacks.push(cb);
+    this.openErrorCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnOpenErrorCallback}; false when it was not registered. */
+  removeOnOpenErrorCallback(cb: (connection: Connection, err: Error) => void): boolean {
+    return this.openErrorCallbacks.remove(cb);
   }
 
   /** Adds a callback for when the open connection closes. */
   addOnCloseCallback(cb: (connection: Connection, reason: Error) => void): void {
-    this.closeCallbacks.push(cb);
+    this.closeCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnCloseCallback}; false when it was not registered. */
+  removeOnCloseCallback(cb: (connection: Connection, reason: Error) => void): boolean {
+    return this.closeCallbacks.remove(cb);
   }
 
   /** Adds a callback for `connection.blocked` from the broker. */
   addOnConnectionBlockedCallback(cb: (connection: Connection, method: spec.Connection.Blocked) => void): void {
-    this.blockedCallbacks.push(cb);
+    this.blockedCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnConnectionBlockedCallback}; false when it was not registered. */
+  removeOnConnectionBlockedCallback(cb: (connection: Connection, method: spec.Connection.Blocked) => void): boolean {
+    return this.blockedCallbacks.remove(cb);
   }
 
   /** Adds a callback for `connection.unblocked` from the broker. */
   addOnConnectionUnblockedCallback(cb: (connection: Connection, method: spec.Connection.Unblocked) => void): void {
-    this.unblockedCallbacks.push(cb);
+    this.unblockedCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnConnectionUnblockedCallback}; false when it was not registered. */
+  removeOnConnectionUnblockedCallback(cb: (connection: Connection, method: spec.Connection.Unblocked) => void): boolean {
+    return this.unblockedCallbacks.remove(cb);
   }
 
   /** Adds a callback for when the outbound backlog rises above its high-water mark. */
   addBackpressureCallback(cb: (connection: Connection) => void): void {
-    this.backpressureCallbacks.push(cb);
+    this.backpressureCallbacks.add(cb);
   }
 
-  /** Adds a callback for when the outbound backlog falls back under its low-water mark. */
+  /** Removes a callback added with {@link addBackpressureCallback}; false when it was not registered. */
+  removeBackpressureCallback(cb: (connection: Connection) => void): boolean {
+    return this.backpressureCallbacks.remove(cb);
+  }
+
+  /**
+   * Adds a callback for every time the outbound backlog falls back under its
+   * low-water mark. To resume a publisher after a `false` from basicPublish,
+   * use {@link onceDrain}: a callback added here on every `false` piles up.
+   */
   addOnDrainCallback(cb: (connection: Connection) => void): void {
-    this.drainCallbacks.push(cb);
+    this.drainCallbacks.add(cb);
+  }
+
+  /** Removes a callback added with {@link addOnDrainCallback} or {@link onceDrain}; false when it was not registered. */
+  removeOnDrainCallback(cb: (connection: Connection) => void): boolean {
+    return this.drainCallbacks.remove(cb);
+  }
+
+  /**
+   * Calls `cb` once, at the next drain: the pattern for a publisher that got
+   * `false` from basicPublish. If nothing is waiting to drain (no backpressure
+   * now), `cb` runs soon on the loop instead, so that it is never left waiting.
+   */
+  onceDrain(cb: (connection: Connection) => void): void {
+    if (!this.outbound.needDrain) {
+      this.ioloop.addCallback(() => this.invoke(cb, this));
+      return;
+    }
+    this.drainCallbacks.add(cb, true);
   }
 
   /** Sets the backpressure multiplier (pika's default 10). */
@@ -309,6 +366,11 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     return this.runner.invoke(fn, ...args);
   }
 
+  /** @internal Routes the rejection of a promise a user callback returned, like a throw. */
+  watch(result: unknown): void {
+    this.runner.watch(result);
+  }
+
   /** @internal A channel finished closing: free its number (see ChannelNumbers on draining). */
   channelClosed(channel: Channel, draining: boolean): void {
     if (this.channels.get(channel.channelNumber) === channel) {
@@ -348,12 +410,12 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
 
   /** @internal */
   onBackpressure(): void {
-    for (const cb of this.backpressureCallbacks) this.invoke(cb, this);
+    this.backpressureCallbacks.run(this.invoker, this);
   }
 
   /** @internal */
   onDrain(): void {
-    for (const cb of this.drainCallbacks) this.invoke(cb, this);
+    this.drainCallbacks.run(this.invoker, this);
   }
 
   // ---- opening -------------------------------------------------------------------
@@ -377,11 +439,13 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     this.workflow = null;
     if (err !== null) {
       this.state = 'closed';
-      for (const cb of this.openErrorCallbacks) this.invoke(cb, this, err);
+      this.reportUnhandled(err, this.openErrorCallbacks.size + this.closeCallbacks.size === 0, 'could not open');
+      this.openErrorCallbacks.run(this.invoker, this, err);
+      this.runEndHooks();
       return;
     }
     this.state = 'open';
-    for (const cb of this.openCallbacks) this.invoke(cb, this);
+    this.openCallbacks.run(this.invoker, this);
   }
 
   /** One try at one parameter set: TCP/TLS connect, then the AMQP handshake. Returns its abort. */
@@ -607,13 +671,13 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
         this.terminate(new ConnectionBlockedTimeout(`the broker kept the connection blocked for more than ${timeout} s`));
       });
     }
-    for (const cb of this.blockedCallbacks) this.invoke(cb, this, method);
+    this.blockedCallbacks.run(this.invoker, this, method);
   }
 
   private onUnblocked(method: spec.Connection.Unblocked): void {
     this.blocked = false;
     this.clearBlockedTimer();
-    for (const cb of this.unblockedCallbacks) this.invoke(cb, this, method);
+    this.unblockedCallbacks.run(this.invoker, this, method);
   }
 
   private clearBlockedTimer(): void {
@@ -687,6 +751,37 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     for (const channel of [...this.channels.values()]) channel.onConnectionClosed(reason);
     this.channels.clear();
     for (const cb of this.updateSecretCallbacks.splice(0)) this.invoke(cb, reason);
-    for (const cb of this.closeCallbacks) this.invoke(cb, this, reason);
+    const unexpected = !(reason instanceof ConnectionClosedByClient);
+    this.reportUnhandled(reason, unexpected && this.closeCallbacks.size === 0, 'closed');
+    this.closeCallbacks.run(this.invoker, this, reason);
+    this.runEndHooks();
+  }
+
+  /**
+   * @internal The library's own hook for the end of the connection's life
+   * (it failed to open, or closed), run after the user's callbacks. Not a user
+   * handler: an error with only these to see it is still reported as unhandled.
+   */
+  addEndHook(hook: () => void): void {
+    this.endHooks.push(hook);
+  }
+
+  private runEndHooks(): void {
+    for (const hook of this.endHooks) this.invoke(hook);
+  }
+
+  /**
+   * An error nobody registered a callback for must not pass in silence (a
+   * script would exit 0 after a refused login): it goes the way of a callback
+   * that threw, to `onCallbackError` or rethrown on its own stack.
+   */
+  private reportUnhandled(err: Error, unhandled: boolean, what: string): void {
+    if (!unhandled) return;
+    const where = this.parameters === null ? '' : ` to ${this.parameters}`;
+    const loud = new AMQPConnectionError(
+      `the connection${where} ${what} and no onOpenError or onClose callback handles it: ${err.name}: ${err.message}`,
+      { cause: err },
+    );
+    this.runner.report(loud);
   }
 }

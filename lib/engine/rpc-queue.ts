@@ -15,6 +15,8 @@ export interface RpcCall {
   readonly replies: readonly MethodClass[] | null;
   /** Called once: with the reply, with null for a call that awaits none, or with an error. */
   complete(err: Error | null, reply?: AMQPMethod): void;
+  /** True when an application callback learns of this call's failure (see {@link RpcQueue.failAll}). */
+  readonly observed?: boolean;
 }
 
 /** Orders the outgoing calls of one channel. */
@@ -54,12 +56,13 @@ export class RpcQueue {
     }
   }
 
-  /** Fails every call, in flight and waiting, with `err`. */
-  failAll(err: Error): void {
+  /** Fails every call, in flight and waiting, with `err`; true when an application callback was among them. */
+  failAll(err: Error): boolean {
     const calls = this.inFlight === null ? [] : [this.inFlight];
     this.inFlight = null;
     calls.push(...this.waiting.splice(0));
     for (const call of calls) call.complete(err);
+    return calls.some((call) => call.observed === true);
   }
 
   private send(call: RpcCall): void {

@@ -764,4 +764,172 @@ describe('Connection (virtual loop, fake broker)', () => {
       }
     });
   });
+
+  describe('no silent failures (issue 11)', () => {
+    afterEach(() => sinon.restore());
+
+    it('an open failure with no onOpenError and no onClose goes to onCallbackError (else it is rethrown)', () => {
+      const loop = new VirtualIOLoop(); // nothing listens: the connect is refused
+      const reported: unknown[] = [];
+      new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'nowhere' }), onCallbackError: (e) => reported.push(e) });
+      loop.runUntilIdle();
+      expect(reported).to.have.length(1);
+      expect(String(reported[0])).to.match(/the connection to .*nowhere.* could not open and no onOpenError or onClose callback handles it/);
+      expect((reported[0] as Error).cause).to.be.instanceOf(Error);
+    });
+
+    it('an open failure with a handler is not reported twice', () => {
+      const loop = new VirtualIOLoop();
+      const reported: unknown[] = [];
+      const failures: Error[] = [];
+      new Connection({
+        ioloop: loop,
+        parameters: new ConnectionParameters({ host: 'nowhere' }),
+        onOpenError: (_c, e) => failures.push(e),
+        onCallbackError: (e) => reported.push(e),
+      });
+      loop.runUntilIdle();
+      expect([failures.length, reported.length]).to.deep.equal([1, 0]);
+    });
+
+    it('a broker close with no onClose is reported; a close the application asked for is not', () => {
+      const loop = new VirtualIOLoop();
+      new FakeBroker(loop, { host: 'b' });
+      const reported: unknown[] = [];
+      const connection = new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'b' }), onCallbackError: (e) => reported.push(e) });
+      loop.runUntilIdle();
+      expect(connection.isOpen).to.equal(true);
+      connection.close();
+      loop.runUntilIdle();
+      expect(reported).to.deep.equal([]);
+      const broker = new FakeBroker(loop, { host: 'c' });
+      const second = new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'c' }), onCallbackError: (e) => reported.push(e) });
+      loop.runUntilIdle();
+      broker.session.send(0, new spec.Connection.Close({ replyCode: 320, replyText: 'CONNECTION_FORCED - shutdown' }));
+      loop.runUntilIdle();
+      expect(second.isClosed).to.equal(true);
+      expect(reported.map(String)).to.satisfy((m: string[]) => m.length === 1 && /closed and no onOpenError or onClose.*CONNECTION_FORCED/.test(m[0]));
+    });
+
+    it('routes the rejection of an async callback like a throw, never as an unhandled rejection', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const reported: unknown[] = [];
+        const { loop, broker, connection } = setup({}, {}, { onCallbackError: (e) => reported.push(e) });
+        loop.runUntilIdle();
+        const ch = openChannel(loop, connection);
+        ch.basicConsume('q', async () => {
+          throw new Error('consumer failed');
+        }, { consumerTag: 'c' });
+        connection.addOnConnectionBlockedCallback(async () => {
+          throw new Error('blocked handler failed');
+        });
+        ch.queueDeclare('q', {}, async () => {
+          throw new Error('completion failed');
+        });
+        loop.runUntilIdle();
+        broker.session.sendContent(ch.channelNumber, new spec.Basic.Deliver({ consumerTag: 'c', deliveryTag: 1, exchange: '', routingKey: 'q' }), Buffer.from('x'));
+        broker.session.send(0, new spec.Connection.Blocked({ reason: 'memory' }));
+        loop.runUntilIdle();
+        await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setImmediate(r));
+        expect(reported.map((e) => (e as Error).message).sort()).to.deep.equal(['blocked handler failed', 'completion failed', 'consumer failed']);
+        expect(connection.isOpen && ch.isOpen).to.equal(true);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(unhandled).to.deep.equal([]);
+    });
+
+    it('a channel closed by the broker with no close callback and no pending call warns, naming channel, code and text', () => {
+      const { loop, broker, connection } = setup();
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      const warnings: string[] = [];
+      sinon.stub(process, 'emitWarning').callsFake((w: string | Error) => void warnings.push(String(w)));
+      broker.session.send(ch.channelNumber, new spec.Channel.Close({ replyCode: 406, replyText: 'PRECONDITION_FAILED - unknown delivery tag 999' }));
+      loop.runUntilIdle();
+      expect(warnings).to.deep.equal([
+        `channel ${ch.channelNumber} was closed: (406) PRECONDITION_FAILED - unknown delivery tag 999 (no close callback is registered on it, and no pending call was told)`,
+      ]);
+      // with a close callback, or a pending call that gets the error, there is no warning
+      const other = openChannel(loop, connection);
+      other.addOnCloseCallback(() => undefined);
+      broker.session.send(other.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND' }));
+      const third = openChannel(loop, connection);
+      broker.onMethod = () => true;
+      third.queueDeclare('missing', { passive: true }, () => undefined);
+      loop.runUntilIdle();
+      broker.session.send(third.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND' }));
+      loop.runUntilIdle();
+      expect(warnings).to.have.length(1);
+    });
+  });
+
+  describe('callbacks can be removed; drain has a one-shot form (issue 11)', () => {
+    it('remove...Callback stops a callback; onceDrain fires once and never piles up', () => {
+      const { loop, broker, connection } = setup();
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      let blocked = 0;
+      const onBlocked = (): void => void blocked++;
+      connection.addOnConnectionBlockedCallback(onBlocked);
+      broker.session.send(0, new spec.Connection.Blocked({ reason: 'x' }));
+      loop.runUntilIdle();
+      expect(connection.removeOnConnectionBlockedCallback(onBlocked)).to.equal(true);
+      expect(connection.removeOnConnectionBlockedCallback(onBlocked), 'already removed').to.equal(false);
+      broker.session.send(0, new spec.Connection.Blocked({ reason: 'x' }));
+      loop.runUntilIdle();
+      expect(blocked).to.equal(1);
+      // a publisher that waits with onceDrain on every false: one call per drain, no registrations left
+      let drains = 0;
+      let falses = 0;
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 5000; i++) {
+          if (!ch.basicPublish('', 'q', Buffer.alloc(1024))) {
+            falses++;
+            connection.onceDrain(() => void drains++);
+            break;
+          }
+        }
+        loop.runUntilIdle();
+      }
+      expect(falses).to.equal(3);
+      expect(drains).to.equal(3);
+      expect((connection as unknown as { drainCallbacks: { size: number } }).drainCallbacks.size).to.equal(0);
+      // onceDrain with nothing to drain still runs, soon
+      let soon = 0;
+      connection.onceDrain(() => void soon++);
+      loop.runUntilIdle();
+      expect(soon).to.equal(1);
+    });
+
+    it('channel callbacks have remove forms too', () => {
+      const { loop, broker, connection } = setup();
+      loop.runUntilIdle();
+      const ch = openChannel(loop, connection);
+      const flows: boolean[] = [];
+      const onFlow = (_c: Channel, active: boolean): void => void flows.push(active);
+      ch.addOnFlowCallback(onFlow);
+      broker.session.send(ch.channelNumber, new spec.Channel.Flow({ active: false }));
+      loop.runUntilIdle();
+      expect(ch.removeOnFlowCallback(onFlow)).to.equal(true);
+      broker.session.send(ch.channelNumber, new spec.Channel.Flow({ active: true }));
+      loop.runUntilIdle();
+      expect(flows).to.deep.equal([false]);
+      const noop = (): void => undefined;
+      for (const [add, remove] of [
+        [ch.addOnCloseCallback, ch.removeOnCloseCallback],
+        [ch.addOnCancelCallback, ch.removeOnCancelCallback],
+        [ch.addOnReturnCallback, ch.removeOnReturnCallback],
+        [ch.addOnErrorCallback, ch.removeOnErrorCallback],
+      ] as const) {
+        add.call(ch, noop);
+        expect(remove.call(ch, noop)).to.equal(true);
+        expect(remove.call(ch, noop)).to.equal(false);
+      }
+    });
+  });
 });
