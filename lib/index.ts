@@ -29,17 +29,21 @@ export { ConnectionParameters, type ConnectionParametersOptions, type HeartbeatC
 export type { AssembledMessage } from './engine/content-assembler';
 export { URLParameters } from './engine/url-parameters';
 export { Connection, type ConnectionOptions } from './engine/connection';
-export {
-  Channel,
-  type Callback,
-  type OnMessage,
-  type GetMessage,
-  type ExchangeDeclareOptions,
-  type QueueDeclareOptions,
-  type BindOptions,
-  type ConsumeOptions,
-  type QosOptions,
-} from './engine/channel';
+export { Channel, type OnMessage, type OnReturn, type OnAckNack, type GetMessage } from './engine/channel';
+export type { Callback, ErrorCallback } from './engine/callback-types';
+export type {
+  ExchangeDeclareOptions,
+  ExchangeDeleteOptions,
+  QueueDeclareOptions,
+  QueueDeleteOptions,
+  BindOptions,
+  UnbindOptions,
+  ConsumeOptions,
+  QosOptions,
+  GetOptions,
+  NoWaitOptions,
+  PublishOptions,
+} from './engine/channel-options';
 
 export { NodeIOLoop, type NodeIOLoopOptions } from './adapters/node-ioloop';
 export { VirtualIOLoop, VirtualPeer, type VirtualIOLoopOptions, type VirtualListenOptions } from './adapters/virtual-ioloop';

@@ -13,12 +13,32 @@ import {
   InvalidArgumentError,
   UndecodableMessageError,
 } from '../errors';
-import type { FieldTable } from '../wire/field-table';
 import type { Frame } from '../wire/frame';
 import * as spec from '../wire/spec';
 import { rethrow } from './callback-runner';
 import { type Invoker, CallbackList } from './callback-list';
+import { type AnyCallback, type Callback, type Completion, completion, type ErrorCallback } from './callback-types';
+import {
+  BIND_OPTIONS,
+  type BindOptions,
+  CONSUME_OPTIONS,
+  type ConsumeOptions,
+  EXCHANGE_DECLARE_OPTIONS,
+  type ExchangeDeclareOptions,
+  type ExchangeDeleteOptions,
+  type GetOptions,
+  type NoWaitOptions,
+  optionsAndCallback,
+  type PublishOptions,
+  type QosOptions,
+  QUEUE_DECLARE_OPTIONS,
+  type QueueDeclareOptions,
+  type QueueDeleteOptions,
+  type UnbindOptions,
+} from './channel-options';
 import { ConfirmTracker } from './confirm-tracker';
+import { checkCallback, checkOptions, describeValue } from './option-checks';
+import { PublishConfirms } from './publish-confirms';
 import { type AssembledMessage, ContentAssembler } from './content-assembler';
 import { checkMethodFrame, checkProperties, checkPropertyNames } from './frame-checks';
 import type { IOLoop } from './ioloop';
@@ -58,9 +78,6 @@ export interface ChannelHost {
   protocolError(replyCode: number, err: FrameError): void;
 }
 
-/** An error-first completion callback. */
-export type Callback<T = void> = (err: Error | null, result?: T) => void;
-
 /**
  * Receives a consumer's messages.
  *
@@ -79,77 +96,14 @@ export type OnMessage = (
   body: Buffer,
 ) => void;
 
+/** Receives the broker's publisher confirms (see {@link Channel.confirmDelivery}). */
+export type OnAckNack = (channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void;
+
 /** Receives messages the broker returned (`basic.return`: a mandatory publish it could not route). */
 export type OnReturn = (channel: Channel, method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer) => void;
 
 /** A message fetched with {@link Channel.basicGet}. */
 export type GetMessage = AssembledMessage<spec.Basic.GetOk>;
-
-/** Options of {@link Channel.exchangeDeclare}. */
-export interface ExchangeDeclareOptions {
-  /** Exchange type: 'direct' (default), 'fanout', 'topic', 'headers' or a plugin's. */
-  type?: string;
-  /** Only check that it exists (404 otherwise). */
-  passive?: boolean;
-  /** Survives a broker restart. */
-  durable?: boolean;
-  /** Deleted once its last binding is removed. */
-  autoDelete?: boolean;
-  /** Not published to directly, only through exchange-to-exchange bindings. */
-  internal?: boolean;
-  /** Await no reply; the callback runs once the frame is written. */
-  noWait?: boolean;
-  /** Extra arguments (a field table), e.g. `alternate-exchange`. */
-  arguments?: FieldTable;
-}
-
-/** Options of {@link Channel.queueDeclare}. */
-export interface QueueDeclareOptions {
-  /** Only check that it exists (404 otherwise); `ok` gives its counts. */
-  passive?: boolean;
-  /** Survives a broker restart. */
-  durable?: boolean;
-  /** Used only by this connection and deleted when it closes. */
-  exclusive?: boolean;
-  /** Deleted once its last consumer is cancelled. */
-  autoDelete?: boolean;
-  /** Await no reply; the callback runs once the frame is written. */
-  noWait?: boolean;
-  /** Extra arguments (a field table), e.g. `x-max-length`, `x-queue-type`. */
-  arguments?: FieldTable;
-}
-
-/** Options of binding methods. */
-export interface BindOptions {
-  /** Await no reply; the callback runs once the frame is written. */
-  noWait?: boolean;
-  /** Binding arguments (a field table), e.g. for a headers exchange. */
-  arguments?: FieldTable;
-}
-
-/** Options of {@link Channel.basicConsume}. */
-export interface ConsumeOptions {
-  /** The broker considers messages acknowledged once sent (`no-ack`). */
-  autoAck?: boolean;
-  /** No other consumer may use the queue meanwhile. */
-  exclusive?: boolean;
-  /** The tag to use; default: a generated one. */
-  consumerTag?: string;
-  /** Ask not to receive this connection's own publishes (RabbitMQ ignores it). */
-  noLocal?: boolean;
-  /** Extra arguments (a field table), e.g. `x-priority`. */
-  arguments?: FieldTable;
-}
-
-/** Options of {@link Channel.basicQos}. */
-export interface QosOptions {
-  /** Window in bytes (0: no limit; RabbitMQ supports only 0). */
-  prefetchSize?: number;
-  /** Unacknowledged messages allowed in flight (0: no limit). */
-  prefetchCount?: number;
-  /** RabbitMQ: true applies the limit to the channel, false to each new consumer. */
-  global?: boolean;
-}
 
 type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
 
@@ -219,7 +173,11 @@ export class Channel {
   private readonly invoker: Invoker = (fn, ...args) => this.host.invoke(fn, ...args);
   /** The application called close(): its own close needs no warning. */
   private closedByApplication = false;
-  private confirmCallback: ((channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void) | null = null;
+  /** confirm.select was sent: publishes are numbered. */
+  private confirmMode = false;
+  private confirmCallback: OnAckNack | null = null;
+  /** Per-publish onConfirm callbacks and waitForConfirms waiters. */
+  private readonly publishConfirms: PublishConfirms;
   private readonly confirms = new ConfirmTracker();
   private closeSent = false;
   /**
@@ -231,7 +189,7 @@ export class Channel {
   private readonly errorCallbacks = new CallbackList<[Channel, Error]>();
   private closeReason: Error | null = null;
   private pendingClose: { code: number; text: string } | null = null;
-  private pendingGet: { cb: Callback<GetMessage | null>; queue: string; autoAck: boolean } | null = null;
+  private pendingGet: { cb: Completion<GetMessage | null>; queue: string; autoAck: boolean } | null = null;
   /** Why the message being skipped could not be decoded (null: not skipping one for that). */
   private undecodable: FrameError | null = null;
 
@@ -242,6 +200,11 @@ export class Channel {
     readonly channelNumber: number,
   ) {
     this.content = new ContentAssembler(channelNumber);
+    this.publishConfirms = new PublishConfirms(
+      channelNumber,
+      (cb, err) => this.host.invoke(cb, err),
+      (fn) => this.host.ioloop.addCallback(fn),
+    );
   }
 
   // ---- state ---------------------------------------------------------------
@@ -268,7 +231,7 @@ export class Channel {
 
   /** In confirm mode, the delivery tag the next publish will get (0 outside confirm mode). */
   get nextPublishSeqNo(): number {
-    return this.confirmCallback === null ? 0 : this.confirms.nextTag;
+    return this.confirmMode ? this.confirms.nextTag : 0;
   }
 
   /**
@@ -339,7 +302,7 @@ export class Channel {
   // ---- open / close -----------------------------------------------------------------
 
   /** @internal Sends `channel.open`. */
-  open(cb?: Callback<Channel>): void {
+  open(cb?: Completion<Channel>): void {
     this.call(new spec.Channel.Open(), false, (err) => {
       if (err !== null) return this.host.invoke(cb, err);
       if (this.state !== 'opening') {
@@ -354,7 +317,7 @@ export class Channel {
   }
 
   /** The connection began closing while this channel was opening: close it now. */
-  private closeAfterOpen({ code, text }: { code: number; text: string }, cb?: Callback<Channel>): void {
+  private closeAfterOpen({ code, text }: { code: number; text: string }, cb?: Completion<Channel>): void {
     this.close(code, text);
     this.host.invoke(cb, new ChannelClosedByClient(code, text, `(${code}) ${text}: the connection was closed while the channel was opening`));
   }
@@ -366,7 +329,11 @@ export class Channel {
    * `onClose` callbacks fire once, with a ChannelClosedByClient (or the
    * broker's ChannelClosedByBroker when its close crossed ours).
    */
-  close(replyCode = 200, replyText = 'Normal shutdown', cb?: Callback<spec.Channel.CloseOk>): void {
+  close(replyCode?: number, replyText?: string, cb?: Callback<spec.Channel.CloseOk>): void;
+  close(replyCode?: number, replyText?: string, cb?: ErrorCallback): void;
+  close(replyCode = 200, replyText = 'Normal shutdown', callback?: AnyCallback<spec.Channel.CloseOk>): void {
+    const cb = completion(callback);
+    checkCallback('close', cb);
     if (this.state === 'closing' || this.state === 'closed') {
       throw new ChannelWrongStateError(`channel ${this.channelNumber} is already ${this.state}`);
     }
@@ -375,7 +342,7 @@ export class Channel {
   }
 
   /** Cancels the consumers, then sends `channel.close` behind the calls already made. */
-  private beginClose(replyCode: number, replyText: string, cb?: Callback<spec.Channel.CloseOk>): void {
+  private beginClose(replyCode: number, replyText: string, cb?: Completion<spec.Channel.CloseOk>): void {
     this.state = 'closing';
     this.closeReason = new ChannelClosedByClient(replyCode, replyText);
     for (const tag of [...this.consumers.keys()]) this.cancelConsumer(tag);
@@ -412,7 +379,12 @@ export class Channel {
   // ---- exchanges ---------------------------------------------------------------------
 
   /** Declares an exchange (`exchange.declare`). */
-  exchangeDeclare(exchange: string, options: ExchangeDeclareOptions = {}, cb?: Callback<spec.Exchange.DeclareOk>): void {
+  exchangeDeclare(exchange: string, options?: ExchangeDeclareOptions, cb?: Callback<spec.Exchange.DeclareOk>): void;
+  exchangeDeclare(exchange: string, options?: ExchangeDeclareOptions, cb?: ErrorCallback): void;
+  exchangeDeclare(exchange: string, options: ExchangeDeclareOptions = {}, callback?: AnyCallback<spec.Exchange.DeclareOk>): void {
+    const cb = completion(callback);
+    checkOptions('exchangeDeclare', options, EXCHANGE_DECLARE_OPTIONS, (v) => (typeof v === 'string' ? `{ type: ${JSON.stringify(v)} }` : undefined));
+    checkCallback('exchangeDeclare', cb);
     checkShortString('exchange', exchange);
     const { type = 'direct', passive = false, durable = false, autoDelete = false, internal = false } = options;
     checkShortString('type', type);
@@ -420,35 +392,49 @@ export class Channel {
     this.call(
       new spec.Exchange.Declare({ exchange, type, passive, durable, autoDelete, internal, noWait, arguments: options.arguments ?? {} }),
       noWait,
-      cb as Callback<spec.AMQPMethod>,
+      cb,
     );
   }
 
   /** Deletes an exchange (`exchange.delete`). */
-  exchangeDelete(exchange: string, options: { ifUnused?: boolean; noWait?: boolean } = {}, cb?: Callback<spec.Exchange.DeleteOk>): void {
+  exchangeDelete(exchange: string, options?: ExchangeDeleteOptions, cb?: Callback<spec.Exchange.DeleteOk>): void;
+  exchangeDelete(exchange: string, options?: ExchangeDeleteOptions, cb?: ErrorCallback): void;
+  exchangeDelete(exchange: string, options: ExchangeDeleteOptions = {}, callback?: AnyCallback<spec.Exchange.DeleteOk>): void {
+    const cb = completion(callback);
+    checkOptions('exchangeDelete', options, ['ifUnused', 'noWait']);
+    checkCallback('exchangeDelete', cb);
     checkShortString('exchange', exchange);
     const noWait = options.noWait ?? false;
-    this.call(new spec.Exchange.Delete({ exchange, ifUnused: options.ifUnused ?? false, noWait }), noWait, cb as Callback<spec.AMQPMethod>);
+    this.call(new spec.Exchange.Delete({ exchange, ifUnused: options.ifUnused ?? false, noWait }), noWait, cb);
   }
 
   /** Binds an exchange to an exchange (`exchange.bind`, a RabbitMQ extension). */
-  exchangeBind(destination: string, source: string, routingKey = '', options: BindOptions = {}, cb?: Callback<spec.Exchange.BindOk>): void {
-    this.exchangeBinding(spec.Exchange.Bind, destination, source, routingKey, options, cb as Callback<spec.AMQPMethod>);
+  exchangeBind(destination: string, source: string, routingKey?: string, options?: BindOptions, cb?: Callback<spec.Exchange.BindOk>): void;
+  exchangeBind(destination: string, source: string, routingKey?: string, options?: BindOptions, cb?: ErrorCallback): void;
+  exchangeBind(destination: string, source: string, routingKey = '', options: BindOptions = {}, callback?: AnyCallback<spec.Exchange.BindOk>): void {
+    const cb = completion(callback);
+    this.exchangeBinding(spec.Exchange.Bind, destination, source, routingKey, options, cb);
   }
 
   /** Removes an exchange-to-exchange binding (`exchange.unbind`). */
-  exchangeUnbind(destination: string, source: string, routingKey = '', options: BindOptions = {}, cb?: Callback<spec.Exchange.UnbindOk>): void {
-    this.exchangeBinding(spec.Exchange.Unbind, destination, source, routingKey, options, cb as Callback<spec.AMQPMethod>);
+  exchangeUnbind(destination: string, source: string, routingKey?: string, options?: BindOptions, cb?: Callback<spec.Exchange.UnbindOk>): void;
+  exchangeUnbind(destination: string, source: string, routingKey?: string, options?: BindOptions, cb?: ErrorCallback): void;
+  exchangeUnbind(destination: string, source: string, routingKey = '', options: BindOptions = {}, callback?: AnyCallback<spec.Exchange.UnbindOk>): void {
+    const cb = completion(callback);
+    this.exchangeBinding(spec.Exchange.Unbind, destination, source, routingKey, options, cb);
   }
 
-  private exchangeBinding(
+  private exchangeBinding<R extends spec.Exchange.BindOk | spec.Exchange.UnbindOk>(
     Method: typeof spec.Exchange.Bind | typeof spec.Exchange.Unbind,
     destination: string,
     source: string,
     routingKey: string,
     options: BindOptions,
-    cb: Callback<spec.AMQPMethod> | undefined,
+    cb: Completion<R> | undefined,
   ): void {
+    const where = Method === spec.Exchange.Bind ? 'exchangeBind' : 'exchangeUnbind';
+    checkOptions(where, options, BIND_OPTIONS);
+    checkCallback(where, cb);
     checkShortString('destination', destination);
     checkShortString('source', source);
     checkShortString('routingKey', routingKey);
@@ -459,62 +445,91 @@ export class Channel {
   // ---- queues ----------------------------------------------------------------------------
 
   /** Declares a queue (`queue.declare`); '' lets the broker name it (see `ok.queue`). */
-  queueDeclare(queue = '', options: QueueDeclareOptions = {}, cb?: Callback<spec.Queue.DeclareOk>): void {
+  queueDeclare(queue?: string, options?: QueueDeclareOptions, cb?: Callback<spec.Queue.DeclareOk>): void;
+  queueDeclare(queue?: string, options?: QueueDeclareOptions, cb?: ErrorCallback): void;
+  queueDeclare(queue = '', options: QueueDeclareOptions = {}, callback?: AnyCallback<spec.Queue.DeclareOk>): void {
+    const cb = completion(callback);
+    checkOptions('queueDeclare', options, QUEUE_DECLARE_OPTIONS);
+    checkCallback('queueDeclare', cb);
     checkShortString('queue', queue);
     const { passive = false, durable = false, exclusive = false, autoDelete = false } = options;
     const noWait = options.noWait ?? false;
     this.call(
       new spec.Queue.Declare({ queue, passive, durable, exclusive, autoDelete, noWait, arguments: options.arguments ?? {} }),
       noWait,
-      cb as Callback<spec.AMQPMethod>,
+      cb,
     );
   }
 
   /** Binds a queue to an exchange (`queue.bind`); the routing key defaults to the queue name. */
-  queueBind(queue: string, exchange: string, routingKey?: string, options: BindOptions = {}, cb?: Callback<spec.Queue.BindOk>): void {
+  queueBind(queue: string, exchange: string, routingKey?: string, options?: BindOptions, cb?: Callback<spec.Queue.BindOk>): void;
+  queueBind(queue: string, exchange: string, routingKey?: string, options?: BindOptions, cb?: ErrorCallback): void;
+  queueBind(queue: string, exchange: string, routingKey?: string, options: BindOptions = {}, callback?: AnyCallback<spec.Queue.BindOk>): void {
+    const cb = completion(callback);
+    checkOptions('queueBind', options, BIND_OPTIONS);
+    checkCallback('queueBind', cb);
     checkShortString('queue', queue);
     checkShortString('exchange', exchange);
     const key = routingKey ?? queue;
     checkShortString('routingKey', key);
     const noWait = options.noWait ?? false;
-    this.call(
-      new spec.Queue.Bind({ queue, exchange, routingKey: key, noWait, arguments: options.arguments ?? {} }),
-      noWait,
-      cb as Callback<spec.AMQPMethod>,
-    );
+    this.call(new spec.Queue.Bind({ queue, exchange, routingKey: key, noWait, arguments: options.arguments ?? {} }), noWait, cb);
   }
 
   /** Removes a queue binding (`queue.unbind`; AMQP gives it no no-wait). */
-  queueUnbind(queue: string, exchange: string, routingKey?: string, options: { arguments?: FieldTable } = {}, cb?: Callback<spec.Queue.UnbindOk>): void {
+  queueUnbind(queue: string, exchange: string, routingKey?: string, options?: UnbindOptions, cb?: Callback<spec.Queue.UnbindOk>): void;
+  queueUnbind(queue: string, exchange: string, routingKey?: string, options?: UnbindOptions, cb?: ErrorCallback): void;
+  queueUnbind(queue: string, exchange: string, routingKey?: string, options: UnbindOptions = {}, callback?: AnyCallback<spec.Queue.UnbindOk>): void {
+    const cb = completion(callback);
+    checkOptions('queueUnbind', options, ['arguments']);
+    checkCallback('queueUnbind', cb);
     checkShortString('queue', queue);
     checkShortString('exchange', exchange);
     const key = routingKey ?? queue;
     checkShortString('routingKey', key);
-    this.call(new spec.Queue.Unbind({ queue, exchange, routingKey: key, arguments: options.arguments ?? {} }), false, cb as Callback<spec.AMQPMethod>);
+    this.call(new spec.Queue.Unbind({ queue, exchange, routingKey: key, arguments: options.arguments ?? {} }), false, cb);
   }
 
-  /** Removes all ready messages from a queue (`queue.purge`); `ok.messageCount` says how many. */
-  queuePurge(queue: string, cb?: Callback<spec.Queue.PurgeOk>, options: { noWait?: boolean } = {}): void {
+  /**
+   * Removes all ready messages from a queue (`queue.purge`); `ok.messageCount`
+   * says how many. Options may come before or after the callback.
+   */
+  queuePurge(queue: string, cb?: Callback<spec.Queue.PurgeOk>, options?: NoWaitOptions): void;
+  queuePurge(queue: string, cb?: ErrorCallback, options?: NoWaitOptions): void;
+  queuePurge(queue: string, options?: NoWaitOptions, cb?: Callback<spec.Queue.PurgeOk>): void;
+  queuePurge(queue: string, options?: NoWaitOptions, cb?: ErrorCallback): void;
+  queuePurge(queue: string, a?: NoWaitOptions | AnyCallback<spec.Queue.PurgeOk>, b?: NoWaitOptions | AnyCallback<spec.Queue.PurgeOk>): void {
+    const [options = {}, cb] = optionsAndCallback<NoWaitOptions, spec.Queue.PurgeOk>(a, b);
+    checkOptions('queuePurge', options, ['noWait']);
+    checkCallback('queuePurge', cb);
     checkShortString('queue', queue);
     const noWait = options.noWait ?? false;
-    this.call(new spec.Queue.Purge({ queue, noWait }), noWait, cb as Callback<spec.AMQPMethod>);
+    this.call(new spec.Queue.Purge({ queue, noWait }), noWait, cb);
   }
 
   /** Deletes a queue (`queue.delete`); `ok.messageCount` says how many messages went with it. */
-  queueDelete(queue: string, options: { ifUnused?: boolean; ifEmpty?: boolean; noWait?: boolean } = {}, cb?: Callback<spec.Queue.DeleteOk>): void {
+  queueDelete(queue: string, options?: QueueDeleteOptions, cb?: Callback<spec.Queue.DeleteOk>): void;
+  queueDelete(queue: string, options?: QueueDeleteOptions, cb?: ErrorCallback): void;
+  queueDelete(queue: string, options: QueueDeleteOptions = {}, callback?: AnyCallback<spec.Queue.DeleteOk>): void {
+    const cb = completion(callback);
+    checkOptions('queueDelete', options, ['ifUnused', 'ifEmpty', 'noWait']);
+    checkCallback('queueDelete', cb);
     checkShortString('queue', queue);
     const noWait = options.noWait ?? false;
-    this.call(
-      new spec.Queue.Delete({ queue, ifUnused: options.ifUnused ?? false, ifEmpty: options.ifEmpty ?? false, noWait }),
-      noWait,
-      cb as Callback<spec.AMQPMethod>,
-    );
+    this.call(new spec.Queue.Delete({ queue, ifUnused: options.ifUnused ?? false, ifEmpty: options.ifEmpty ?? false, noWait }), noWait, cb);
   }
 
   // ---- basic -----------------------------------------------------------------------------
 
   /** Sets the prefetch window (`basic.qos`). */
-  basicQos(options: QosOptions = {}, cb?: Callback<spec.Basic.QosOk>): void {
+  basicQos(options?: QosOptions, cb?: Callback<spec.Basic.QosOk>): void;
+  basicQos(options?: QosOptions, cb?: ErrorCallback): void;
+  basicQos(options: QosOptions = {}, callback?: AnyCallback<spec.Basic.QosOk>): void {
+    const cb = completion(callback);
+    checkOptions('basicQos', options, ['prefetchSize', 'prefetchCount', 'global'], (v) =>
+      typeof v === 'number' ? `{ prefetchCount: ${v} }` : undefined,
+    );
+    checkCallback('basicQos', cb);
     const { prefetchSize = 0, prefetchCount = 0, global = false } = options;
     if (!Number.isInteger(prefetchCount) || prefetchCount < 0 || prefetchCount > 65535) {
       throw new InvalidArgumentError(`basicQos: prefetchCount must be an integer from 0 to 65535, got ${prefetchCount}`);
@@ -522,17 +537,22 @@ export class Channel {
     if (!Number.isInteger(prefetchSize) || prefetchSize < 0 || prefetchSize > 0xffffffff) {
       throw new InvalidArgumentError(`basicQos: prefetchSize must be a non-negative 32-bit integer, got ${prefetchSize}`);
     }
-    this.call(new spec.Basic.Qos({ prefetchSize, prefetchCount, global }), false, cb as Callback<spec.AMQPMethod>);
+    this.call(new spec.Basic.Qos({ prefetchSize, prefetchCount, global }), false, cb);
   }
 
   /**
    * Starts a consumer (`basic.consume`). Returns the consumer tag at once
    * (generated when not given); deliveries go to `onMessage` in order.
    */
-  basicConsume(queue: string, onMessage: OnMessage, options: ConsumeOptions = {}, cb?: Callback<spec.Basic.ConsumeOk>): string {
+  basicConsume(queue: string, onMessage: OnMessage, options?: ConsumeOptions, cb?: Callback<spec.Basic.ConsumeOk>): string;
+  basicConsume(queue: string, onMessage: OnMessage, options?: ConsumeOptions, cb?: ErrorCallback): string;
+  basicConsume(queue: string, onMessage: OnMessage, options: ConsumeOptions = {}, callback?: AnyCallback<spec.Basic.ConsumeOk>): string {
+    const cb = completion(callback);
     this.checkUsable('basicConsume');
     checkShortString('queue', queue);
     if (typeof onMessage !== 'function') throw new InvalidArgumentError('basicConsume: onMessage must be a function');
+    checkOptions('basicConsume', options, CONSUME_OPTIONS);
+    checkCallback('basicConsume', cb);
     const consumerTag = options.consumerTag ?? generateConsumerTag(this.channelNumber);
     checkShortString('consumerTag', consumerTag);
     if (this.consumers.has(consumerTag) || this.cancelled.has(consumerTag)) {
@@ -549,16 +569,20 @@ export class Channel {
       noWait: false,
       arguments: options.arguments ?? {},
     });
-    this.call(method, false, (err, ok) => {
+    this.call<spec.Basic.ConsumeOk>(method, false, (err, ok) => {
       if (err !== null) this.consumers.delete(consumerTag);
-      this.host.invoke(cb, err, ok as spec.Basic.ConsumeOk | undefined);
+      this.host.invoke(cb, err, ok);
     });
     return consumerTag;
   }
 
   /** Cancels a consumer (`basic.cancel`); no delivery reaches it after this call. */
-  basicCancel(consumerTag: string, cb?: Callback<spec.Basic.CancelOk>): void {
+  basicCancel(consumerTag: string, cb?: Callback<spec.Basic.CancelOk>): void;
+  basicCancel(consumerTag: string, cb?: ErrorCallback): void;
+  basicCancel(consumerTag: string, callback?: AnyCallback<spec.Basic.CancelOk>): void {
+    const cb = completion(callback);
     this.checkUsable('basicCancel');
+    checkCallback('basicCancel', cb);
     if (!this.consumers.has(consumerTag)) {
       // Not thrown: the broker may have cancelled it a moment ago (queue deleted).
       const err = new AMQPChannelError(`basicCancel: no consumer with tag ${JSON.stringify(consumerTag)} on channel ${this.channelNumber}`);
@@ -568,20 +592,27 @@ export class Channel {
     this.cancelConsumer(consumerTag, cb);
   }
 
-  private cancelConsumer(consumerTag: string, cb?: Callback<spec.Basic.CancelOk>): void {
+  private cancelConsumer(consumerTag: string, cb?: Completion<spec.Basic.CancelOk>): void {
     const consumer = this.consumers.get(consumerTag)!;
     this.consumers.delete(consumerTag);
     this.cancelled.set(consumerTag, consumer.autoAck);
-    this.call(new spec.Basic.Cancel({ consumerTag, noWait: false }), false, (err, ok) => {
+    this.call<spec.Basic.CancelOk>(new spec.Basic.Cancel({ consumerTag, noWait: false }), false, (err, ok) => {
       this.cancelled.delete(consumerTag);
-      this.host.invoke(cb, err, ok as spec.Basic.CancelOk | undefined);
+      this.host.invoke(cb, err, ok);
     });
   }
 
   /**
    * Publishes a message (`basic.publish` + content). Returns false when the
    * connection's outbound buffer is above its high-water mark: the message
-   * is queued all the same, but wait for the drain callback before sending more.
+   * is queued all the same, but wait for the drain before sending more
+   * (`connection.onceDrain(resume)`).
+   *
+   * The last argument is `mandatory` (a boolean), or {@link PublishOptions}:
+   * `{ mandatory, onConfirm }`, where `onConfirm(err)` (confirm mode only)
+   * reports this one message: null once the broker acked it, a NackError, an
+   * UnroutableError (mandatory and returned), or the close reason when the
+   * channel closed before the broker answered (the outcome is then unknown).
    *
    * Like `socket.write`, the body is not copied when it is large (32 KiB or
    * more) or when the publish waits behind queued calls: do not modify a
@@ -592,25 +623,42 @@ export class Channel {
     routingKey: string,
     body: Buffer | Uint8Array | string,
     properties?: spec.BasicPropertiesInit,
-    mandatory = false,
+    mandatory: boolean | PublishOptions = false,
   ): boolean {
     this.checkUsable('basicPublish');
     checkShortString('exchange', exchange);
     checkShortString('routingKey', routingKey);
     checkPropertyNames(properties);
+    let onConfirm: ErrorCallback | undefined;
+    if (typeof mandatory !== 'boolean') ({ mandatory, onConfirm } = this.publishOptions(mandatory));
     const bytes = toBody(body);
+    let below: boolean;
     if (this.rpc.nothingWaiting) {
       // Throws (and takes no sequence number) when the properties cannot be encoded.
-      const below = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
+      below = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
       this.countPublish();
-      return below;
+    } else {
+      below = this.queuePublish(exchange, routingKey, bytes, properties, mandatory);
     }
-    return this.queuePublish(exchange, routingKey, bytes, properties, mandatory);
+    if (onConfirm !== undefined) this.publishConfirms.expect(this.confirms.nextTag - 1, onConfirm, mandatory, exchange, routingKey, bytes);
+    return below;
+  }
+
+  /** Checks the options form of basicPublish's last argument (only when it is one: the boolean form costs nothing). */
+  private publishOptions(options: PublishOptions): { mandatory: boolean; onConfirm: ErrorCallback | undefined } {
+    checkOptions('basicPublish', options, ['mandatory', 'onConfirm']);
+    const { mandatory = false, onConfirm } = options;
+    if (typeof mandatory !== 'boolean') throw new InvalidArgumentError(`basicPublish: mandatory must be a boolean, got ${describeValue(mandatory)}`);
+    checkCallback('basicPublish', onConfirm, 'onConfirm');
+    if (onConfirm !== undefined && !this.confirmMode) {
+      throw new ChannelWrongStateError(`basicPublish: onConfirm needs confirm mode on channel ${this.channelNumber} (call confirmDelivery first)`);
+    }
+    return { mandatory, onConfirm };
   }
 
   /** In confirm mode, a publish that reached the writer takes the next delivery tag. */
   private countPublish(): void {
-    if (this.confirmCallback !== null) this.confirms.next();
+    if (this.confirmMode) this.confirms.next();
   }
 
   /** Publishes after the calls made earlier that are still queued, keeping the order. */
@@ -631,7 +679,7 @@ export class Channel {
       },
       replies: null,
       // The channel closed first: the message is dropped, as pika drops publishes on a
-      // closed channel; the onClose callbacks say why (and confirms never cover it).
+      // closed channel; the onClose callbacks say why (and onConfirm gets the reason).
       complete: () => undefined,
     });
     // Not written yet: report the connection's current backlog state.
@@ -640,17 +688,24 @@ export class Channel {
 
   /**
    * Fetches one message (`basic.get`); the callback gets it, or `null` when
-   * the queue was empty.
+   * the queue was empty. Options may come before or after the callback.
    */
-  basicGet(queue: string, cb: Callback<GetMessage | null>, options: { autoAck?: boolean } = {}): void {
+  basicGet(queue: string, cb: Callback<GetMessage | null>, options?: GetOptions): void;
+  basicGet(queue: string, cb: ErrorCallback, options?: GetOptions): void;
+  basicGet(queue: string, options: GetOptions | undefined, cb: Callback<GetMessage | null>): void;
+  basicGet(queue: string, options: GetOptions | undefined, cb: ErrorCallback): void;
+  basicGet(queue: string, a: GetOptions | AnyCallback<GetMessage | null> | undefined, b?: GetOptions | AnyCallback<GetMessage | null>): void {
     this.checkUsable('basicGet');
+    const [options = {}, cb] = optionsAndCallback<GetOptions, GetMessage | null>(a, b);
     checkShortString('queue', queue);
+    checkOptions('basicGet', options, ['autoAck']);
     if (typeof cb !== 'function') throw new InvalidArgumentError('basicGet: a callback is required');
-    this.call(new spec.Basic.Get({ queue, noAck: options.autoAck ?? false }), false, (err, reply) => {
+    const autoAck = options.autoAck ?? false;
+    this.call(new spec.Basic.Get({ queue, noAck: autoAck }), false, (err, reply) => {
       if (err !== null) return this.host.invoke(cb, err);
       if (reply instanceof spec.Basic.GetEmpty) return this.host.invoke(cb, null, null);
       // get-ok: the message content follows; the callback runs when it is complete.
-      this.pendingGet = { cb, queue, autoAck: options.autoAck ?? false };
+      this.pendingGet = { cb, queue, autoAck };
     });
   }
 
@@ -678,42 +733,85 @@ export class Channel {
    * pika default, and API.md's) it closes the whole connection with 540
    * NOT_IMPLEMENTED, so coney defaults to `true`.
    */
-  basicRecover(requeue = true, cb?: Callback<spec.Basic.RecoverOk>): void {
-    this.call(new spec.Basic.Recover({ requeue }), false, cb as Callback<spec.AMQPMethod>);
+  basicRecover(requeue?: boolean, cb?: Callback<spec.Basic.RecoverOk>): void;
+  basicRecover(requeue?: boolean, cb?: ErrorCallback): void;
+  basicRecover(requeue = true, callback?: AnyCallback<spec.Basic.RecoverOk>): void {
+    const cb = completion(callback);
+    checkCallback('basicRecover', cb);
+    this.call(new spec.Basic.Recover({ requeue }), false, cb);
   }
 
   // ---- confirms, transactions, flow ---------------------------------------------------------------
 
   /**
    * Turns on publisher confirms (`confirm.select`). Publishes are numbered
-   * from 1; the broker's acks and nacks reach `onAckNack`.
+   * from 1; the broker's acks and nacks reach `onAckNack` (null: none; use
+   * basicPublish's `onConfirm` or {@link waitForConfirms} instead). Options
+   * may come before or after the completion callback.
    */
+  confirmDelivery(onAckNack: OnAckNack | null, cb?: Callback<spec.Confirm.SelectOk>, options?: NoWaitOptions): void;
+  confirmDelivery(onAckNack: OnAckNack | null, cb?: ErrorCallback, options?: NoWaitOptions): void;
+  confirmDelivery(onAckNack: OnAckNack | null, options?: NoWaitOptions, cb?: Callback<spec.Confirm.SelectOk>): void;
+  confirmDelivery(onAckNack: OnAckNack | null, options?: NoWaitOptions, cb?: ErrorCallback): void;
   confirmDelivery(
-    onAckNack: (channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void,
-    cb?: Callback<spec.Confirm.SelectOk>,
-    options: { noWait?: boolean } = {},
+    onAckNack: OnAckNack | null,
+    a?: NoWaitOptions | AnyCallback<spec.Confirm.SelectOk>,
+    b?: NoWaitOptions | AnyCallback<spec.Confirm.SelectOk>,
   ): void {
     this.checkUsable('confirmDelivery');
-    if (typeof onAckNack !== 'function') throw new InvalidArgumentError('confirmDelivery: onAckNack must be a function');
-    if (this.confirmCallback !== null) throw new ChannelWrongStateError(`channel ${this.channelNumber} is already in confirm mode`);
+    if (onAckNack !== null && typeof onAckNack !== 'function') {
+      throw new InvalidArgumentError(`confirmDelivery: onAckNack must be a function or null, got ${describeValue(onAckNack)}`);
+    }
+    const [options = {}, cb] = optionsAndCallback<NoWaitOptions, spec.Confirm.SelectOk>(a, b);
+    checkOptions('confirmDelivery', options, ['noWait']);
+    checkCallback('confirmDelivery', cb);
+    if (this.confirmMode) throw new ChannelWrongStateError(`channel ${this.channelNumber} is already in confirm mode`);
+    this.confirmMode = true;
     this.confirmCallback = onAckNack;
     const noWait = options.noWait ?? false;
-    this.call(new spec.Confirm.Select({ noWait }), noWait, cb as Callback<spec.AMQPMethod>);
+    this.call(new spec.Confirm.Select({ noWait }), noWait, cb);
+  }
+
+  /**
+   * In confirm mode, calls `cb` once every publish made so far on this
+   * channel has been answered by the broker: `null` when all were acked, the
+   * first NackError otherwise, or the close reason when the channel closed
+   * before every answer came.
+   */
+  waitForConfirms(cb: ErrorCallback): void {
+    this.checkUsable('waitForConfirms');
+    if (typeof cb !== 'function') throw new InvalidArgumentError('waitForConfirms: a callback is required');
+    if (!this.confirmMode) {
+      throw new ChannelWrongStateError(`waitForConfirms: channel ${this.channelNumber} is not in confirm mode (call confirmDelivery first)`);
+    }
+    this.publishConfirms.waitFor(this.confirms.nextTag - 1, this.confirms.answeredThrough, cb);
   }
 
   /** Starts a transaction (`tx.select`). */
-  txSelect(cb?: Callback<spec.Tx.SelectOk>): void {
-    this.call(new spec.Tx.Select(), false, cb as Callback<spec.AMQPMethod>);
+  txSelect(cb?: Callback<spec.Tx.SelectOk>): void;
+  txSelect(cb?: ErrorCallback): void;
+  txSelect(callback?: AnyCallback<spec.Tx.SelectOk>): void {
+    const cb = completion(callback);
+    checkCallback('txSelect', cb);
+    this.call(new spec.Tx.Select(), false, cb);
   }
 
   /** Commits the transaction (`tx.commit`). */
-  txCommit(cb?: Callback<spec.Tx.CommitOk>): void {
-    this.call(new spec.Tx.Commit(), false, cb as Callback<spec.AMQPMethod>);
+  txCommit(cb?: Callback<spec.Tx.CommitOk>): void;
+  txCommit(cb?: ErrorCallback): void;
+  txCommit(callback?: AnyCallback<spec.Tx.CommitOk>): void {
+    const cb = completion(callback);
+    checkCallback('txCommit', cb);
+    this.call(new spec.Tx.Commit(), false, cb);
   }
 
   /** Rolls the transaction back (`tx.rollback`). */
-  txRollback(cb?: Callback<spec.Tx.RollbackOk>): void {
-    this.call(new spec.Tx.Rollback(), false, cb as Callback<spec.AMQPMethod>);
+  txRollback(cb?: Callback<spec.Tx.RollbackOk>): void;
+  txRollback(cb?: ErrorCallback): void;
+  txRollback(callback?: AnyCallback<spec.Tx.RollbackOk>): void {
+    const cb = completion(callback);
+    checkCallback('txRollback', cb);
+    this.call(new spec.Tx.Rollback(), false, cb);
   }
 
   /**
@@ -722,8 +820,12 @@ export class Channel {
    * it closes the whole connection with 540 NOT_IMPLEMENTED (use
    * `basicQos` or `basicCancel` to stop deliveries instead).
    */
-  flow(active: boolean, cb?: Callback<spec.Channel.FlowOk>): void {
-    this.call(new spec.Channel.Flow({ active }), false, cb as Callback<spec.AMQPMethod>);
+  flow(active: boolean, cb?: Callback<spec.Channel.FlowOk>): void;
+  flow(active: boolean, cb?: ErrorCallback): void;
+  flow(active: boolean, callback?: AnyCallback<spec.Channel.FlowOk>): void {
+    const cb = completion(callback);
+    checkCallback('flow', cb);
+    this.call(new spec.Channel.Flow({ active }), false, cb);
   }
 
   // ---- plumbing --------------------------------------------------------------------------------------
@@ -734,8 +836,8 @@ export class Channel {
     }
   }
 
-  /** Submits a method; `noWait` (or an asynchronous method) awaits no reply. */
-  private call(method: spec.AMQPMethod, noWait: boolean, cb: Callback<spec.AMQPMethod> | undefined): void {
+  /** Submits a method; `noWait` (or an asynchronous method) awaits no reply. `R`: the reply's class. */
+  private call<R extends spec.AMQPMethod>(method: spec.AMQPMethod, noWait: boolean, cb: Completion<R> | undefined): void {
     if (!(method instanceof spec.Channel.Open) && !(method instanceof spec.Basic.Cancel)) this.checkUsable(method.name);
     const awaitsReply = method.synchronous && !noWait;
     checkMethodFrame(method, this.host.frameMax);
@@ -747,7 +849,7 @@ export class Channel {
         if (cb === undefined) return;
         // Without a reply, "done" means written: run the callback after this turn's flush.
         if (!awaitsReply && err === null) this.host.ioloop.addCallback(() => this.host.invoke(cb, null));
-        else this.host.invoke(cb, err, reply);
+        else this.host.invoke(cb, err, reply as R | undefined);
       },
     };
     this.rpc.submit(call);
@@ -871,7 +973,8 @@ export class Channel {
   }
 
   private onReturn(method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer): void {
-    if (this.returnCallbacks.size === 0) {
+    const reported = this.publishConfirms.returned(method.exchange, method.routingKey, body, `${method.replyCode} ${method.replyText}`);
+    if (this.returnCallbacks.size === 0 && !reported) {
       process.emitWarning(
         `channel ${this.channelNumber}: a message to ${JSON.stringify(method.exchange)}/${JSON.stringify(method.routingKey)} ` +
           `was returned (${method.replyCode} ${method.replyText}) and no return callback is registered`,
@@ -888,9 +991,11 @@ export class Channel {
   }
 
   private onConfirm(method: spec.Basic.Ack | spec.Basic.Nack): void {
-    if (this.confirmCallback === null) {
+    if (!this.confirmMode) {
       throw new FrameError(`${method.name} on channel ${this.channelNumber}, which is not in confirm mode`);
     }
+    const tag = method.deliveryTag;
+    const from = method.multiple ? this.confirms.answeredThrough + 1 : tag;
     if (!this.confirms.answer(method.deliveryTag, method.multiple)) {
       // Taking it would mark real, unanswered publishes as confirmed: the channel cannot be trusted.
       const sent = this.confirms.nextTag - 1;
@@ -898,7 +1003,8 @@ export class Channel {
         `${method.name} for delivery tag ${method.deliveryTag}, but only ${sent} publish(es) were sent on channel ${this.channelNumber}`,
       );
     }
-    this.host.invoke(this.confirmCallback, this, method);
+    this.publishConfirms.answered(from, tag, method instanceof spec.Basic.Nack, this.confirms.answeredThrough);
+    if (this.confirmCallback !== null) this.host.invoke(this.confirmCallback, this, method);
   }
 
   private onBrokerCancel(method: spec.Basic.Cancel): void {
@@ -1021,6 +1127,7 @@ export class Channel {
     this.pendingGet = null;
     if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
     const observed = this.rpc.failAll(reason) || pendingGet !== null;
+    this.publishConfirms.fail(reason);
     if (!observed && this.closeCallbacks.size === 0 && this.closedUnasked(reason)) {
       process.emitWarning(
         `channel ${this.channelNumber} was closed: ${reason.message} (no close callback is registered on it, and no pending call was told)`,

@@ -21,6 +21,11 @@ export class ConfirmTracker {
     return this.published;
   }
 
+  /** Every tag up to this one has been answered (0: none yet). */
+  get answeredThrough(): number {
+    return this.floor - 1;
+  }
+
   /** The tag the next publish will get. */
   get nextTag(): number {
     return this.published + 1;

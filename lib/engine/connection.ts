@@ -26,7 +26,9 @@ import { type Invoker, CallbackList } from './callback-list';
 import { CallbackRunner } from './callback-runner';
 import { Channel, type ChannelHost } from './channel';
 import { ChannelNumbers } from './channel-numbers';
+import { type AnyCallback, type Callback, completion, type ErrorCallback } from './callback-types';
 import { ConnectionWorkflow } from './connection-workflow';
+import { checkCallback } from './option-checks';
 import { checkMethodFrame } from './frame-checks';
 import {
   brokerCloseError,
@@ -284,7 +286,11 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
    * Opens a channel; `cb` gets it once `channel.open-ok` arrives.
    * @param channelNumber a specific number; default: the lowest free one.
    */
-  channel(cb?: (err: Error | null, channel?: Channel) => void, channelNumber?: number): Channel {
+  channel(cb?: Callback<Channel>, channelNumber?: number): Channel;
+  channel(cb?: ErrorCallback, channelNumber?: number): Channel;
+  channel(callback?: AnyCallback<Channel>, channelNumber?: number): Channel {
+    const cb = completion(callback);
+    checkCallback('connection.channel', cb);
     if (this.state !== 'open') {
       throw new ConnectionWrongStateError(`connection.channel(): the connection is ${this.state}, not open`);
     }
@@ -298,7 +304,8 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   // ---- RabbitMQ extensions --------------------------------------------------
 
   /** Sends RabbitMQ's `connection.update-secret` (for example a refreshed OAuth token). */
-  updateSecret(newSecret: string, reason: string, cb?: (err: Error | null) => void): void {
+  updateSecret(newSecret: string, reason: string, cb?: ErrorCallback): void {
+    checkCallback('updateSecret', cb);
     if (this.state !== 'open') {
       throw new ConnectionWrongStateError(`connection.updateSecret(): the connection is ${this.state}, not open`);
     }

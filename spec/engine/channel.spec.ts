@@ -811,4 +811,119 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect(() => ch.basicPublish('', 'q', 'x', { headers: { n: NaN } })).to.throw(InvalidArgumentError, /NaN cannot be sent/);
     });
   });
+
+  describe('plain-JavaScript mistakes throw instead of being misread (issue 11)', () => {
+    it('a bare value where options go throws, suggesting the object meant', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const loose = ch as unknown as Record<string, (...args: unknown[]) => unknown>;
+      expect(() => loose.exchangeDeclare('x', 'fanout')).to.throw(InvalidArgumentError, /exchangeDeclare: options must be an object, got the string "fanout"; did you mean \{ type: "fanout" \}\?/);
+      expect(() => loose.basicQos(50)).to.throw(InvalidArgumentError, /basicQos: options must be an object, got the number 50; did you mean \{ prefetchCount: 50 \}\?/);
+      expect(() => loose.queueDeclare('q', true)).to.throw(InvalidArgumentError, /queueDeclare: options must be an object, got the boolean true/);
+      expect(() => loose.queueDeclare('q', {}, 'not a function')).to.throw(InvalidArgumentError, /queueDeclare: the callback must be a function/);
+      s.loop.runUntilIdle();
+      expect(s.session.sent(spec.Exchange.Declare)).to.deep.equal([]);
+      expect(s.session.sent(spec.Basic.Qos)).to.deep.equal([]);
+    });
+
+    it('an unknown option name throws, suggesting coney\'s name (typos and other clients\' names)', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const loose = ch as unknown as Record<string, (...args: unknown[]) => unknown>;
+      expect(() => loose.queueDeclare('q', { durabel: true })).to.throw(InvalidArgumentError, /queueDeclare: unknown option 'durabel'; did you mean 'durable'\?/);
+      expect(() => loose.basicConsume('q', () => undefined, { noAck: true })).to.throw(InvalidArgumentError, /basicConsume: unknown option 'noAck'; did you mean 'autoAck'\?/);
+      expect(() => loose.exchangeDeclare('x', { type: 'fanout', auto_delete: true })).to.throw(InvalidArgumentError, /did you mean 'autoDelete'/);
+      expect(() => loose.basicQos({ prefetch: 10 })).to.throw(InvalidArgumentError, /did you mean 'prefetchCount'/);
+      expect(() => loose.queueDelete('q', { zzzzzzz: 1 })).to.throw(InvalidArgumentError, /known options: ifUnused, ifEmpty, noWait/);
+      expect(() => loose.basicPublish('', 'q', 'x', {}, { mandatory: true, onConfrim: () => 1 })).to.throw(InvalidArgumentError, /did you mean 'onConfirm'/);
+      expect(ch.consumerTags).to.deep.equal([]);
+    });
+
+    it('basicGet, queuePurge and confirmDelivery take options before or after the callback', () => {
+      const s = setup();
+      const ch = openChannel(s);
+      const order: string[] = [];
+      ch.queuePurge('a', (err) => order.push(`purge-after ${err}`), { noWait: false });
+      ch.queuePurge('b', { noWait: false }, (err) => order.push(`purge-before ${err}`));
+      s.broker.onMethod = (session, channel, m) => {
+        if (m instanceof spec.Queue.Purge) session.send(channel, new spec.Queue.PurgeOk({ messageCount: 0 }));
+        else if (m instanceof spec.Basic.Get) session.send(channel, new spec.Basic.GetEmpty());
+        else return false;
+        return true;
+      };
+      ch.basicGet('a', (err, msg) => order.push(`get-after ${err} ${msg}`), { autoAck: true });
+      ch.basicGet('b', { autoAck: true }, (err, msg) => order.push(`get-before ${err} ${msg}`));
+      ch.confirmDelivery(null, { noWait: false }, (err) => order.push(`confirm ${err}`));
+      s.loop.runUntilIdle();
+      expect(order).to.deep.equal(['purge-after null', 'purge-before null', 'get-after null null', 'get-before null null', 'confirm null']);
+      expect(s.session.sent(spec.Basic.Get).map((g) => g.noAck)).to.deep.equal([true, true]);
+      const other = openChannel(s);
+      other.confirmDelivery(null, (err) => order.push(`confirm2 ${err}`), { noWait: true });
+      s.loop.runUntilIdle();
+      expect(s.session.sent(spec.Confirm.Select).map((c) => c.noWait)).to.deep.equal([false, true]);
+    });
+  });
+
+  describe('per-publish confirms and waitForConfirms (issue 11)', () => {
+    function confirming(s: Setup): Channel {
+      const ch = openChannel(s);
+      ch.confirmDelivery(null);
+      s.loop.runUntilIdle();
+      return ch;
+    }
+
+    it('onConfirm gets null on ack, NackError on nack, UnroutableError when returned, each exactly once', () => {
+      const s = setup();
+      const ch = confirming(s);
+      const outcomes: Record<number, Array<string | null>> = {};
+      const record = (n: number) => (err: Error | null): void => void (outcomes[n] ??= []).push(err === null ? null : err.constructor.name);
+      for (let n = 1; n <= 5; n++) ch.basicPublish('ex', `k${n}`, `body ${n}`, {}, { mandatory: n === 4, onConfirm: record(n) });
+      ch.basicPublish('ex', 'plain', 'no callback');
+      s.loop.runUntilIdle();
+      const send = (m: spec.AMQPMethod): void => s.session.send(ch.channelNumber, m);
+      send(new spec.Basic.Ack({ deliveryTag: 2, multiple: true }));
+      send(new spec.Basic.Nack({ deliveryTag: 3, multiple: false, requeue: false }));
+      s.session.sendContent(ch.channelNumber, new spec.Basic.Return({ replyCode: 312, replyText: 'NO_ROUTE', exchange: 'ex', routingKey: 'k4' }), Buffer.from('body 4'));
+      send(new spec.Basic.Ack({ deliveryTag: 6, multiple: true }));
+      s.loop.runUntilIdle();
+      expect(outcomes).to.deep.equal({ 1: [null], 2: [null], 3: ['NackError'], 4: ['UnroutableError'], 5: [null] });
+    });
+
+    it('onConfirm gets the close reason when the channel closes first; onConfirm outside confirm mode throws', () => {
+      const s = setup();
+      const plain = openChannel(s);
+      expect(() => plain.basicPublish('', 'q', 'x', {}, { onConfirm: () => undefined })).to.throw(ChannelWrongStateError, /confirm mode/);
+      const ch = confirming(s);
+      const outcomes: Error[] = [];
+      ch.basicPublish('', 'q', 'x', {}, { onConfirm: (err) => err && outcomes.push(err) });
+      s.loop.runUntilIdle();
+      s.session.send(ch.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND' }));
+      s.loop.runUntilIdle();
+      expect(outcomes).to.have.length(1);
+      expect(outcomes[0]).to.be.instanceOf(ChannelClosedByBroker);
+    });
+
+    it('waitForConfirms calls back once everything published so far is answered, with the first nack', () => {
+      const s = setup();
+      const ch = confirming(s);
+      const results: Array<string | null> = [];
+      ch.waitForConfirms((err) => results.push(`none ${err}`));
+      s.loop.runUntilIdle();
+      expect(results, 'nothing outstanding: called back soon').to.deep.equal(['none null']);
+      for (let i = 0; i < 4; i++) ch.basicPublish('', 'q', 'x');
+      ch.waitForConfirms((err) => results.push(err === null ? 'all acked' : err.message));
+      ch.basicPublish('', 'q', 'later');
+      ch.waitForConfirms((err) => results.push(err === null ? 'five acked' : `five: ${err.message}`));
+      s.loop.runUntilIdle();
+      s.session.send(ch.channelNumber, new spec.Basic.Ack({ deliveryTag: 1 }));
+      s.session.send(ch.channelNumber, new spec.Basic.Nack({ deliveryTag: 3, multiple: true, requeue: false }));
+      s.loop.runUntilIdle();
+      expect(results).to.have.length(1, 'tag 4 is still unanswered');
+      s.session.send(ch.channelNumber, new spec.Basic.Ack({ deliveryTag: 5, multiple: true }));
+      s.loop.runUntilIdle();
+      expect(results).to.deep.equal(['none null', 'the broker nacked publish 2 on channel 1', 'five: the broker nacked publish 2 on channel 1']);
+      const plain = openChannel(s);
+      expect(() => plain.waitForConfirms(() => undefined)).to.throw(ChannelWrongStateError, /not in confirm mode/);
+    });
+  });
 });

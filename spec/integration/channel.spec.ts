@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import {
   type BasicPropertiesInit,
   type Callback,
+  type ErrorCallback,
   type Channel,
   ChannelClosedByBroker,
   ChannelClosedByClient,
@@ -65,7 +66,7 @@ function call<T>(what: string, start: (cb: Callback<T>) => void): Promise<T> {
 }
 
 /** Runs an error-first call that must fail; resolves with the error (bounded). */
-function failure(what: string, start: (cb: Callback<unknown>) => void): Promise<Error> {
+function failure(what: string, start: (cb: ErrorCallback) => void): Promise<Error> {
   return within(
     WAIT,
     new Promise<Error>((resolve, reject) => {
