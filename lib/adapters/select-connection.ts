@@ -3,7 +3,7 @@
  * recommended adapter name.
  * @packageDocumentation
  */
-import { Connection, type ConnectionOptions } from '../engine/connection';
+import { checkConnectionOptions, Connection, type ConnectionOptions } from '../engine/connection';
 import type { IOLoop } from '../engine/ioloop';
 import { NodeIOLoop } from './node-ioloop';
 
@@ -19,13 +19,18 @@ export interface SelectConnectionOptions extends Omit<ConnectionOptions, 'ioloop
   stopIOLoopOnClose?: boolean;
 }
 
+/** The option names of a {@link SelectConnection}. */
+const SELECT_CONNECTION_OPTIONS = ['parameters', 'onOpen', 'onOpenError', 'onClose', 'onCallbackError', 'ioloop', 'stopIOLoopOnClose'] as const;
+
 /** An AMQP connection over TCP, TLS or a Unix socket on Node's event loop. */
 export class SelectConnection extends Connection {
   constructor(options: SelectConnectionOptions = {}) {
+    checkConnectionOptions(options, SELECT_CONNECTION_OPTIONS);
+    const { stopIOLoopOnClose, ...connectionOptions } = options;
     const ownLoop = options.ioloop === undefined;
     const ioloop = options.ioloop ?? new NodeIOLoop();
-    super({ ...options, ioloop });
-    if (options.stopIOLoopOnClose ?? ownLoop) {
+    super({ ...connectionOptions, ioloop });
+    if (stopIOLoopOnClose ?? ownLoop) {
       // An end hook runs after the user's callbacks, and is not mistaken for one that handles errors.
       this.addEndHook(() => ioloop.stop());
     }

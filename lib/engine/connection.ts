@@ -28,7 +28,8 @@ import { Channel, type ChannelHost } from './channel';
 import { ChannelNumbers } from './channel-numbers';
 import { type AnyCallback, type Callback, completion, type ErrorCallback } from './callback-types';
 import { ConnectionWorkflow } from './connection-workflow';
-import { checkCallback } from './option-checks';
+import { checkCallback, checkOptions, describeValue } from './option-checks';
+import { type ParametersInput, toParameterSets } from './parameter-sets';
 import { checkMethodFrame } from './frame-checks';
 import {
   brokerCloseError,
@@ -45,8 +46,11 @@ import { ConnectionParameters } from './parameters';
 
 /** Options of a {@link Connection}. */
 export interface ConnectionOptions {
-  /** Where to connect; several are tried in order. Default: `new ConnectionParameters()`. */
-  parameters?: ConnectionParameters | readonly ConnectionParameters[];
+  /**
+   * Where to connect: parameters or an `amqp://` URL string, or a list of
+   * them, tried in order. Default: `new ConnectionParameters()` (localhost).
+   */
+  parameters?: ParametersInput | readonly ParametersInput[];
   /** The connection is open. */
   onOpen?: (connection: Connection) => void;
   /** Every attempt to open failed (called instead of onOpen, exactly once). */
@@ -69,6 +73,28 @@ interface Attempt {
   readonly stackTimer: TimerHandle;
   /** Cancels the transport connect while it is pending. */
   abortConnect: (() => void) | null;
+}
+
+/** The option names of a {@link Connection}. */
+const CONNECTION_OPTIONS = ['parameters', 'onOpen', 'onOpenError', 'onClose', 'onCallbackError', 'ioloop'] as const;
+
+/**
+ * Checks a connection's options object: a known name for each key, a
+ * function for each callback, a loop. For plain JavaScript callers, where a
+ * typo (`paramters`) would otherwise connect to localhost in silence.
+ * @internal
+ */
+export function checkConnectionOptions(options: unknown, known: readonly string[]): void {
+  if (options === undefined || options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(`connection options must be an object, got ${describeValue(options)}`);
+  }
+  checkOptions('connection options', options, known);
+  const o = options as Record<string, unknown>;
+  for (const name of ['onOpen', 'onOpenError', 'onClose', 'onCallbackError']) checkCallback('connection options', o[name], name);
+  const loop = o.ioloop as { addCallback?: unknown; callLater?: unknown } | undefined;
+  if (loop !== undefined && (typeof loop !== 'object' || loop === null || typeof loop.addCallback !== 'function' || typeof loop.callLater !== 'function')) {
+    throw new InvalidArgumentError(`connection options: ioloop must be an IOLoop (NodeIOLoop, VirtualIOLoop, ...), got ${describeValue(loop)}`);
+  }
 }
 
 /** Seconds to wait for the broker's `close-ok` before dropping the socket. */
@@ -136,12 +162,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
   private blocked = false;
 
   constructor(options: ConnectionOptions) {
+    checkConnectionOptions(options, CONNECTION_OPTIONS);
     this.ioloop = options.ioloop;
-    const given = options.parameters ?? new ConnectionParameters();
-    this.parameterSets = Array.isArray(given) ? [...given] : [given as ConnectionParameters];
-    if (this.parameterSets.length === 0) {
-      throw new InvalidArgumentError('parameters: the list of connection parameters is empty');
-    }
+    this.parameterSets = toParameterSets(options.parameters);
     this.runner = new CallbackRunner(options.onCallbackError);
     this.outbound = new OutboundBuffer(this.ioloop, this);
     if (options.onOpen) this.openCallbacks.add(options.onOpen);
