@@ -33,6 +33,7 @@ import { type ParametersInput, toParameterSets } from './parameter-sets';
 import { checkMethodFrame } from './frame-checks';
 import {
   brokerCloseError,
+  foreignProtocol,
   type HandshakeStep,
   handshakeLostError,
   startOk,
@@ -609,7 +610,9 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     } catch (err) {
       // Whatever went wrong while taking in a frame closes this connection and
       // nothing else: it never escapes into the I/O loop, where it would end the process.
-      if (err instanceof FrameError) this.closeWithError(spec.FRAME_ERROR, err);
+      const foreign = this.step === 'awaiting-start' ? foreignProtocol(chunk, String(this.parameters)) : null;
+      if (foreign !== null) this.failOrTerminate(new IncompatibleProtocolError(foreign, { cause: err }));
+      else if (err instanceof FrameError) this.closeWithError(spec.FRAME_ERROR, err);
       else this.closeWithError(spec.INTERNAL_ERROR, new FrameError(`internal error while handling a frame: ${String(err)}`, { cause: err }));
       return false;
     }

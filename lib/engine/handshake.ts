@@ -83,3 +83,20 @@ export function handshakeLostError(step: HandshakeStep, err: Error | null): Erro
       return new StreamLostError(`${cause} during the handshake`, err === null ? undefined : { cause: err });
   }
 }
+
+/**
+ * What the first bytes from a peer that is not an AMQP broker say about it:
+ * a TLS record (a TLS port reached with plain `amqp://`) or an HTTP answer
+ * (the management UI's port). Null when they are neither.
+ */
+export function foreignProtocol(firstBytes: Buffer, target: string): string | null {
+  const b0 = firstBytes[0];
+  if ((b0 === 0x15 || b0 === 0x16) && (firstBytes.length < 2 || firstBytes[1] === 0x03)) {
+    return `${target} answered with a TLS record: it expects TLS. Use amqps:// (or ssl: true), or the plain AMQP port (5672)`;
+  }
+  if (firstBytes.subarray(0, 5).toString('latin1') === 'HTTP/') {
+    return `${target} answered with HTTP: it is a web server (the management UI?), not an AMQP listener. Use the AMQP port (5672, or 5671 for amqps://)`;
+  }
+  return null;
+}
+

@@ -932,4 +932,24 @@ describe('Connection (virtual loop, fake broker)', () => {
       }
     });
   });
+
+  describe('a peer that is not an AMQP broker is named (issue 11)', () => {
+    for (const [what, bytes, hint] of [
+      ['a TLS port (alert record)', Buffer.from('15030300020246', 'hex'), /answered with a TLS record: it expects TLS\. Use amqps:\/\//],
+      ['a TLS port (handshake record)', Buffer.from('160303004a02', 'hex'), /TLS record/],
+      ['an HTTP server', Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n', 'latin1'), /answered with HTTP: it is a web server/],
+    ] as const) {
+      it(`${what}: IncompatibleProtocolError suggesting the right scheme or port, not "unknown frame type"`, () => {
+        const loop = new VirtualIOLoop();
+        loop.listen('odd', 5672, (peer) => peer.onData(() => peer.write(bytes)));
+        const errors: Error[] = [];
+        new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'odd', connectionAttempts: 3, retryDelay: 0 }), onOpenError: (_c, e) => errors.push(e) });
+        loop.runUntilIdle();
+        expect(errors).to.have.length(1);
+        expect(errors[0]).to.be.instanceOf(IncompatibleProtocolError);
+        expect(errors[0].message).to.match(hint);
+        expect(errors[0].message).to.contain('odd');
+      });
+    }
+  });
 });
