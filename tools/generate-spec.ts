@@ -860,6 +860,22 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     '    return Object.assign(new InspectedBasicProperties(), this.toJSON());',
     '  }',
     '',
+    '  /**',
+    '   * The name of the first key of `p` that is not a property name (`contentTyp`),',
+    '   * or undefined. A switch, not a Set: it runs on every publish that has properties.',
+    '   */',
+    '  static unknownName(p: object): string | undefined {',
+    '    for (const name in p) {',
+    '      switch (name) {',
+    ...props.map(({ prop }) => `        case '${prop}':`),
+    '          break;',
+    '        default:',
+    '          return name;',
+    '      }',
+    '    }',
+    '    return undefined;',
+    '  }',
+    '',
   );
 
   // encode

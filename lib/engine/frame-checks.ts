@@ -8,6 +8,7 @@
 import { InvalidArgumentError } from '../errors';
 import { Writer } from '../wire/codec';
 import { DEFAULT_FRAME_MAX, FRAME_OVERHEAD } from '../wire/frame';
+import { secretMethodPayloadSize } from '../wire/frame-writer';
 import * as spec from '../wire/spec';
 import { unknownNameHint } from './did-you-mean';
 
@@ -25,15 +26,31 @@ function limitOf(frameMax: number): number {
  * publish, so encoding twice is cheap.
  */
 export function checkMethodFrame(method: spec.AMQPMethod, frameMax: number, hint = 'arguments or strings too large'): void {
-  const w = new Writer(256);
-  method.encode(w);
-  const frameSize = w.pos + FRAME_OVERHEAD;
+  let payload: number;
+  if (carriesSecret(method)) {
+    // Its scratch copies are zeroed: the password must not linger in garbage.
+    payload = secretMethodPayloadSize(method);
+  } else {
+    const w = new Writer(256);
+    method.encode(w);
+    payload = w.pos;
+  }
+  const frameSize = payload + FRAME_OVERHEAD;
   const max = limitOf(frameMax);
   if (frameSize > max) {
     throw new InvalidArgumentError(
       `${method.name}: the method frame would be ${frameSize} bytes, more than frame-max ${max} (${hint}); the broker would close the connection`,
     );
   }
+}
+
+/** Methods whose fields hold a secret: the SASL response, the new secret (an OAuth token). */
+function carriesSecret(method: spec.AMQPMethod): boolean {
+  return (
+    method instanceof spec.Connection.StartOk ||
+    method instanceof spec.Connection.SecureOk ||
+    method instanceof spec.Connection.UpdateSecret
+  );
 }
 
 /** Throws what encoding `properties` into a content header frame would throw, or when that frame exceeds `frameMax`. */
@@ -48,7 +65,6 @@ export function checkProperties(properties: spec.BasicPropertiesInit | undefined
 }
 
 const PROPERTY_NAMES: readonly string[] = spec.BasicProperties.fields.map((f) => f.name);
-const KNOWN_PROPERTY = new Set(PROPERTY_NAMES);
 
 /**
  * Throws for a property name that is not one of the 14 (`contentTyp`): the
@@ -60,9 +76,8 @@ export function checkPropertyNames(properties: spec.BasicPropertiesInit | undefi
   if (typeof properties !== 'object') {
     throw new InvalidArgumentError(`basicPublish: properties must be an object, got ${typeof properties}`);
   }
-  for (const name in properties) {
-    if (!KNOWN_PROPERTY.has(name)) {
-      throw new InvalidArgumentError(`basicPublish: unknown property '${name}'${unknownNameHint(name, PROPERTY_NAMES, 'the properties are')}`);
-    }
+  const name = spec.BasicProperties.unknownName(properties);
+  if (name !== undefined) {
+    throw new InvalidArgumentError(`basicPublish: unknown property '${name}'${unknownNameHint(name, PROPERTY_NAMES, 'the properties are')}`);
   }
 }

@@ -6047,6 +6047,35 @@ export class BasicProperties implements BasicPropertiesInit {
     return Object.assign(new InspectedBasicProperties(), this.toJSON());
   }
 
+  /**
+   * The name of the first key of `p` that is not a property name (`contentTyp`),
+   * or undefined. A switch, not a Set: it runs on every publish that has properties.
+   */
+  static unknownName(p: object): string | undefined {
+    for (const name in p) {
+      switch (name) {
+        case 'contentType':
+        case 'contentEncoding':
+        case 'headers':
+        case 'deliveryMode':
+        case 'priority':
+        case 'correlationId':
+        case 'replyTo':
+        case 'expiration':
+        case 'messageId':
+        case 'timestamp':
+        case 'type':
+        case 'userId':
+        case 'appId':
+        case 'clusterId':
+          break;
+        default:
+          return name;
+      }
+    }
+    return undefined;
+  }
+
   /** Writes the property flags and the present properties (`p` may be undefined: no properties). */
   static encode(w: Writer, p: BasicPropertiesInit | undefined): void {
     if (p == null) {
