@@ -1,5 +1,6 @@
 /**
- * Tries parameter sets in order, `connectionAttempts` rounds with
+ * Tries parameter sets in order, the whole list in each round, as many
+ * rounds as the last set's `connectionAttempts`, with the last set's
  * `retryDelay` between rounds (pika's AMQPConnectionWorkflow).
  * @packageDocumentation
  */
@@ -56,24 +57,24 @@ export class ConnectionWorkflow {
     this.finish(new ConnectionOpenAborted('connection.close() was called while the connection was opening'));
   }
 
-  private get rounds(): number {
-    return Math.max(...this.parameters.map((p) => p.connectionAttempts));
+  /**
+   * pika's rule: the whole list is tried in each round, as many rounds as the
+   * last set's `connectionAttempts`, with the last set's `retryDelay` between
+   * rounds (a primary listed first is tried again in every round).
+   */
+  private get last(): ConnectionParameters {
+    return this.parameters[this.parameters.length - 1];
   }
 
   private next(): void {
     this.retryTimer = null;
-    for (;;) {
-      this.index += 1;
-      if (this.index >= this.parameters.length) {
-        this.index = -1;
-        this.round += 1;
-        if (this.round >= this.rounds) return this.finish(this.failure());
-        const delay = this.parameters[0].retryDelay;
-        this.retryTimer = this.loop.callLater(delay, () => this.next());
-        return;
-      }
-      const params = this.parameters[this.index];
-      if (this.round < params.connectionAttempts) break;
+    this.index += 1;
+    if (this.index >= this.parameters.length) {
+      this.index = -1;
+      this.round += 1;
+      if (this.round >= this.last.connectionAttempts) return this.finish(this.failure());
+      this.retryTimer = this.loop.callLater(this.last.retryDelay, () => this.next());
+      return;
     }
     const params = this.parameters[this.index];
     this.abortAttempt = this.attempt(params, (err) => {

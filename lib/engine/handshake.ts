@@ -6,6 +6,7 @@
  */
 import {
   ConnectionClosedByBroker,
+  IncompatibleProtocolError,
   ProbableAccessDeniedError,
   ProbableAuthenticationError,
   StreamLostError,
@@ -79,6 +80,12 @@ export function handshakeLostError(step: HandshakeStep, err: Error | null): Erro
       return new ProbableAuthenticationError(`${cause} after connection.start-ok: probably a wrong user name or password`);
     case 'awaiting-open-ok':
       return new ProbableAccessDeniedError(`${cause} after connection.open: probably no access to the virtual host`);
+    case 'awaiting-start':
+      // pika's rule: a peer that drops us after our protocol header most often speaks another version.
+      return new IncompatibleProtocolError(
+        `${cause} after the protocol header, before connection.start: the peer probably does not speak AMQP 0-9-1`,
+        err === null ? undefined : { cause: err },
+      );
     default:
       return new StreamLostError(`${cause} during the handshake`, err === null ? undefined : { cause: err });
   }

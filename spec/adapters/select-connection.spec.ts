@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { ConnectionParameters, InvalidArgumentError, SelectConnection, URLParameters, VirtualIOLoop } from '../../lib';
+import { ConnectionParameters, InvalidArgumentError, SelectConnection, SocketConnectError, URLParameters, VirtualIOLoop } from '../../lib';
 import { FakeBroker } from '../support/fake-broker';
 
 /** A loopback port that nothing listens on (bound, then released). */
@@ -92,5 +92,27 @@ describe('adapters/select-connection', () => {
     `);
     expect(code, stderr).to.equal(0);
     expect(stdout).to.match(/handled: /);
+  });
+});
+
+describe('adapters/select-connection: socketTimeout below the timer granularity', () => {
+  it('a loopback connect that completes after a 1e-19 s socketTimeout still times out', async function () {
+    this.timeout(10000);
+    const server = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const err = await new Promise<Error>((resolve, reject) => {
+        new SelectConnection({
+          parameters: new ConnectionParameters({ host: '127.0.0.1', port, socketTimeout: 1e-19 }),
+          onOpen: () => reject(new Error('opened')),
+          onOpenError: (_c, e) => resolve(e),
+        });
+      });
+      expect(err).to.be.instanceOf(SocketConnectError);
+      expect(err.message).to.match(/timed out after/);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -123,6 +123,111 @@ describe('Connection (virtual loop, fake broker)', () => {
       expect(credentials.erased).to.equal(true);
     });
 
+    describe('no copy of the password is kept after the handshake', () => {
+      const PASSWORD = 'S3cr3tPw-Zq9';
+      /** Every Buffer reachable from the connection's outbound buffer (its frame writer, pending chunks, secrets). */
+      function outboundBuffers(connection: Connection): Uint8Array[] {
+        const outbound = (connection as unknown as { outbound: object }).outbound;
+        const skip = new Set(['loop', 'host', 'transport', 'flushCallback']);
+        const seen = new Set<object>();
+        const found: Uint8Array[] = [];
+        const walk = (value: unknown, top: boolean): void => {
+          if (value === null || typeof value !== 'object' || seen.has(value)) return;
+          seen.add(value);
+          if (value instanceof Uint8Array) return void found.push(value);
+          for (const key of Reflect.ownKeys(value)) {
+            if (top && typeof key === 'string' && skip.has(key)) continue;
+            walk((value as Record<string | symbol, unknown>)[key], false);
+          }
+        };
+        walk(outbound, true);
+        expect(found.length, 'the frame writer buffer at least').to.be.greaterThan(0);
+        return found;
+      }
+      const holdsPassword = (b: Uint8Array): boolean =>
+        Buffer.from(b.buffer, b.byteOffset, b.byteLength).includes(Buffer.from(PASSWORD.slice(0, 6)));
+
+      /** Records the chunks the connection hands to its transport and the SASL responses it builds. */
+      function record(loop: VirtualIOLoop) {
+        const written: Buffer[] = [];
+        const connect = loop.connect.bind(loop);
+        sinon.stub(loop, 'connect').callsFake((target, handlers, done) =>
+          connect(target, handlers, (err, transport) => {
+            if (!transport) return done(err);
+            done(err, {
+              write: (chunks: Buffer[]) => {
+                written.push(...chunks);
+                return transport.write(chunks);
+              },
+              get bufferedBytes() {
+                return transport.bufferedBytes;
+              },
+              end: () => transport.end(),
+              destroy: () => transport.destroy(),
+            });
+          }),
+        );
+        return written;
+      }
+
+      afterEach(() => sinon.restore());
+
+      it('with eraseOnConnect: the start-ok frame and the SASL response are zeroed once written', () => {
+        const credentials = new PlainCredentials('user', PASSWORD, true);
+        const responses: Buffer[] = [];
+        const response = PlainCredentials.prototype.response;
+        sinon.stub(PlainCredentials.prototype, 'response').callsFake(function (this: PlainCredentials) {
+          const r = response.call(this);
+          responses.push(r);
+          return r;
+        });
+        const { loop, broker, connection, events } = setup({ credentials });
+        const written = record(loop);
+        loop.runUntilIdle();
+        expect(events.opened).to.equal(1);
+        // The broker got the real bytes: nothing was zeroed before the transport took them.
+        const startOk = broker.session.sent(spec.Connection.StartOk)[0];
+        expect(Buffer.from(startOk.response as Buffer).toString()).to.equal(`\0user\0${PASSWORD}`);
+        expect(credentials.erased).to.equal(true);
+        // Nothing held by the outbound buffer / frame writer has it any more...
+        expect(outboundBuffers(connection).filter(holdsPassword)).to.deep.equal([]);
+        // ...nor what was handed to the transport, nor the SASL response Buffer.
+        expect(written.length).to.be.greaterThan(0);
+        expect(written.filter(holdsPassword)).to.deep.equal([]);
+        expect(responses).to.have.length(1);
+        expect(responses[0].every((b) => b === 0)).to.equal(true);
+        // The connection works on.
+        openChannel(loop, connection);
+      });
+
+      it('with eraseOnConnect: zeroes at detach a start-ok the transport never got', () => {
+        const credentials = new PlainCredentials('user', PASSWORD, true);
+        const { loop, connection } = setup({ credentials });
+        const written = record(loop);
+        // Drop the transport right after start-ok is queued, before the flush.
+        const onStart = (connection as unknown as { onStart(m: unknown): void }).onStart;
+        sinon.stub(connection as unknown as { onStart(m: unknown): void }, 'onStart').callsFake(function (this: unknown, m: unknown) {
+          onStart.call(this, m);
+          connection.close();
+        });
+        loop.runUntilIdle();
+        expect(credentials.erased, 'start-ok was built').to.equal(true);
+        expect(written.filter(holdsPassword)).to.deep.equal([]);
+        expect(outboundBuffers(connection).filter(holdsPassword)).to.deep.equal([]);
+      });
+
+      it('without eraseOnConnect (documented): the credentials keep the password for reconnects and the frame is not wiped', () => {
+        const credentials = new PlainCredentials('user', PASSWORD);
+        const { loop, broker, connection, events } = setup({ credentials });
+        loop.runUntilIdle();
+        expect(events.opened).to.equal(1);
+        expect(Buffer.from(broker.session.sent(spec.Connection.StartOk)[0].response as Buffer).toString()).to.equal(`\0user\0${PASSWORD}`);
+        expect(credentials.password).to.equal(PASSWORD);
+        // The start-ok went through the reused output buffer like any frame; its bytes stay until overwritten.
+        expect(outboundBuffers(connection).some(holdsPassword)).to.equal(true);
+      });
+    });
+
     it('fails with a clear AuthenticationError when no mechanism fits', () => {
       const { loop, events } = setup({ credentials: new ExternalCredentials() }, { mechanisms: 'PLAIN AMQPLAIN' });
       loop.runUntilIdle();
@@ -246,6 +351,34 @@ describe('Connection (virtual loop, fake broker)', () => {
       expect(failure.message).to.contain('attempt 6');
       expect(failure.attempts.every((e) => e instanceof SocketConnectError)).to.equal(true);
       expect(loop.pendingTimerCount).to.equal(0);
+    });
+
+    it("follows pika with unequal sets: the whole list each round, the last set's attempts and retryDelay", () => {
+      const loop = new VirtualIOLoop();
+      const errs: Error[] = [];
+      const parameters = [
+        new ConnectionParameters({ host: 'primary', connectionAttempts: 1, retryDelay: 30 }),
+        new ConnectionParameters({ host: 'backup', connectionAttempts: 3, retryDelay: 0.001 }),
+      ];
+      new Connection({ ioloop: loop, parameters, onOpenError: (_c, e) => errs.push(e) });
+      loop.runUntilIdle();
+      loop.advance(0.001);
+      loop.advance(0.001);
+      expect(errs).to.have.length(1);
+      const hosts = (errs[0] as ConnectionWorkflowFailed).attempts.map((e) => /(primary|backup)/.exec(e.message)?.[1]);
+      expect(hosts).to.deep.equal(['primary', 'backup', 'primary', 'backup', 'primary', 'backup']);
+      expect(loop.now(), 'two retry delays of the last set (0.001 s), not the first set (30 s)').to.be.below(1);
+    });
+
+    it('a peer that drops the socket after the protocol header is an IncompatibleProtocolError (pika)', () => {
+      const loop = new VirtualIOLoop();
+      loop.listen('other-protocol', 5672, (peer) => peer.onData(() => peer.end()));
+      const errs: Error[] = [];
+      new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'other-protocol', connectionAttempts: 2 }), onOpenError: (_c, e) => errs.push(e) });
+      loop.runUntilIdle();
+      expect(errs).to.have.length(1);
+      expect(errs[0]).to.be.instanceOf(IncompatibleProtocolError);
+      expect(errs[0].message).to.match(/after the protocol header, before connection\.start/);
     });
 
     it('falls over to the second host when the first is down', () => {
