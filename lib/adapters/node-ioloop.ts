@@ -73,6 +73,8 @@ export class NodeIOLoop implements IOLoop {
   private queue: Array<() => void> = [];
   private drainScheduled = false;
   private readonly gate = new RunGate();
+  /** Targets already warned about for TLS without certificate verification. */
+  private readonly warnedUnverified = new Set<string>();
 
   /** @param options see {@link NodeIOLoopOptions}. */
   constructor(options: NodeIOLoopOptions = {}) {
@@ -183,7 +185,11 @@ export class NodeIOLoop implements IOLoop {
       : { host: target.host, port: target.port };
     let socket: net.Socket;
     if (target.tls) {
-      socket = tls.connect({ ...target.tls, ...where, servername: serverName(target) } as tls.ConnectionOptions);
+      this.warnIfUnverified(target);
+      const options = { ...target.tls, ...where, servername: serverName(target) } as tls.ConnectionOptions;
+      // Node reads the flag by truthiness: an explicit undefined would turn verification off.
+      if (options.rejectUnauthorized === undefined) delete options.rejectUnauthorized;
+      socket = tls.connect(options);
     } else if (!this.opensOwnSockets) {
       // A subclass that calls super.openStream() may wrap the socket: keep its 'data' events.
       socket = net.connect(where);
@@ -199,6 +205,27 @@ export class NodeIOLoop implements IOLoop {
       if (tcp.keepAlive) socket.setKeepAlive(true, tcp.keepAliveInitialDelay ?? 0);
     }
     return socket;
+  }
+
+  /**
+   * Warns, once per loop and target, when the TLS socket about to be opened
+   * will not verify the broker's certificate: `rejectUnauthorized: false` in
+   * the TLS options (from `ssl` or a URL's `ssl_options`), or left unset
+   * while `NODE_TLS_REJECT_UNAUTHORIZED=0`. A connection owns its loop unless
+   * given one, so this is once per connection; retries do not repeat it.
+   * Names host and port only, never credentials.
+   */
+  private warnIfUnverified(target: TransportTarget): void {
+    const why = unverifiedReason(target);
+    if (why === null) return;
+    const where = describeTarget(target);
+    if (this.warnedUnverified.has(where)) return;
+    this.warnedUnverified.add(where);
+    process.emitWarning(
+      `TLS certificate verification is off for the connection to ${where} (${why}): ` +
+        "the broker's identity is not checked, so anyone on the path can read and alter the traffic, login included",
+      'ConeyWarning',
+    );
   }
 
   /** True unless a subclass overrides openStream (its streams may wrap or replace our sockets). */
@@ -276,6 +303,20 @@ function serverName(target: TransportTarget): string | undefined {
   return target.host;
 }
 
+/**
+ * Why a TLS connection to `target` will not verify the broker's certificate,
+ * or null when it will. Node's rule: an explicit `rejectUnauthorized` wins;
+ * unset (openStream drops an explicit undefined), it is false only when
+ * NODE_TLS_REJECT_UNAUTHORIZED is '0'.
+ */
+function unverifiedReason(target: TransportTarget): string | null {
+  if (!target.tls) return null;
+  const flag: unknown = target.tls.rejectUnauthorized;
+  // Node tests the flag by truthiness (0, null and '' turn verification off too).
+  if (flag === undefined) return process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? 'NODE_TLS_REJECT_UNAUTHORIZED=0' : null;
+  return flag ? null : `rejectUnauthorized: ${typeof flag === 'string' ? JSON.stringify(flag) : String(flag)}`;
+}
+
 /** `5`, `0.25`: seconds as people write them. */
 function formatSeconds(s: number): string {
   return `${Number(s.toFixed(3))}s`;
@@ -323,6 +364,8 @@ class ConnectAttempt {
   private settled = false;
   private stream: Duplex | null = null;
   private disarm: (() => void) | null = null;
+  /** performance.now() after which a completed connect still counts as timed out (the timer has 1 ms granularity). */
+  private deadline = Infinity;
   private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
 
   constructor(
@@ -336,7 +379,10 @@ class ConnectAttempt {
   /** Starts the timeout, then opens the stream (sync or async). */
   begin(open: () => Duplex | Promise<Duplex>): void {
     const t = this.target.socketTimeout;
-    if (t > 0 && Number.isFinite(t)) this.disarm = this.loop.armTimer(t, () => this.timedOut());
+    if (t > 0 && Number.isFinite(t)) {
+      this.deadline = performance.now() + t * 1000;
+      this.disarm = this.loop.armTimer(t, () => this.timedOut());
+    }
     let opened: Duplex | Promise<Duplex>;
     try {
       opened = open();
@@ -384,6 +430,8 @@ class ConnectAttempt {
 
   private succeed(): void {
     if (this.settled) return;
+    // A timeout below the timer's 1 ms granularity: the connect may finish first, and is still too late.
+    if (performance.now() > this.deadline) return this.timedOut();
     this.settled = true;
     this.cleanup(false);
     const stream = this.stream!;

@@ -654,7 +654,7 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     } catch (err) {
       return this.failAttempt(err as Error);
     }
-    this.sendMethod(0, reply);
+    this.outbound.writeMethod(0, reply, { wipeAfterWrite: this.parameters!.credentials.eraseOnConnect === true });
     this.step = 'awaiting-tune';
   }
 

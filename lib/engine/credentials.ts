@@ -22,16 +22,30 @@ export interface Credentials {
   erase(): void;
   /** True once {@link Credentials.erase} wiped the secret. */
   readonly erased?: boolean;
+  /**
+   * Whether the connection should erase these credentials once
+   * `connection.start-ok` is sent; it then also zeroes the bytes of that
+   * frame once written (see {@link PlainCredentials}).
+   */
+  readonly eraseOnConnect?: boolean;
 }
 
 /**
  * User name and password, sent with SASL PLAIN (RFC 4616).
  *
  * With `eraseOnConnect`, the connection calls {@link PlainCredentials.erase}
- * right after sending `connection.start-ok`, so the password does not stay
+ * right after building `connection.start-ok`, so the password does not stay
  * reachable from the connection for its whole life (pika's
- * `erase_on_connect`). Such credentials cannot log in a second time: a
+ * `erase_on_connect`); it also zeroes the SASL response Buffer once encoded
+ * and the bytes of the start-ok frame once the transport has passed them on,
+ * so that no buffer of the connection keeps a copy. (The password string
+ * given to the constructor cannot be wiped: JavaScript strings are immutable;
+ * it is only let go.) Such credentials cannot log in a second time: a
  * reconnect needs new ones.
+ *
+ * Without `eraseOnConnect` the credentials keep the password for reconnects,
+ * and the start-ok frame is written like any other: its bytes stay in the
+ * connection's reused output buffer until later frames overwrite them.
  */
 export class PlainCredentials implements Credentials {
   /** Always `'PLAIN'`. */
@@ -83,7 +97,13 @@ export class PlainCredentials implements Credentials {
     if (this.#username === null || this.#password === null) {
       throw erasedError('PlainCredentials');
     }
-    return Buffer.from(`\0${this.#username}\0${this.#password}`, 'utf8');
+    // Encoded straight into a Buffer of its own (never from the shared pool), with no
+    // intermediate string: the connection can zero it, a string could not be.
+    const user = Buffer.byteLength(this.#username, 'utf8');
+    const response = Buffer.alloc(2 + user + Buffer.byteLength(this.#password, 'utf8'));
+    response.write(this.#username, 1, 'utf8');
+    response.write(this.#password, 2 + user, 'utf8');
+    return response;
   }
 
   /**

@@ -4,7 +4,7 @@
  * single batched write. Also tracks pika-style backpressure.
  * @packageDocumentation
  */
-import { FrameWriter } from '../wire/frame-writer';
+import { FrameWriter, wipeBufferFields } from '../wire/frame-writer';
 import type { AMQPMethod, BasicPropertiesInit } from '../wire/spec';
 import type { IOLoop, Transport } from './ioloop';
 
@@ -54,11 +54,20 @@ export class OutboundBuffer {
     this.scheduleFlush();
   }
 
-  /** Stops writing; queued bytes are dropped (the stream is gone), and so are later writes until the next attach. */
+  /**
+   * Stops writing; queued bytes are dropped (the stream is gone), and so are
+   * later writes until the next attach. Secret frames that were never written
+   * are zeroed; one the transport still holds unwritten (it may flush it on a
+   * graceful end) is only let go, not zeroed.
+   */
   detach(): void {
+    const transport = this.transport;
+    if (transport === null || transport.bufferedBytes === 0) this.writer.wipeTakenSecrets();
+    else this.writer.forgetTakenSecrets();
     this.transport = null;
     this.accepting = false;
     this.writer.take();
+    this.writer.wipeTakenSecrets();
   }
 
   /** Bytes queued here plus bytes the transport has not yet given to the OS. */
@@ -90,11 +99,29 @@ export class OutboundBuffer {
     this.scheduleFlush();
   }
 
-  /** Queues one method frame. */
-  writeMethod(channel: number, method: AMQPMethod): void {
-    if (!this.accepting) return;
+  /**
+   * Queues one method frame.
+   *
+   * With `wipeAfterWrite` (for `connection.start-ok` when the credentials
+   * have `eraseOnConnect`), the frame carries a secret: it is encoded into a
+   * buffer of its own (see `FrameWriter.writeSecretMethod`), the method's
+   * Buffer fields (the SASL response) are zeroed at once, and the frame's
+   * bytes are zeroed as soon as the transport has passed them on: at the
+   * first flush, drain or detach that finds the transport's `bufferedBytes`
+   * at 0. In a handshake that is at the latest when `connection.tune-ok` is
+   * written, since the broker answered the start-ok. Without it the frame is
+   * encoded like any other, into the reused buffer, where its bytes stay
+   * until later frames overwrite them.
+   */
+  writeMethod(channel: number, method: AMQPMethod, options?: { wipeAfterWrite?: boolean }): void {
+    const secret = options?.wipeAfterWrite === true;
+    if (!this.accepting) {
+      if (secret) wipeBufferFields(method);
+      return;
+    }
     const before = this.writer.length;
-    this.writer.writeMethod(channel, method);
+    if (secret) this.writer.writeSecretMethod(channel, method);
+    else this.writer.writeMethod(channel, method);
     this.account(1, this.writer.length - before);
   }
 
@@ -124,14 +151,25 @@ export class OutboundBuffer {
     this.flushScheduled = false;
     const transport = this.transport;
     if (transport === null || this.writer.length === 0) return;
+    this.wipeWrittenSecrets(); // before this batch adds to bufferedBytes
     transport.write(this.writer.take());
     this.lastSentAt = this.loop.now();
+    this.wipeWrittenSecrets();
     this.checkDrain();
   }
 
   /** The transport's own buffer drained. */
   onTransportDrain(): void {
+    this.wipeWrittenSecrets();
     this.checkDrain();
+  }
+
+  /** Zeroes the secret frames handed to the transport once it holds nothing unwritten. */
+  private wipeWrittenSecrets(): void {
+    const transport = this.transport;
+    if (transport !== null && this.writer.holdsTakenSecrets && transport.bufferedBytes === 0) {
+      this.writer.wipeTakenSecrets();
+    }
   }
 
   private account(frames: number, bytes: number): void {

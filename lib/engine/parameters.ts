@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+import { inspect, type InspectOptions } from 'util';
 import { InvalidArgumentError } from '../errors';
 import { Credentials, PlainCredentials } from './credentials';
 import type { TcpOptions, TlsOptions, TransportTarget } from './ioloop';
@@ -30,8 +31,20 @@ export interface ConnectionParametersOptions {
   credentials?: Credentials;
   /** Highest channel number wanted, 1..65535 (default 65535; negotiated down with the broker). */
   channelMax?: number;
-  /** Largest frame wanted in bytes, 4096..2^32-1 (default 131072; negotiated with the broker). */
+  /**
+   * Largest frame wanted in bytes, 4096..2^32-1 (default 131072; negotiated with the broker).
+   * Whatever is negotiated, the parser never buffers more than
+   * {@link ConnectionParametersOptions.maxMessageSize} + 8 bytes for one frame.
+   */
   frameMax?: number;
+  /**
+   * Largest message body accepted from the broker, in bytes (default 128 MiB;
+   * at most 512 MiB, RabbitMQ's own hard limit). A delivery whose content
+   * header announces more closes its channel with 406 and is rejected without
+   * requeue (a dead-letter exchange catches it); the parser never buffers a
+   * frame larger than this plus the frame overhead.
+   */
+  maxMessageSize?: number;
   /**
    * Heartbeat timeout in seconds, 0 disables; or a function choosing it from the
    * broker's proposal. Default: accept the broker's value. See {@link negotiateHeartbeat}.
@@ -78,6 +91,10 @@ const MAX_SHORTSTR_BYTES = 255;
 const MAX_SHORT = 0xffff;
 const MAX_LONG = 0xffffffff;
 const FRAME_MIN_SIZE = 4096;
+/** Default of `maxMessageSize`: 128 MiB. */
+const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
+/** Upper bound of `maxMessageSize`: 512 MiB, RabbitMQ's hard cap on a message body. */
+const MAX_MESSAGE_SIZE_LIMIT = 512 * 1024 * 1024;
 
 /**
  * Validated, immutable connection parameters. Every option of
@@ -100,8 +117,20 @@ export class ConnectionParameters {
   readonly credentials: Credentials;
   /** Highest channel number the client wants (before negotiation). */
   readonly channelMax: number;
-  /** Largest frame the client wants (before negotiation). */
+  /**
+   * Largest frame the client wants (before negotiation). The parser never
+   * buffers more than {@link ConnectionParameters.maxMessageSize} + 8 bytes
+   * for one frame, whatever is negotiated.
+   */
   readonly frameMax: number;
+  /**
+   * Largest message body accepted from the broker, in bytes (default 128 MiB;
+   * at most 512 MiB, RabbitMQ's own hard limit). A delivery whose content
+   * header announces more closes its channel with 406 and is rejected without
+   * requeue (a dead-letter exchange catches it); the parser never buffers a
+   * frame larger than this plus the frame overhead.
+   */
+  readonly maxMessageSize: number;
   /** Heartbeat wish: undefined (broker's value), seconds, or a callback. */
   readonly heartbeat: number | HeartbeatCallback | undefined;
   /** TLS options, or false for plain TCP (`ssl: true` becomes `{}`). */
@@ -140,6 +169,7 @@ export class ConnectionParameters {
     this.credentials = o.credentials ?? new PlainCredentials('guest', 'guest');
     this.channelMax = o.channelMax ?? MAX_SHORT;
     this.frameMax = o.frameMax ?? 131072;
+    this.maxMessageSize = o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.heartbeat = o.heartbeat;
     this.connectionAttempts = o.connectionAttempts ?? 1;
     this.retryDelay = o.retryDelay ?? 2.0;
@@ -272,8 +302,24 @@ function checkInto<K extends OptionName>(out: NormalizedOptions, name: K, value:
   out[name] = check(value, label);
 }
 
+/**
+ * Names from other clients and from URLs that are too far from ours for the
+ * edit-distance guess (`vhost` is 6 edits from `virtualHost`).
+ */
+const OPTION_ALIASES: Readonly<Record<string, OptionName>> = {
+  vhost: 'virtualHost',
+  hostname: 'host',
+  user: 'credentials',
+  username: 'credentials',
+  password: 'credentials',
+  tls: 'ssl',
+};
+
 function unknownOption(key: string): InvalidArgumentError {
-  const guess = closest(key, OPTION_NAMES);
+  const alias = Object.prototype.hasOwnProperty.call(OPTION_ALIASES, key.toLowerCase())
+    ? OPTION_ALIASES[key.toLowerCase()]
+    : undefined;
+  const guess = alias ?? closest(key, OPTION_NAMES);
   const hint = guess === undefined ? `; known options: ${OPTION_NAMES.join(', ')}` : `; did you mean '${guess}'?`;
   return new InvalidArgumentError(`unknown option '${key}'${hint}`);
 }
@@ -363,10 +409,45 @@ function checkHeartbeat(value: unknown, label: string): number | HeartbeatCallba
 }
 
 function checkSsl(value: unknown, label: string): TlsOptions | false {
-  if (value === true) return {};
+  if (value === true) return maskTlsSecrets({});
   if (value === false) return false;
   if (!isPlainObject(value)) throw invalid(label, 'a boolean or a TLS options object', value);
-  return { ...value };
+  return maskTlsSecrets({ ...value });
+}
+
+/**
+ * TLS options that hold secrets: the private key's passphrase, the key
+ * itself and a PKCS#12 bundle (which contains the key). Any other option
+ * (CA, certificate, server name) is public.
+ */
+const TLS_SECRET_OPTIONS: readonly string[] = ['passphrase', 'key', 'pfx'];
+
+/** The TLS options as printed: secrets replaced by `'***'`. */
+function maskedTlsOptions(tls: TlsOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(tls)) {
+    out[key] = TLS_SECRET_OPTIONS.includes(key) && value !== undefined ? '***' : value;
+  }
+  return out;
+}
+
+/**
+ * Makes `util.inspect` and `JSON.stringify` show `tls` with its secrets masked,
+ * as credentials hide their password. The methods are non-enumerable, so a
+ * spread (`transportTarget()`) still copies the real values, and only those.
+ */
+function maskTlsSecrets(tls: TlsOptions): TlsOptions {
+  Object.defineProperties(tls, {
+    toJSON: { value: () => maskedTlsOptions(tls), enumerable: false, configurable: true, writable: true },
+    [inspect.custom]: {
+      value: (_depth: number, options: InspectOptions, inspectFn: typeof inspect = inspect) =>
+        inspectFn(maskedTlsOptions(tls), options),
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    },
+  });
+  return tls;
 }
 
 function checkBlockedTimeout(value: unknown, label: string): number | null {
@@ -416,6 +497,7 @@ const VALIDATORS: Validators = {
   credentials: checkCredentials,
   channelMax: integer(1, MAX_SHORT),
   frameMax: integer(FRAME_MIN_SIZE, MAX_LONG),
+  maxMessageSize: integer(1, MAX_MESSAGE_SIZE_LIMIT),
   heartbeat: checkHeartbeat,
   ssl: checkSsl,
   connectionAttempts: integer(1, Infinity),

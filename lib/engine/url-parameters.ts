@@ -26,6 +26,7 @@ const QUERY_OPTIONS = {
   connection_attempts: ['connectionAttempts', 'integer'],
   channel_max: ['channelMax', 'integer'],
   frame_max: ['frameMax', 'integer'],
+  max_message_size: ['maxMessageSize', 'integer'],
   retry_delay: ['retryDelay', 'number'],
   socket_timeout: ['socketTimeout', 'number'],
   stack_timeout: ['stackTimeout', 'number'],
@@ -77,7 +78,9 @@ const SSL_OPTION_KEYS = [
  * - An empty host (`amqp:///vhost`) means `localhost`.
  *
  * Query options (pika's names): `heartbeat`, `connection_attempts`,
- * `channel_max`, `frame_max` (integers); `retry_delay`, `socket_timeout`,
+ * `channel_max`, `frame_max`, `max_message_size` (integers; the last is
+ * coney's own, bytes, see {@link ConnectionParameters.maxMessageSize});
+ * `retry_delay`, `socket_timeout`,
  * `stack_timeout`, `blocked_connection_timeout` (seconds, may be
  * fractional); `locale`; and percent-encoded JSON objects for
  * `client_properties`, `tcp_options` (`noDelay`, `keepAlive`,
@@ -97,10 +100,18 @@ const SSL_OPTION_KEYS = [
  * is not accepted: the error says to use `heartbeat`.
  *
  * An option given twice is an error, as in pika: with two values, which
- * one was meant is a guess. Errors name the option and never show the
- * password. For that reason an `@` that appears only after the host
- * (`amqp://host/vh@x`, or a password with an unencoded `/` or `?`) is
- * rejected with a hint to percent-encode, without echoing the URL.
+ * one was meant is a guess.
+ *
+ * Errors name the option and never show any part of the password. The user
+ * info ends at the last `@` before the query, so an unencoded `@` in a
+ * password still parses; an unencoded `/` in the user info
+ * (`amqp://user:p@ss/word@host/`), an `@` after the host (a password with
+ * an unencoded `?`) or a `#` anywhere is rejected with a hint to
+ * percent-encode. Every message ends with the URL, user info masked
+ * (`amqp://***@host/`) and `ssl_options` masked; when the URL has no `@`,
+ * its host part cannot be told from `user:password` (the `@host` is
+ * missing), so errors about it quote nothing from it and show only
+ * `amqp://***`.
  */
 export class URLParameters extends ConnectionParameters {
   /**
@@ -112,23 +123,45 @@ export class URLParameters extends ConnectionParameters {
     super(URLParameters.toOptions(url));
   }
 
-  /** Parses the URL into constructor options. */
+  /** Parses the URL into constructor options; every error shows the URL with its user info masked. */
   private static toOptions(url: unknown): ConnectionParametersOptions {
     if (typeof url !== 'string') {
       throw new InvalidArgumentError(`URLParameters: expected a URL string, got ${url === null ? 'null' : typeof url}`);
     }
     // Trimmed: URLs from environment files often carry a stray newline or '\r'.
-    const parts = URLParameters.split(url.trim());
+    const text = url.trim();
+    try {
+      return URLParameters.parse(text);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+      // A fresh error: its message and stack are built from safe text only.
+      throw new InvalidArgumentError(`${err.message} (URL: ${maskUrl(text, authorityHidden.has(err))})`);
+    }
+  }
+
+  private static parse(url: string): ConnectionParametersOptions {
+    const parts = URLParameters.split(url);
     const options: ConnectionParametersOptions = { ...URLParameters.queryOptions(parts.query) };
     URLParameters.applyTls(options, parts.tls);
-    if (parts.host !== undefined) options.host = parts.host;
+    if (parts.host !== undefined) {
+      options.host = URLParameters.checkOption('host', parts.host, 'host in the AMQP URL') as string;
+    }
     if (parts.port !== undefined) options.port = parts.port;
     if (parts.userinfo !== undefined) options.credentials = URLParameters.credentials(parts.userinfo);
-    options.virtualHost = URLParameters.virtualHost(parts.path);
+    options.virtualHost = URLParameters.checkOption(
+      'virtualHost',
+      URLParameters.virtualHost(parts.path),
+      'vhost in the AMQP URL',
+    ) as string;
     return options;
   }
 
-  /** Splits the URL into scheme, user info, host, port, path and query. */
+  /**
+   * Splits the URL into scheme, user info, host, port, path and query. The
+   * user info ends at the last '@' before the query, so an unencoded '@' in
+   * a password still parses; an unencoded '/', '?' or '#' in it cannot be
+   * told apart from the path, query or fragment and is an error.
+   */
   private static split(url: string): UrlParts {
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
     if (scheme === null) {
@@ -141,58 +174,87 @@ export class URLParameters extends ConnectionParameters {
     const rest = url.slice(scheme[0].length);
     if (rest.includes('#')) {
       // Not echoed: an unencoded '#' is most likely inside a password.
-      throw new InvalidArgumentError(
-        "malformed AMQP URL: it contains '#' (a fragment); percent-encode '#' as %23 in a user name, password or vhost",
+      throw hideAuthority(
+        new InvalidArgumentError(
+          "malformed AMQP URL: it contains '#' (a fragment); percent-encode '#' as %23 in a user name, password or vhost",
+        ),
       );
     }
-    const authorityEnd = rest.search(/[/?]/);
-    const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
-    const tail = authorityEnd === -1 ? '' : rest.slice(authorityEnd);
-    if (!authority.includes('@') && tail.includes('@')) {
-      // An '@' only after the host: most likely a password with an unencoded '/' or '?'.
+    const queryStart = rest.indexOf('?');
+    const at = (queryStart === -1 ? rest : rest.slice(0, queryStart)).lastIndexOf('@');
+    const userinfo = at === -1 ? undefined : rest.slice(0, at);
+    if (userinfo !== undefined && userinfo.includes('/')) {
+      throw new InvalidArgumentError(
+        "malformed AMQP URL: the user-info part of the URL contains an unencoded '/' or '@': " +
+          'percent-encode them as %2F and %40',
+      );
+    }
+    const afterUser = at === -1 ? rest : rest.slice(at + 1);
+    if (afterUser.includes('@')) {
+      // An '@' after the host: most likely a password with an unencoded '?' (or '/').
       // Not echoed, since any part of it may be the password.
-      throw new InvalidArgumentError(
-        "malformed AMQP URL: '@' after the host; percent-encode '/', '?', '#' and '@' " +
-          'in user names, passwords and vhosts (e.g. %2F, %3F, %23, %40)',
+      throw hideAuthority(
+        new InvalidArgumentError(
+          "malformed AMQP URL: '@' after the host; percent-encode '/', '?', '#' and '@' " +
+            'in user names, passwords and vhosts (e.g. %2F, %3F, %23, %40)',
+        ),
       );
     }
-    const queryStart = tail.indexOf('?');
-    // The last '@' ends the user info: a password with an unencoded '@' still parses.
-    const at = authority.lastIndexOf('@');
+    const authorityEnd = afterUser.search(/[/?]/);
+    const hostport = authorityEnd === -1 ? afterUser : afterUser.slice(0, authorityEnd);
+    const tail = authorityEnd === -1 ? '' : afterUser.slice(authorityEnd);
+    const tailQuery = tail.indexOf('?');
+    let where: { host: string | undefined; port: number | undefined };
+    try {
+      where = URLParameters.hostAndPort(hostport, userinfo !== undefined);
+    } catch (err) {
+      // Without an '@', 'user:password' reads as 'host:port': nothing of it may be shown.
+      throw userinfo === undefined ? hideAuthority(err) : err;
+    }
     return {
       tls: name === 'amqps',
-      userinfo: at === -1 ? undefined : authority.slice(0, at),
-      ...URLParameters.hostAndPort(at === -1 ? authority : authority.slice(at + 1)),
-      path: queryStart === -1 ? tail : tail.slice(0, queryStart),
-      query: queryStart === -1 ? '' : tail.slice(queryStart + 1),
+      userinfo,
+      ...where,
+      path: tailQuery === -1 ? tail : tail.slice(0, tailQuery),
+      query: tailQuery === -1 ? '' : tail.slice(tailQuery + 1),
     };
   }
 
-  /** Host (brackets removed from IPv6) and port; undefined ones take the defaults. */
-  private static hostAndPort(hostport: string): { host: string | undefined; port: number | undefined } {
+  /**
+   * Host (brackets removed from IPv6) and port; undefined ones take the
+   * defaults. `quotable`: the URL had user info, so this text cannot be a
+   * password and may be quoted in errors.
+   */
+  private static hostAndPort(hostport: string, quotable: boolean): { host: string | undefined; port: number | undefined } {
     const match = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/.exec(hostport);
     if (match === null || (!hostport.startsWith('[') && hostport.split(':').length > 2)) {
+      const shown = quotable ? ` '${hostport}'` : '';
       throw new InvalidArgumentError(
-        `malformed host '${hostport}' in AMQP URL: write IPv6 addresses in brackets, e.g. amqp://[::1]:5672/`,
+        `malformed host${shown} in AMQP URL: write IPv6 addresses in brackets, e.g. amqp://[::1]:5672/`,
       );
     }
     const [, rawHost, rawPort] = match;
     // Decoded inside brackets too: RFC 6874 writes an IPv6 zone as %25 (fe80::1%25eth0).
     const host = decode(rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost, 'the host');
     if (rawHost.startsWith('[') && !/^[0-9a-f:.]+(%.+)?$/i.test(host)) {
-      throw new InvalidArgumentError(`malformed IPv6 address '${rawHost}' in AMQP URL`);
+      throw new InvalidArgumentError(`malformed IPv6 address${quotable ? ` '${rawHost}'` : ''} in AMQP URL`);
     }
-    return { host: host === '' ? undefined : host, port: URLParameters.port(rawPort) };
+    return { host: host === '' ? undefined : host, port: URLParameters.port(rawPort, quotable) };
   }
 
-  private static port(raw: string | undefined): number | undefined {
+  private static port(raw: string | undefined, quotable: boolean): number | undefined {
     // RFC 3986 allows an empty port after ':'; it means the default.
     if (raw === undefined || raw === '') return undefined;
     const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-    if (!(port >= 1 && port <= 65535)) {
+    if (port >= 1 && port <= 65535) return port;
+    if (quotable) {
       throw new InvalidArgumentError(`invalid port '${raw}' in AMQP URL: expected an integer from 1 to 65535`);
     }
-    return port;
+    // 'amqp://user:password/' (no '@host') lands here: never quote what may be a password.
+    throw new InvalidArgumentError(
+      "invalid port in AMQP URL: the text after the host's ':' is not a number from 1 to 65535 " +
+        "(not shown: without an '@' it may be what follows 'user:'; is the '@host' missing?)",
+    );
   }
 
   /** PLAIN credentials from `user[:password]`; never echoes the password in errors. */
@@ -296,6 +358,52 @@ export class URLParameters extends ConnectionParameters {
 
 // ---------------------------------------------------------------------------
 // Helpers
+
+/** Errors raised where the authority cannot be told apart from a password: the URL shown hides it whole. */
+const authorityHidden = new WeakSet<object>();
+
+function hideAuthority<E>(err: E): E {
+  if (err !== null && typeof err === 'object') authorityHidden.add(err);
+  return err;
+}
+
+/**
+ * The URL as error messages show it: everything up to the last '@' (the user
+ * info, wherever a stray delimiter put its end) as `***`, and the value of
+ * `ssl_options` (it may hold a key passphrase) as `***`. With no '@' and
+ * `hideAll`, nothing after the scheme is shown: the host part may then be a
+ * password (`amqp://user:password/`, with '@host' missing).
+ */
+function maskUrl(url: string, hideAll: boolean): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+  const rest = url.slice(scheme.length);
+  const at = rest.lastIndexOf('@');
+  if (at === -1 && (hideAll || scheme === '')) return `${scheme}***`;
+  const visible = at === -1 ? rest : rest.slice(at + 1);
+  const shown = `${scheme}${at === -1 ? '' : '***@'}${maskQuery(visible)}`;
+  return shown.length > 200 ? `${shown.slice(0, 197)}...` : shown;
+}
+
+/** Replaces the value of `ssl_options` in the query part of `text` (if any) by `***`. */
+function maskQuery(text: string): string {
+  const q = text.indexOf('?');
+  if (q === -1) return text;
+  const pairs = text
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq === -1) return pair;
+      let name: string;
+      try {
+        name = decodeURIComponent(pair.slice(0, eq).replace(/\+/g, ' '));
+      } catch {
+        return `${pair.slice(0, eq)}=***`;
+      }
+      return name === 'ssl_options' ? `${pair.slice(0, eq)}=***` : pair;
+    });
+  return `${text.slice(0, q)}?${pairs.join('&')}`;
+}
 
 /** Percent-decodes a URL component; a bad escape is an error naming the part, not its text. */
 function decode(text: string, what: string): string {

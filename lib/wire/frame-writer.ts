@@ -49,6 +49,10 @@ export class FrameWriter {
   private chunkBytes = 0;
   /** Whether part of the current buffer has been handed out (so it must not be rewritten). */
   private exposed = false;
+  /** Buffers of secret frames ({@link writeSecretMethod}) queued, not yet taken. */
+  private secretsQueued: Buffer[] = [];
+  /** Buffers of secret frames handed out by {@link take}, until {@link wipeTakenSecrets} or {@link forgetTakenSecrets}. */
+  private secretsTaken: Buffer[] = [];
 
   constructor(initialSize = 64 * 1024) {
     this.initialSize = Math.max(initialSize, 2 * MIN_FREE);
@@ -153,6 +157,75 @@ export class FrameWriter {
       w.pos = mark;
       throw e;
     }
+  }
+
+  /**
+   * Writes one method frame that carries a secret (`connection.start-ok`
+   * with a password), so that no copy of it outlives its use:
+   *
+   * - the frame is encoded into a buffer of its own, never into the shared
+   *   buffer that later frames reuse (every buffer the encoding grew out of
+   *   is zeroed at once), and {@link take} hands that buffer out as its own
+   *   chunk, uncopied;
+   * - the method's own Buffer fields (the SASL response) are zeroed once
+   *   encoded, so the method object must not be used again;
+   * - the frame's bytes stay until {@link wipeTakenSecrets}, which the owner
+   *   calls once the transport no longer needs them (it may hold the chunk
+   *   until the OS accepts it).
+   *
+   * A write that throws zeroes everything it wrote and leaves nothing queued.
+   */
+  writeSecretMethod(channel: number, method: AMQPMethod): void {
+    checkChannel(channel);
+    const scratch = new TrackingWriter(4096);
+    const w = scratch.writer;
+    let size: number;
+    try {
+      w.ensure(7);
+      w.buf[0] = FRAME_METHOD;
+      w.buf[1] = channel >>> 8;
+      w.buf[2] = channel;
+      w.pos = 7;
+      method.encode(w);
+      writeLongAt(w.buf, 3, w.pos - 7);
+      w.ensure(1);
+      w.buf[w.pos++] = FRAME_END;
+      size = w.pos;
+    } catch (e) {
+      scratch.wipeAll();
+      throw e;
+    } finally {
+      wipeBufferFields(method);
+    }
+    scratch.wipeOutgrown();
+    this.cut(); // the bytes before it go first
+    this.chunks.push(w.buf.subarray(0, size));
+    this.chunkBytes += size;
+    this.secretsQueued.push(w.buf);
+  }
+
+  /** True while secret frames that {@link take} handed out have not been wiped or forgotten. */
+  get holdsTakenSecrets(): boolean {
+    return this.secretsTaken.length > 0;
+  }
+
+  /**
+   * Zeroes the bytes of every secret frame {@link take} has handed out.
+   * Call it once the transport has passed them on (nothing buffered), or
+   * when they will never be written.
+   */
+  wipeTakenSecrets(): void {
+    for (const buf of this.secretsTaken) buf.fill(0);
+    this.secretsTaken = [];
+  }
+
+  /**
+   * Drops the references to secret frames handed out without zeroing them:
+   * for a transport that may still be writing them when it goes away (they
+   * are garbage once it lets go).
+   */
+  forgetTakenSecrets(): void {
+    this.secretsTaken = [];
   }
 
   /**
@@ -301,7 +374,75 @@ export class FrameWriter {
     const out = this.chunks;
     this.chunks = [];
     this.chunkBytes = 0;
+    if (this.secretsQueued.length > 0) {
+      this.secretsTaken.push(...this.secretsQueued);
+      this.secretsQueued = [];
+    }
     return out;
+  }
+}
+
+/**
+ * A {@link Writer} that remembers every buffer it writes into, including the
+ * ones a grow replaces (which would otherwise be dropped holding a copy of
+ * what was written so far), so that all of them can be zeroed.
+ */
+class TrackingWriter {
+  readonly writer: Writer;
+  private readonly used: Buffer[] = [];
+
+  constructor(initialSize: number) {
+    const w = new Writer(initialSize);
+    let current = w.buf;
+    this.used.push(current);
+    const used = this.used;
+    // Writer.grow() assigns `buf`; an accessor on this one instance sees each new buffer.
+    Object.defineProperty(w, 'buf', {
+      get: () => current,
+      set: (b: Buffer) => {
+        current = b;
+        used.push(b);
+      },
+      enumerable: true,
+      configurable: true,
+    });
+    this.writer = w;
+  }
+
+  /** Zeroes the buffers the writer has left behind (all but the current one). */
+  wipeOutgrown(): void {
+    for (const b of this.used) if (b !== this.writer.buf) b.fill(0);
+    this.used.length = 0;
+    this.used.push(this.writer.buf);
+  }
+
+  /** Zeroes every buffer, the current one included. */
+  wipeAll(): void {
+    for (const b of this.used) b.fill(0);
+  }
+}
+
+/**
+ * The payload size of `method` (what its frame holds between the 7-byte
+ * header and the frame-end octet), measured by encoding it into scratch
+ * buffers that are all zeroed before returning: for methods that carry a
+ * secret (a SASL response, an OAuth token). The method itself is left as is.
+ * Throws what encoding throws.
+ */
+export function secretMethodPayloadSize(method: AMQPMethod): number {
+  const scratch = new TrackingWriter(4096);
+  try {
+    method.encode(scratch.writer);
+    return scratch.writer.pos;
+  } finally {
+    scratch.wipeAll();
+  }
+}
+
+/** Zeroes the Buffer-valued fields of a method (a SASL response), which hold a secret once it is written or dropped. */
+export function wipeBufferFields(method: AMQPMethod): void {
+  for (const value of Object.values(method)) {
+    if (value instanceof Uint8Array) value.fill(0);
   }
 }
 

@@ -9,6 +9,9 @@ import { execFileSync, spawn } from 'child_process';
 import { NodeIOLoop } from '../../lib/adapters/node-ioloop';
 import { StreamIOLoop } from '../../lib/adapters/stream-ioloop';
 import { StreamLostError, SocketConnectError } from '../../lib/errors';
+import { PlainCredentials } from '../../lib/engine/credentials';
+import { ConnectionParameters } from '../../lib/engine/parameters';
+import { URLParameters } from '../../lib/engine/url-parameters';
 import type { Transport, TransportHandlers, TransportTarget } from '../../lib/engine/ioloop';
 
 const LIB = path.resolve(__dirname, '../../lib/adapters/node-ioloop.ts');
@@ -603,6 +606,102 @@ describe('NodeIOLoop', function () {
       await sleep(300);
       expect(done.called).to.equal(false);
       await closeServer(s);
+    });
+
+    describe('a warning when certificate verification is off', function () {
+      let warn: sinon.SinonStub;
+      let savedEnv: string | undefined;
+      beforeEach(() => {
+        savedEnv = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+        // Swallows Node's own warning about the variable as well.
+        warn = sinon.stub(process, 'emitWarning');
+      });
+      afterEach(() => {
+        warn.restore();
+        if (savedEnv === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+        else process.env.NODE_TLS_REJECT_UNAUTHORIZED = savedEnv;
+      });
+      const coneyWarnings = () => warn.getCalls().filter((c) => c.args[1] === 'ConeyWarning').map((c) => String(c.args[0]));
+
+      it('warns once per loop and target for rejectUnauthorized: false, naming host:port only', async function () {
+        const s = await tlsServer('127.0.0.1');
+        const t = target({ port: s.port, tls: { rejectUnauthorized: false, passphrase: 'Pa55phrase' } });
+        const [err, tr] = await connect(loop, t, new Recorder());
+        expect(err).to.equal(null);
+        tr!.destroy();
+        const [err2, tr2] = await connect(loop, { ...t, tls: { rejectUnauthorized: false } }, new Recorder());
+        expect(err2).to.equal(null);
+        tr2!.destroy();
+        const messages = coneyWarnings();
+        expect(messages).to.have.length(1);
+        expect(messages[0]).to.contain(`127.0.0.1:${s.port}`).and.to.contain('rejectUnauthorized: false');
+        expect(messages[0]).not.to.contain('Pa55');
+        // Another loop (another connection) warns again.
+        const other = new NodeIOLoop();
+        const [err3, tr3] = await connect(other, t, new Recorder());
+        expect(err3).to.equal(null);
+        tr3!.destroy();
+        expect(coneyWarnings()).to.have.length(2);
+        await new Promise((r) => s.srv.close(r));
+      });
+
+      it('warns for NODE_TLS_REJECT_UNAUTHORIZED=0 when the options leave the flag unset', async function () {
+        process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+        const s = await tlsServer('127.0.0.1');
+        const [err, tr] = await connect(loop, target({ port: s.port, tls: {} }), new Recorder());
+        expect(err).to.equal(null);
+        tr!.destroy();
+        expect(coneyWarnings()).to.have.length(1);
+        expect(coneyWarnings()[0]).to.contain('NODE_TLS_REJECT_UNAUTHORIZED=0').and.to.contain(`127.0.0.1:${s.port}`);
+        // An explicit rejectUnauthorized: true overrides the variable: verified, no warning.
+        const [err2] = await connect(new NodeIOLoop(), target({ port: s.port, tls: { rejectUnauthorized: true } }), new Recorder());
+        expect(err2).to.be.instanceOf(SocketConnectError);
+        expect(coneyWarnings()).to.have.length(1);
+        await new Promise((r) => s.srv.close(r));
+      });
+
+      it('warns for ssl: { rejectUnauthorized: false } and for a URL with ssl_options verify none, without credentials', async function () {
+        const s = await tlsServer('127.0.0.1');
+        const fromParams = new ConnectionParameters({
+          host: '127.0.0.1',
+          port: s.port,
+          ssl: { rejectUnauthorized: false },
+          credentials: new PlainCredentials('bob', 'Hunt3r22'),
+        }).transportTarget();
+        const fromUrl = new URLParameters(
+          `amqps://bob:Hunt3r22@127.0.0.1:${s.port}/?ssl_options=${encodeURIComponent(JSON.stringify({ verify: 'none' }))}`,
+        ).transportTarget();
+        for (const t of [fromParams, fromUrl]) {
+          const [err, tr] = await connect(new NodeIOLoop(), t, new Recorder());
+          expect(err).to.equal(null);
+          tr!.destroy();
+        }
+        const messages = coneyWarnings();
+        expect(messages).to.have.length(2);
+        for (const m of messages) {
+          expect(m).to.contain(`127.0.0.1:${s.port}`);
+          expect(m).not.to.contain('bob').and.not.to.contain('Hunt3r');
+        }
+        await new Promise((r) => s.srv.close(r));
+      });
+
+      it('does not warn when the certificate is verified', async function () {
+        const s = await tlsServer('127.0.0.1');
+        const [err, tr] = await connect(loop, target({ port: s.port, tls: { ca: cert } }), new Recorder());
+        expect(err).to.equal(null);
+        tr!.destroy();
+        expect(coneyWarnings()).to.deep.equal([]);
+        await new Promise((r) => s.srv.close(r));
+      });
+
+      it('keeps verification on for an explicit rejectUnauthorized: undefined (Node reads it as false)', async function () {
+        const s = await tlsServer('127.0.0.1');
+        const [err] = await connect(loop, target({ port: s.port, tls: { rejectUnauthorized: undefined } }), new Recorder());
+        expect(err).to.be.instanceOf(SocketConnectError);
+        expect(err!.message).to.contain('self-signed certificate');
+        expect(coneyWarnings()).to.deep.equal([]);
+        await new Promise((r) => s.srv.close(r));
+      });
     });
   });
 });

@@ -42,6 +42,13 @@ describe('credentials', () => {
       expect(c.response()).to.deep.equal(Buffer.from([0, 0x67, 0x75, 0x65, 0x73, 0x74, 0, 0x67, 0x75, 0x65, 0x73, 0x74]));
     });
 
+    it('builds the response in a Buffer of its own (not a slice of the shared pool), so it can be zeroed', () => {
+      const response = new PlainCredentials('user', 'S3cr3tPw').response();
+      expect(response.byteOffset).to.equal(0);
+      expect(response.buffer.byteLength).to.equal(response.length);
+      expect(new PlainCredentials('ü', '€').response()).to.deep.equal(Buffer.from('\0ü\0€', 'utf8'));
+    });
+
     it('encodes the response as UTF-8', () => {
       const c = new PlainCredentials('ü', '€');
       expect(c.response()).to.deep.equal(Buffer.from([0, 0xc3, 0xbc, 0, 0xe2, 0x82, 0xac]));
@@ -185,6 +192,82 @@ describe('ConnectionParameters', () => {
     expect(p.socketPath).to.equal(undefined);
     expect(ConnectionParameters.DEFAULT_PORT).to.equal(5672);
     expect(ConnectionParameters.DEFAULT_SSL_PORT).to.equal(5671);
+  });
+
+  describe('maxMessageSize', () => {
+    it('defaults to 128 MiB and is exposed read-only like frameMax', () => {
+      const p = new ConnectionParameters();
+      expect(p.maxMessageSize).to.equal(134217728);
+      expect(new ConnectionParameters({ maxMessageSize: undefined }).maxMessageSize).to.equal(134217728);
+      expect(Object.getOwnPropertyDescriptor(p, 'maxMessageSize')?.enumerable).to.equal(true);
+    });
+
+    it('accepts 1 .. 512 MiB, RabbitMQ\'s hard cap', () => {
+      expect(new ConnectionParameters({ maxMessageSize: 1 }).maxMessageSize).to.equal(1);
+      expect(new ConnectionParameters({ maxMessageSize: 536870912 }).maxMessageSize).to.equal(536870912);
+      expect(new ConnectionParameters({ maxMessageSize: 1048576 }).maxMessageSize).to.equal(1048576);
+    });
+
+    it('does not change the range of frameMax (4096 .. 2^32-1)', () => {
+      expect(new ConnectionParameters({ frameMax: 2 ** 32 - 1, maxMessageSize: 4096 }).frameMax).to.equal(2 ** 32 - 1);
+    });
+
+    it('names the option and the range in its errors', () => {
+      expect(invalidMessage(() => new ConnectionParameters({ maxMessageSize: 536870913 }))).to.equal(
+        "invalid option 'maxMessageSize': expected an integer from 1 to 536870912, got 536870913",
+      );
+    });
+
+    it('reads the URL option max_message_size', () => {
+      expect(new URLParameters('amqp://h/?max_message_size=1048576').maxMessageSize).to.equal(1048576);
+      expect(new URLParameters('amqp://h/').maxMessageSize).to.equal(134217728);
+      expect(urlError('amqp://h/?max_message_size=0')).to.match(
+        /^invalid URL option 'max_message_size': expected an integer from 1 to 536870912, got 0/,
+      );
+      expect(urlError('amqp://h/?max_message_size=536870913')).to.match(/URL option 'max_message_size'.*536870912/);
+      expect(urlError('amqp://h/?max_message_size=1MB')).to.match(/URL option 'max_message_size': expected an integer, got '1MB'/);
+    });
+  });
+
+  describe('TLS secrets (passphrase, key, pfx)', () => {
+    const KEY = '-----BEGIN ENCRYPTED PRIVATE KEY-----\nK3yMaterial\n-----END ENCRYPTED PRIVATE KEY-----\n';
+    const ssl = { passphrase: 'Pa55phrase', key: KEY, pfx: Buffer.from('Pfx5ecret'), servername: 'rabbit', ca: 'CA-PEM' };
+    const secrets = ['Pa55phrase', 'K3yMaterial', 'Pfx5ecret', Buffer.from('Pfx5ecret').toString('hex').slice(0, 12)];
+
+    it('are masked by util.inspect, at any depth', () => {
+      const p = new ConnectionParameters({ ssl });
+      for (const text of [inspect(p), inspect(p.ssl), inspect({ nested: { p } }, { depth: 10 }), `${inspect(p, { depth: null })}`]) {
+        for (const secret of secrets) expect(text).not.to.include(secret);
+        expect(text).to.include("passphrase: '***'");
+        expect(text).to.include("servername: 'rabbit'");
+      }
+    });
+
+    it('are masked by JSON.stringify', () => {
+      const p = new ConnectionParameters({ ssl });
+      const json = JSON.stringify(p);
+      for (const secret of secrets) expect(json).not.to.include(secret);
+      const parsed = JSON.parse(json) as { ssl: Record<string, unknown> };
+      expect(parsed.ssl).to.deep.equal({ passphrase: '***', key: '***', pfx: '***', servername: 'rabbit', ca: 'CA-PEM' });
+    });
+
+    it('are masked for URL ssl_options too', () => {
+      const p = new URLParameters(`amqps://h/?ssl_options=${encodeURIComponent(JSON.stringify({ password: 'Pa55phrase' }))}`);
+      expect(inspect(p)).not.to.include('Pa55phrase');
+      expect(JSON.stringify(p)).not.to.include('Pa55phrase');
+    });
+
+    it('still reach the TLS connect unmasked, and only as data', () => {
+      const p = new ConnectionParameters({ ssl });
+      expect((p.ssl as Record<string, unknown>).passphrase).to.equal('Pa55phrase');
+      const tls = p.transportTarget().tls as Record<string | symbol, unknown>;
+      expect(tls).to.deep.equal(ssl);
+      expect(tls.passphrase).to.equal('Pa55phrase');
+      expect(tls.key).to.equal(KEY);
+      expect(tls.pfx).to.equal(ssl.pfx);
+      expect(Object.keys(tls)).to.deep.equal(Object.keys(ssl));
+      expect(tls).not.to.have.property('toJSON');
+    });
   });
 
   it('gives each instance its own default credentials', () => {
@@ -353,6 +436,11 @@ describe('ConnectionParameters', () => {
       ['frameMax', 4095, '4095'],
       ['frameMax', 2 ** 32, '4294967296'],
       ['frameMax', '131072', '"131072"'],
+      ['maxMessageSize', 0, '0'],
+      ['maxMessageSize', 536870913, '536870913'],
+      ['maxMessageSize', 1.5, '1.5'],
+      ['maxMessageSize', '1024', '"1024"'],
+      ['maxMessageSize', null, 'null'],
       ['heartbeat', -1, '-1'],
       ['heartbeat', 1.5, '1.5'],
       ['heartbeat', 65536, '65536'],
@@ -422,6 +510,8 @@ describe('ConnectionParameters', () => {
       ['retrydelay', "unknown option 'retrydelay'; did you mean 'retryDelay'?"],
       ['hots', "unknown option 'hots'; did you mean 'host'?"],
       ['socketTimout', "unknown option 'socketTimout'; did you mean 'socketTimeout'?"],
+      ['vhost', "unknown option 'vhost'; did you mean 'virtualHost'?"],
+      ['max_message_size', "unknown option 'max_message_size'; did you mean 'maxMessageSize'?"],
     ];
     for (const [key, message] of typos) {
       it(`suggests a fix for the unknown option '${key}'`, () => {
@@ -739,7 +829,7 @@ describe('URLParameters', () => {
 
   describe('errors', () => {
     const cases: Array<[string, string, RegExp]> = [
-      ['a non-number', 'amqp://h?heartbeat=abc', /^invalid URL option 'heartbeat': expected an integer, got 'abc'$/],
+      ['a non-number', 'amqp://h?heartbeat=abc', /^invalid URL option 'heartbeat': expected an integer, got 'abc' \(URL: amqp:\/\/h\?heartbeat=abc\)$/],
       ['a fraction for an integer', 'amqp://h?channel_max=1.5', /URL option 'channel_max': expected an integer, got '1.5'/],
       ['an empty number', 'amqp://h?retry_delay=', /URL option 'retry_delay': expected a number, got ''/],
       ['a negative heartbeat', 'amqp://h?heartbeat=-1', /URL option 'heartbeat': expected an integer from 0 .*got -1/],
@@ -753,20 +843,27 @@ describe('URLParameters', () => {
       ['an empty locale', 'amqp://h?locale=', /URL option 'locale'/],
       ['bad tcp_options', 'amqp://h?tcp_options=%7B%22nodelay%22%3Atrue%7D', /URL option 'tcp_options': unknown TCP option 'nodelay'/],
       ['a JSON array for client_properties', 'amqp://h?client_properties=%5B%5D', /URL option 'client_properties': expected a JSON object/],
-      ['a typo', 'amqp://h?heartbat=30', /^unknown URL option 'heartbat'; did you mean 'heartbeat'\?$/],
-      ['camelCase', 'amqp://h?channelMax=3', /^unknown URL option 'channelMax'; did you mean 'channel_max'\?$/],
+      ['a typo', 'amqp://h?heartbat=30', /^unknown URL option 'heartbat'; did you mean 'heartbeat'\? \(URL: amqp:\/\/h\?heartbat=30\)$/],
+      ['camelCase', 'amqp://h?channelMax=3', /^unknown URL option 'channelMax'; did you mean 'channel_max'\? \(URL: amqp:\/\/h\?channelMax=3\)$/],
+      ['maxMessageSize in camelCase', 'amqp://h?maxMessageSize=3', /^unknown URL option 'maxMessageSize'; did you mean 'max_message_size'\?/],
       ['an unknown option', 'amqp://h?banana=1', /^unknown URL option 'banana'; known options: heartbeat, /],
       ['heartbeat_interval', 'amqp://h?heartbeat_interval=5', /'heartbeat_interval' .*use 'heartbeat'/],
       ['a repeated option', 'amqp://h?heartbeat=5&heartbeat=10', /URL option 'heartbeat' is given more than once/],
       ['an option without a value', 'amqp://h?heartbeat', /URL option 'heartbeat' has no value/],
-      ['another scheme', 'http://h/', /^unsupported URL scheme 'http': use amqp:\/\/ or amqps:\/\/$/],
+      ['another scheme', 'http://h/', /^unsupported URL scheme 'http': use amqp:\/\/ or amqps:\/\/ \(URL: http:\/\/h\/\)$/],
       ['no scheme', 'localhost:5672', /^malformed AMQP URL: expected amqp:\/\//],
       ['an empty string', '', /^malformed AMQP URL/],
-      ['a bad port', 'amqp://h:abc/', /invalid port 'abc' in AMQP URL/],
-      ['port 0', 'amqp://h:0/', /invalid port '0'/],
-      ['port 65536', 'amqp://h:65536/', /invalid port '65536'/],
+      // Without '@', 'h:abc' may be 'user:password': nothing of it is quoted or shown.
+      ['a bad port', 'amqp://h:abc/', /^invalid port in AMQP URL: .*not a number from 1 to 65535.*is the '@host' missing\?\) \(URL: amqp:\/\/\*\*\*\)$/],
+      ['port 0', 'amqp://h:0/', /^invalid port in AMQP URL: /],
+      ['port 65536', 'amqp://h:65536/', /^invalid port in AMQP URL: /],
+      // With user info the host part cannot hold the password: quoted.
+      ['a bad port after user info', 'amqp://u:p@h:abc/', /^invalid port 'abc' in AMQP URL: expected an integer from 1 to 65535 \(URL: amqp:\/\/\*\*\*@h:abc\/\)$/],
+      ['port 0 after user info', 'amqp://u@h:0/', /invalid port '0'/],
+      ['port 65536 after user info', 'amqp://u@h:65536/', /invalid port '65536'/],
       ['a bare IPv6 address', 'amqp://::1/', /write IPv6 addresses in brackets/],
-      ['a malformed IPv6 address', 'amqp://[zz]/', /malformed IPv6 address '\[zz\]'/],
+      ['a malformed IPv6 address', 'amqp://[zz]/', /^malformed IPv6 address in AMQP URL \(URL: amqp:\/\/\*\*\*\)$/],
+      ['a malformed IPv6 address after user info', 'amqp://u@[zz]/', /malformed IPv6 address '\[zz\]'/],
       ['a two-segment path', 'amqp://h/a/b', /vhost is a single path segment; encode '\/' as %2F/],
       ['a bad escape in the vhost', 'amqp://h/%ZZ', /malformed percent-encoding in the vhost/],
       ['a bad escape in a query value', 'amqp://h?locale=%E0%A4%A', /malformed percent-encoding in URL option 'locale'/],
@@ -798,10 +895,91 @@ describe('URLParameters', () => {
       });
     }
 
+    describe('never shows any piece of the password (3 characters or more)', () => {
+      const root = join(__dirname, '..', '..');
+      /** Message, String(err) and stack, without what is not from the URL: file paths and line numbers. */
+      const texts = (err: Error): string[] => [
+        err.message,
+        String(err),
+        String(err.stack).split(root).join('<root>').replace(/:\d+:\d+/g, ''),
+      ];
+      const pieces = (password: string): string[] => {
+        const out: string[] = [];
+        for (let i = 0; i + 3 <= password.length; i++) out.push(password.slice(i, i + 3));
+        return out;
+      };
+      const ssl = (o: unknown) => encodeURIComponent(JSON.stringify(o));
+      const cases: Array<[string, string, string]> = [
+        ['the host missing: user:password/vhost', 'amqp://user:S3cr3tPw/vhost', 'S3cr3tPw'],
+        ['unencoded @ and / in the password', 'amqp://user:p@ss/word@host/', 'p@ss/word'],
+        ['the host missing, no path', 'amqp://user:S3cr3tPw', 'S3cr3tPw'],
+        ['the host missing, a query', 'amqp://user:S3cr3tPw?heartbeat=5', 'S3cr3tPw'],
+        ['the host missing, stray whitespace', ' amqp://user:S3cr3tPw/ \n', 'S3cr3tPw'],
+        ['the host missing, no user', 'amqp://:S3cr3tPw/', 'S3cr3tPw'],
+        ['the host missing, a colon in the password', 'amqp://user:S3cr:3tPw/', 'S3cr:3tPw'],
+        ['the host missing, a numeric password', 'amqp://user:987650/', '987650'],
+        ['an unencoded / in the password', 'amqp://user:S3cr/3tPw@host/', 'S3cr/3tPw'],
+        ['an unencoded ? in the password', 'amqp://user:S3cr?3tPw@host/', 'S3cr?3tPw'],
+        ['an unencoded # in the password', 'amqp://user:S3cr#3tPw@host/', 'S3cr#3tPw'],
+        ['an unencoded # and no host', 'amqp://user:S3cr#3tPw/', 'S3cr#3tPw'],
+        ['an unencoded ?, @ and / in the password', 'amqp://user:S3/cr?3t@Pw@host/', 'S3/cr?3t@Pw'],
+        ['a bad escape in the password', 'amqp://user:S3cr%3tPw@host/', 'S3cr%3tPw'],
+        ['an @ in the vhost after a password', 'amqp://user:S3cr3tPw@host/vh@x', 'S3cr3tPw'],
+        ['a bad port after a password', 'amqp://user:S3cr3tPw@host:port/', 'S3cr3tPw'],
+        ['a port out of range after a password', 'amqp://user:S3cr3tPw@host:99999/', 'S3cr3tPw'],
+        ['a bad IPv6 host after a password', 'amqp://user:S3cr3tPw@[zz]/', 'S3cr3tPw'],
+        ['a two-segment vhost after a password', 'amqp://user:S3cr3tPw@host/a/b', 'S3cr3tPw'],
+        ['a bad option value after a password', 'amqp://user:S3cr3tPw@host/?heartbeat=x', 'S3cr3tPw'],
+        ['an unknown option after a password', 'amqp://user:S3cr3tPw@host/?bogus=1', 'S3cr3tPw'],
+        ['ssl_options=null with amqps', 'amqps://user:S3cr3tPw@host/?ssl_options=null', 'S3cr3tPw'],
+        ['another scheme', 'http://user:S3cr3tPw@host/', 'S3cr3tPw'],
+        ['no scheme', 'user:S3cr3tPw@host/', 'S3cr3tPw'],
+        ['no scheme and no @', 'user:S3cr3tPw', 'S3cr3tPw'],
+        ['a key passphrase in bad ssl_options', `amqps://host/?ssl_options=${ssl({ password: 'Pa55phrase', verify: 'maybe' })}`, 'Pa55phrase'],
+        ['a key passphrase next to an unknown key', `amqps://host/?ssl_options=${ssl({ password: 'Pa55phrase', bogus: 1 })}`, 'Pa55phrase'],
+        ['a key passphrase and another bad option', `amqps://host/?ssl_options=${ssl({ password: 'Pa55phrase' })}&heartbeat=x`, 'Pa55phrase'],
+      ];
+      for (const [what, url, password] of cases) {
+        it(`${what}: ${JSON.stringify(url.slice(0, 50))}`, () => {
+          let caught: unknown;
+          try {
+            new URLParameters(url);
+          } catch (err) {
+            caught = err;
+          }
+          expect(caught, 'an error').to.be.instanceOf(InvalidArgumentError);
+          for (const text of texts(caught as Error)) {
+            for (const piece of pieces(password)) expect(text, `piece '${piece}'`).not.to.include(piece);
+          }
+          // Every message shows the URL, masked.
+          expect((caught as Error).message).to.match(/\(URL: [^)]*\*\*\*/);
+        });
+      }
+    });
+
+    it('masks the whole user info and points to percent-encoding for p@ss/word', () => {
+      expect(urlError('amqp://user:p@ss/word@host/')).to.equal(
+        "malformed AMQP URL: the user-info part of the URL contains an unencoded '/' or '@': " +
+          'percent-encode them as %2F and %40 (URL: amqp://***@host/)',
+      );
+    });
+
+    it('says what is wrong with user:password/vhost without quoting it', () => {
+      const message = urlError('amqp://user:S3cr3tPw/vhost');
+      expect(message).to.match(/^invalid port in AMQP URL: .*is the '@host' missing\?/);
+      expect(message).to.match(/\(URL: amqp:\/\/\*\*\*\)$/);
+    });
+
     it('explains how to encode delimiters in passwords', () => {
-      expect(urlError('amqp://user:s3cr/t@h/')).to.match(/percent-encode '\/', '\?', '#' and '@'/);
+      expect(urlError('amqp://user:s3cr/t@h/')).to.equal(
+        "malformed AMQP URL: the user-info part of the URL contains an unencoded '/' or '@': " +
+          'percent-encode them as %2F and %40 (URL: amqp://***@h/)',
+      );
+      expect(urlError('amqp://user:s3cr?t@h/')).to.match(/percent-encode '\/', '\?', '#' and '@'/);
       expect(urlError('amqp://user:s3cr#t@h/')).to.match(/%23/);
-      expect(urlError(`amqp://user:${secret}@h/`)).to.equal('malformed percent-encoding in the password of the AMQP URL');
+      expect(urlError(`amqp://user:${secret}@h/`)).to.equal(
+        'malformed percent-encoding in the password of the AMQP URL (URL: amqp://***@h/)',
+      );
     });
 
     it('never shows the password in toString()', () => {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { InvalidArgumentError } from '../../lib/errors';
 import type { Frame } from '../../lib/wire/frame';
 import { FrameParser } from '../../lib/wire/frame-parser';
-import { FrameWriter, LARGE_BODY_THRESHOLD, encodeMethodFrame } from '../../lib/wire/frame-writer';
+import { FrameWriter, LARGE_BODY_THRESHOLD, encodeMethodFrame, secretMethodPayloadSize } from '../../lib/wire/frame-writer';
+import * as sinon from 'sinon';
 import * as spec from '../../lib/wire/spec';
 
 function parse(chunks: Buffer[], frameMax = 0): Frame[] {
@@ -180,5 +181,106 @@ describe('wire/frame-writer', () => {
     const frames = parse(fw.take(), 1 << 20);
     expect(frames.map((f) => f.type)).to.deep.equal([1, 1, 2, 3]);
     expect((methodOf(frames[0]) as spec.Queue.Declare).arguments.big).to.equal(big);
+  });
+
+  describe('writeSecretMethod (connection.start-ok with a password)', () => {
+    const PASSWORD = Buffer.from('S3cr3tPw-Zq9');
+    const startOk = (extra: Record<string, unknown> = {}) =>
+      new spec.Connection.StartOk({
+        clientProperties: { product: 'test', ...extra },
+        mechanism: 'PLAIN',
+        response: Buffer.concat([Buffer.from('\0user\0'), PASSWORD]),
+        locale: 'en_US',
+      });
+    const holds = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).includes(PASSWORD);
+
+    afterEach(() => sinon.restore());
+
+    it('writes the same bytes as writeMethod, in order with the frames around it, as a chunk of its own', () => {
+      const expected = encodeMethodFrame(0, startOk());
+      const fw = new FrameWriter();
+      fw.writeHeartbeat();
+      fw.writeSecretMethod(0, startOk());
+      fw.writeMethod(0, new spec.Connection.TuneOk({ channelMax: 1, frameMax: 4096, heartbeat: 0 }));
+      const chunks = fw.take();
+      expect(chunks).to.have.length(3);
+      expect(chunks[1]).to.deep.equal(expected);
+      const frames = parse(chunks);
+      expect(frames.map((f) => f.type)).to.deep.equal([8, 1, 1]);
+      expect(Buffer.from((methodOf(frames[1]) as spec.Connection.StartOk).response as Buffer).subarray(6)).to.deep.equal(PASSWORD);
+    });
+
+    it('zeroes the method\'s response at once and the frame on wipeTakenSecrets(), never earlier', () => {
+      const fw = new FrameWriter();
+      const method = startOk();
+      fw.writeSecretMethod(0, method);
+      expect((method.response as Buffer).every((b) => b === 0)).to.equal(true);
+      expect(fw.holdsTakenSecrets).to.equal(false);
+      const [chunk] = fw.take();
+      expect(holds(chunk)).to.equal(true);
+      expect(fw.holdsTakenSecrets).to.equal(true);
+      fw.writeHeartbeat();
+      fw.take();
+      expect(holds(chunk), 'kept until the owner says the transport is done').to.equal(true);
+      fw.wipeTakenSecrets();
+      expect(chunk.every((b) => b === 0)).to.equal(true);
+      expect(fw.holdsTakenSecrets).to.equal(false);
+    });
+
+    it('never writes the secret into the reused buffer, nor leaves it in a buffer it grew out of', () => {
+      const allocated: Buffer[] = [];
+      const allocUnsafe = Buffer.allocUnsafe;
+      sinon.stub(Buffer, 'allocUnsafe').callsFake((n: number) => {
+        const b = allocUnsafe(n);
+        allocated.push(b);
+        return b;
+      });
+      const fw = new FrameWriter();
+      // Large client properties: the scratch buffer grows (twice) while encoding.
+      fw.writeSecretMethod(0, startOk({ padding: 'x'.repeat(9000) }));
+      const chunks = fw.take();
+      fw.writeMethod(0, new spec.Connection.Open({ virtualHost: '/' }));
+      fw.take();
+      fw.wipeTakenSecrets();
+      sinon.restore();
+      expect(allocated.length).to.be.greaterThan(2);
+      expect(allocated.filter(holds)).to.deep.equal([]);
+      expect(chunks.filter(holds)).to.deep.equal([]);
+    });
+
+    it('leaves nothing queued and nothing readable when encoding throws', () => {
+      const fw = new FrameWriter();
+      const allocated: Buffer[] = [];
+      const allocUnsafe = Buffer.allocUnsafe;
+      sinon.stub(Buffer, 'allocUnsafe').callsFake((n: number) => {
+        const b = allocUnsafe(n);
+        allocated.push(b);
+        return b;
+      });
+      const bad = startOk();
+      bad.locale = 'l'.repeat(300); // after the response: a shortstr too long
+      expect(() => fw.writeSecretMethod(0, bad)).to.throw(InvalidArgumentError);
+      sinon.restore();
+      expect(fw.length).to.equal(0);
+      expect(fw.take()).to.deep.equal([]);
+      expect(allocated.filter(holds)).to.deep.equal([]);
+      expect(holds(bad.response as Buffer)).to.equal(false);
+    });
+
+    it('secretMethodPayloadSize measures like an encoding and zeroes its scratch copies', () => {
+      const method = startOk({ padding: 'y'.repeat(5000) });
+      const allocated: Buffer[] = [];
+      const allocUnsafe = Buffer.allocUnsafe;
+      sinon.stub(Buffer, 'allocUnsafe').callsFake((n: number) => {
+        const b = allocUnsafe(n);
+        allocated.push(b);
+        return b;
+      });
+      const size = secretMethodPayloadSize(method);
+      sinon.restore();
+      expect(size + 8).to.equal(encodeMethodFrame(0, method).length);
+      expect(allocated.filter(holds)).to.deep.equal([]);
+      expect(holds(method.response as Buffer), 'the method itself is left alone').to.equal(true);
+    });
   });
 });
