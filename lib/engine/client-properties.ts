@@ -17,8 +17,11 @@ export const CLIENT_CAPABILITIES: FieldTable = Object.freeze({
   per_consumer_qos: true,
 });
 
-/** Builds the client properties: ours, with the user's merged over them (capabilities merged key by key). */
-export function clientProperties(overrides: FieldTable = {}): FieldTable {
+/**
+ * Builds the client properties: ours, with the user's merged over them
+ * (capabilities merged key by key), and `connection_name` when one is given.
+ */
+export function clientProperties(overrides: FieldTable = {}, connectionName?: string): FieldTable {
   const base: FieldTable = {
     product: 'coney',
     version: VERSION,
@@ -30,5 +33,6 @@ export function clientProperties(overrides: FieldTable = {}): FieldTable {
     userCapabilities !== null && typeof userCapabilities === 'object' && !Array.isArray(userCapabilities)
       ? { ...CLIENT_CAPABILITIES, ...(userCapabilities as FieldTable) }
       : { ...CLIENT_CAPABILITIES };
-  return { ...base, ...overrides, capabilities };
+  const named = connectionName === undefined ? {} : { connection_name: connectionName };
+  return { ...base, ...overrides, ...named, capabilities };
 }

@@ -336,7 +336,8 @@ export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
     // Checked first: a bad or oversized argument throws here and leaves no callback waiting.
     const method = new spec.Connection.UpdateSecret({ newSecret, reason });
     checkMethodFrame(method, this.frameMax);
-    this.sendMethod(0, method);
+    // The new secret (a token) is built apart and zeroed once sent, like the start-ok of eraseOnConnect.
+    this.outbound.writeMethod(0, method, { wipeAfterWrite: true });
     this.updateSecretCallbacks.push(cb ?? (() => undefined));
   }
 

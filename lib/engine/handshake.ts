@@ -36,7 +36,7 @@ export function startOk(params: ConnectionParameters, start: spec.Connection.Sta
   const credentials = params.credentials;
   selectMechanism(credentials, String(start.mechanisms));
   const reply = new spec.Connection.StartOk({
-    clientProperties: clientProperties(params.clientProperties as FieldTable),
+    clientProperties: clientProperties(params.clientProperties as FieldTable, params.connectionName),
     mechanism: credentials.mechanism,
     response: credentials.response(),
     locale: params.locale,

@@ -8,6 +8,10 @@
 
 import { inspect, type InspectOptions } from 'util';
 import { InvalidArgumentError } from '../errors';
+import { Writer } from '../wire/codec';
+import type { FieldTable } from '../wire/field-table';
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/frame-parser';
+import { closest } from './did-you-mean';
 import { Credentials, PlainCredentials } from './credentials';
 import type { TcpOptions, TlsOptions, TransportTarget } from './ioloop';
 
@@ -64,6 +68,13 @@ export interface ConnectionParametersOptions {
   blockedConnectionTimeout?: number | null;
   /** Locale for `connection.start-ok` (default `'en_US'`). */
   locale?: string;
+  /**
+   * A name for this connection, sent as the client property
+   * `connection_name`: the management UI and `rabbitmqctl list_connections
+   * client_properties` show it, so that operators can tell connections apart.
+   * URL option `connection_name`. At most 255 bytes of UTF-8.
+   */
+  connectionName?: string;
   /** A field table merged over the library's own client properties (default `{}`). */
   clientProperties?: Record<string, unknown>;
   /** Socket options, merged over the default `{ noDelay: true }`. */
@@ -92,7 +103,6 @@ const MAX_SHORT = 0xffff;
 const MAX_LONG = 0xffffffff;
 const FRAME_MIN_SIZE = 4096;
 /** Default of `maxMessageSize`: 128 MiB. */
-const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 /** Upper bound of `maxMessageSize`: 512 MiB, RabbitMQ's hard cap on a message body. */
 const MAX_MESSAGE_SIZE_LIMIT = 512 * 1024 * 1024;
 
@@ -147,6 +157,8 @@ export class ConnectionParameters {
   readonly blockedConnectionTimeout: number | null;
   /** Locale for `connection.start-ok`. */
   readonly locale: string;
+  /** The `connection_name` client property, if one was given. */
+  readonly connectionName: string | undefined;
   /** Extra client properties. */
   readonly clientProperties: Readonly<Record<string, unknown>>;
   /** Socket options, defaults included. */
@@ -177,6 +189,7 @@ export class ConnectionParameters {
     this.stackTimeout = o.stackTimeout ?? 15;
     this.blockedConnectionTimeout = o.blockedConnectionTimeout ?? null;
     this.locale = o.locale ?? 'en_US';
+    this.connectionName = o.connectionName;
     this.clientProperties = o.clientProperties ?? {};
     this.tcpOptions = o.tcpOptions ?? { ...DEFAULT_TCP_OPTIONS };
     this.socketPath = o.socketPath;
@@ -459,6 +472,14 @@ function checkBlockedTimeout(value: unknown, label: string): number | null {
 
 function checkClientProperties(value: unknown, label: string): Record<string, unknown> {
   if (!isPlainObject(value)) throw invalid(label, 'a plain object (a field table)', value);
+  // Encoded once now, so that a cycle, a NaN or a value of no field type throws
+  // here instead of failing every connection attempt later.
+  try {
+    new Writer(256).table(value as FieldTable);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`invalid ${label}: ${err.message}`);
+    throw err;
+  }
   return { ...value };
 }
 
@@ -506,6 +527,7 @@ const VALIDATORS: Validators = {
   stackTimeout: seconds(false),
   blockedConnectionTimeout: checkBlockedTimeout,
   locale: shortString(false),
+  connectionName: shortString(false),
   clientProperties: checkClientProperties,
   tcpOptions: checkTcpOptions,
   socketPath: checkSocketPath,
@@ -532,43 +554,3 @@ function show(value: unknown): string {
   }
 }
 
-/**
- * The candidate nearest to `name` when it is a likely typo: the same name
- * once case and `_`/`-` are ignored (`virtual_host` for `virtualHost`), or
- * within a small edit distance.
- */
-function closest(name: string, candidates: readonly string[]): string | undefined {
-  const squash = (s: string) => s.replace(/[_-]/g, '').toLowerCase();
-  const same = candidates.find((c) => squash(c) === squash(name));
-  if (same !== undefined) return same;
-  let best: string | undefined;
-  let bestDistance = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
-  for (const c of candidates) {
-    const d = editDistance(squash(name), squash(c));
-    if (d <= bestDistance) {
-      best = c;
-      bestDistance = d - 1; // later candidates must be strictly closer
-    }
-  }
-  return best;
-}
-
-/**
- * Edit distance counting a swap of two neighbours as one edit (optimal string
- * alignment), since swapped letters are the commonest typo (`hots`).
- */
-function editDistance(a: string, b: string): number {
-  let older: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      let d = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, older[j - 2] + 1);
-      current.push(d);
-    }
-    older = previous;
-    previous = current;
-  }
-  return previous[b.length];
-}

@@ -32,6 +32,7 @@ const QUERY_OPTIONS = {
   stack_timeout: ['stackTimeout', 'number'],
   blocked_connection_timeout: ['blockedConnectionTimeout', 'number'],
   locale: ['locale', 'string'],
+  connection_name: ['connectionName', 'string'],
   client_properties: ['clientProperties', 'json'],
   tcp_options: ['tcpOptions', 'json'],
   ssl_options: ['ssl', 'json'],

@@ -88,8 +88,14 @@ class FrameObjects implements FrameHandler {
 export class FrameParser {
   private negotiatedFrameMax = 0;
   private messageSizeLimit = DEFAULT_MAX_MESSAGE_SIZE;
-  /** The largest frame accepted: frame-max, but never more than the largest message plus overhead. */
+  /** The largest frame accepted: frame-max. */
   private frameLimit = DEFAULT_FRAME_MAX;
+  /**
+   * The largest method or header frame accepted, which the parser buffers
+   * whole: frame-max, but never more than the largest message plus overhead.
+   * (Body frames are handed on in pieces as they arrive, never buffered.)
+   */
+  private bufferLimit = DEFAULT_FRAME_MAX;
 
   /** The method or header frame being assembled (header + payload + end), or null. */
   private partial: Buffer | null = null;
@@ -152,8 +158,8 @@ export class FrameParser {
   }
 
   private updateFrameLimit(): void {
-    const frameMax = this.negotiatedFrameMax > 0 ? this.negotiatedFrameMax : DEFAULT_FRAME_MAX;
-    this.frameLimit = Math.min(frameMax, this.messageSizeLimit + 8);
+    this.frameLimit = this.negotiatedFrameMax > 0 ? this.negotiatedFrameMax : DEFAULT_FRAME_MAX;
+    this.bufferLimit = Math.min(this.frameLimit, this.messageSizeLimit + 8);
   }
 
   /** Bytes received towards the next frame (a frame in progress, or input left over). */
@@ -222,10 +228,9 @@ export class FrameParser {
   /** Validates a frame header; returns the total frame size. */
   private checkHeader(type: number, channel: number, size: number): number {
     this.checkType(type);
-    const max = this.frameLimit;
+    const max = type === 3 ? this.frameLimit : this.bufferLimit;
     if (size + 8 > max) {
-      const frameMax = this.negotiatedFrameMax > 0 ? this.negotiatedFrameMax : DEFAULT_FRAME_MAX;
-      const limit = max === frameMax ? `frame-max ${max}` : `the frame limit ${max} (maxMessageSize ${this.messageSizeLimit} + 8)`;
+      const limit = max === this.frameLimit ? `frame-max ${max}` : `the frame limit ${max} (maxMessageSize ${this.messageSizeLimit} + 8)`;
       throw this.fail(`frame of ${size + 8} bytes (type ${type}, channel ${channel}) exceeds ${limit}`);
     }
     if (type === 8 && channel !== 0) throw this.fail(`heartbeat frame on channel ${channel}; heartbeats must use channel 0`);

@@ -721,6 +721,32 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect(errors[0].message).to.match(/nested more than 128/);
     });
 
+    it('a delivery above maxMessageSize: its body is skipped unbuffered, it is rejected, the channel closes with 406, the connection carries on', () => {
+      const s = setup({ frameMax: 4096 }, { frameMax: 4096, maxMessageSize: 10000 });
+      const ch = openChannel(s);
+      const other = openChannel(s);
+      const reasons: Error[] = [];
+      ch.addOnCloseCallback((_c, r) => reasons.push(r));
+      const got: number[] = [];
+      ch.basicConsume('big', (_c, m) => got.push(m.deliveryTag), { consumerTag: 'c' });
+      s.loop.runUntilIdle();
+      const bytes = contentBytes(ch.channelNumber, deliver('c', 1), Buffer.alloc(50000, 1), 4096);
+      const allocUnsafe = sinon.spy(Buffer, 'allocUnsafe');
+      s.session.peer.write(bytes, 1000);
+      s.loop.runUntilIdle();
+      const big = allocUnsafe.getCalls().filter((c) => (c.args[0] as number) > 10008);
+      allocUnsafe.restore();
+      expect(big, 'nothing of the announced size is allocated').to.deep.equal([]);
+      expect(got).to.deep.equal([]);
+      expect(s.session.sent(spec.Basic.Reject).map((r) => [r.deliveryTag, r.requeue])).to.deep.equal([[1, false]]);
+      expect(ch.isClosed).to.equal(true);
+      expect(reasons).to.have.length(1);
+      expect(reasons[0]).to.be.instanceOf(ChannelClosedByClient);
+      expect(reasons[0].message).to.match(/delivery 1 \(consumer "c", queue "big"\) on channel \d+ has a body of 50000 bytes, more than maxMessageSize 10000; it was rejected without requeue/);
+      expect(s.session.sent(spec.Channel.Close).map((c) => c.replyCode)).to.deep.equal([406]);
+      expect(s.connection.isOpen && other.isOpen).to.equal(true);
+    });
+
     it('drops frames that arrive for a channel after the broker closed it (the connection and other channels carry on)', () => {
       const s = setup();
       const a = openChannel(s);

@@ -6,6 +6,7 @@ import { join } from 'path';
 import { inspect } from 'util';
 import { AMQPConnectionError, AuthenticationError, InvalidArgumentError } from '../../lib/errors';
 import { ExternalCredentials, PlainCredentials, selectMechanism } from '../../lib/engine/credentials';
+import { clientProperties } from '../../lib/engine/client-properties';
 import {
   ConnectionParameters,
   ConnectionParametersOptions,
@@ -984,6 +985,27 @@ describe('URLParameters', () => {
 
     it('never shows the password in toString()', () => {
       expect(String(new URLParameters('amqps://bob:s3cret@h/prod'))).to.equal('amqps://bob@h:5671/prod');
+    });
+  });
+
+  describe('connectionName and clientProperties checked at construction', () => {
+    it('connectionName is an option and a URL option, sent as the connection_name client property', () => {
+      expect(new ConnectionParameters({ connectionName: 'orders-worker-1' }).connectionName).to.equal('orders-worker-1');
+      expect(new URLParameters('amqp://h/?connection_name=orders%20api').connectionName).to.equal('orders api');
+      expect(new ConnectionParameters().connectionName).to.equal(undefined);
+      expect(() => new ConnectionParameters({ connectionName: '' })).to.throw(InvalidArgumentError, /connectionName/);
+      expect(() => new ConnectionParameters({ connectionName: 'x'.repeat(256) })).to.throw(InvalidArgumentError, /at most 255 bytes/);
+      expect(() => new ConnectionParameters({ connection_name: 'x' } as never)).to.throw(InvalidArgumentError, /did you mean 'connectionName'/);
+      const props = clientProperties({ product: 'mine' }, 'named');
+      expect([props.product, props.connection_name]).to.deep.equal(['mine', 'named']);
+    });
+
+    it('a cyclic, NaN-bearing or unencodable clientProperties throws at construction, not at connect', () => {
+      const cyclic: Record<string, unknown> = { a: 1 };
+      cyclic.self = cyclic;
+      expect(() => new ConnectionParameters({ clientProperties: cyclic })).to.throw(InvalidArgumentError, /clientProperties.*cyclic/);
+      expect(() => new ConnectionParameters({ clientProperties: { n: NaN } })).to.throw(InvalidArgumentError, /clientProperties.*NaN/);
+      expect(() => new ConnectionParameters({ clientProperties: { f: () => 1 } })).to.throw(InvalidArgumentError, /clientProperties/);
     });
   });
 });

@@ -108,4 +108,12 @@ describe('A first hour with coney against RabbitMQ', function () {
     const ok = await within(WAIT, cbp<spec.Queue.DeclareOk>((cb) => ch.queueDeclare(queue, { passive: true }, cb)), 'count');
     expect(ok.messageCount).to.equal(1);
   });
+
+  it('connectionName is shown by rabbitmqctl list_connections client_properties', async () => {
+    const name = uniqueName('named-connection');
+    const connection = await openConnection({ parameters: brokerParameters({ connectionName: name }) });
+    connections.push(connection);
+    const listed = await rabbitmqctl(['list_connections', 'client_properties']);
+    expect(listed).to.include(`"connection_name","${name}"`);
+  });
 });

@@ -258,6 +258,13 @@ describe('wire/frame-parser', () => {
       } finally {
         spy.restore();
       }
+      // body frames are streamed, never buffered whole: only frame-max bounds them
+      const streamed = new FrameParser();
+      streamed.maxMessageSize = 1000;
+      const pieces: number[] = [];
+      const body = Buffer.concat([hex('03 0001 000007d0'), Buffer.alloc(2000), hex('ce')]);
+      streamed.push(body, { onMethod() {}, onHeader() {}, onBody: (_c, piece) => void pieces.push(piece.length), onHeartbeat() {}, onProtocolHeader() {} });
+      expect(pieces).to.deep.equal([2000]);
       // frame-max still applies when it is the smaller limit
       const q = new FrameParser();
       q.frameMax = 4096;
