@@ -250,14 +250,22 @@ export class NodeIOLoop implements IOLoop {
     };
   }
 
-  /** Runs a callback or timer, routing its exception to {@link report}. */
-  private invoke(cb: () => void): void {
+  /**
+   * Runs a callback or timer, routing its exception to {@link report}; the
+   * rejection of a promise it returns (an `async` callback) goes the same way.
+   */
+  private invoke(cb: () => unknown): void {
     try {
-      cb();
+      const result = cb();
+      if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, this.reportRejection);
+      }
     } catch (err) {
       this.report(err);
     }
   }
+
+  private readonly reportRejection = (err: unknown): void => this.report(err);
 
   /** Hands an exception to onError, or rethrows it asynchronously. */
   private report(err: unknown): void {

@@ -366,11 +366,32 @@ export class VirtualIOLoop implements IOLoop {
       );
     }
     try {
-      cb();
+      const result: unknown = cb();
+      if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, this.reportRejection);
+      }
     } catch (err) {
       this.report(err);
     }
   }
+
+  /**
+   * An `async` callback's rejection settles after its run ended: it goes to
+   * onError, or is rethrown on its own stack (never an unhandled rejection).
+   */
+  private readonly reportRejection = (err: unknown): void => {
+    if (this.onError) {
+      try {
+        this.onError(err);
+        return;
+      } catch (hookErr) {
+        err = hookErr;
+      }
+    }
+    setImmediate(() => {
+      throw err;
+    });
+  };
 
   private report(err: unknown): void {
     if (this.onError) {

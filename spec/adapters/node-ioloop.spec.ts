@@ -705,3 +705,26 @@ describe('NodeIOLoop', function () {
     });
   });
 });
+
+describe('adapters: async loop callbacks', () => {
+  it("an async callback's rejection reaches the loop's onError, never an unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown): void => void unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const errors: unknown[] = [];
+      const loop = new NodeIOLoop({ onError: (e) => errors.push(e) });
+      loop.addCallback(async () => {
+        throw new Error('async callback failed');
+      });
+      loop.callLater(0, async () => {
+        throw new Error('async timer failed');
+      });
+      await new Promise((r) => setTimeout(r, 30));
+      expect(errors.map((e) => (e as Error).message).sort()).to.deep.equal(['async callback failed', 'async timer failed']);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).to.deep.equal([]);
+  });
+});
