@@ -954,8 +954,9 @@ describe('Channel (integration, RabbitMQ)', function () {
       expect(connection.isOpen).to.equal(true);
       expect(other.isOpen).to.equal(true);
       expect((await freshQueue(other)).length).to.be.greaterThan(0);
+      // The broker may still have frames on the wire for a number it closed: that number is handed out last.
       const replacement = await channelOf(connection);
-      expect(replacement.channelNumber).to.equal(ch.channelNumber);
+      expect(replacement.channelNumber).to.not.equal(ch.channelNumber);
       await freshQueue(replacement);
     });
 
