@@ -390,7 +390,7 @@ function encodeOps(fields: EncField[]): EncOp[] {
         ops.push({
           kind: 'fixed',
           size: 1,
-          lines: [`v = ${f.expr};`, `if ((v & 0xff) !== v) throw badInt('${f.owner}', '${f.prop}', v, 'octet');`, `b[pos++] = v;`],
+          lines: [`v = ${f.expr};`, `if (typeof v !== 'number' || (v & 0xff) !== v) throw badInt('${f.owner}', '${f.prop}', v, 'octet');`, `b[pos++] = v;`],
         });
         break;
       case 'short':
@@ -399,7 +399,7 @@ function encodeOps(fields: EncField[]): EncOp[] {
           size: 2,
           lines: [
             `v = ${f.expr};`,
-            `if ((v & 0xffff) !== v) throw badInt('${f.owner}', '${f.prop}', v, 'short');`,
+            `if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('${f.owner}', '${f.prop}', v, 'short');`,
             `b[pos] = v >>> 8;`,
             `b[pos + 1] = v;`,
             `pos += 2;`,
@@ -410,7 +410,7 @@ function encodeOps(fields: EncField[]): EncOp[] {
         ops.push({
           kind: 'fixed',
           size: 4,
-          lines: [`v = ${f.expr};`, `if (v >>> 0 !== v) throw badInt('${f.owner}', '${f.prop}', v, 'long');`, `pos = writeLongAt(b, pos, v);`],
+          lines: [`v = ${f.expr};`, `if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('${f.owner}', '${f.prop}', v, 'long');`, `pos = writeLongAt(b, pos, v);`],
         });
         break;
       case 'longlong':

@@ -32,9 +32,8 @@ const BASIC_DELIVER = 0x003c003c;
  */
 class FrameObjects implements FrameHandler {
   onFrame: (f: Frame) => void = () => undefined;
-  /** The payload of a body frame that spans chunks, being filled. */
-  private payload: Buffer | null = null;
-  private fill = 0;
+  /** The pieces so far of a body frame that spans chunks. */
+  private pieces: Buffer[] = [];
 
   onMethod(channel: number, method: AMQPMethod): void {
     this.onFrame({ type: 1, channel, method });
@@ -45,16 +44,13 @@ class FrameObjects implements FrameHandler {
   }
 
   onBody(channel: number, piece: Buffer, rest: number): void {
-    let payload = this.payload;
-    if (payload === null) {
-      if (rest === 0) return this.onFrame({ type: 3, channel, payload: piece });
-      payload = this.payload = Buffer.allocUnsafe(piece.length + rest);
-      this.fill = 0;
-    }
-    piece.copy(payload, this.fill);
-    this.fill += piece.length;
+    if (this.pieces.length === 0 && rest === 0) return this.onFrame({ type: 3, channel, payload: piece });
+    // Copies kept as they arrive (the chunk's memory may be reused), joined at the
+    // frame's end: memory follows the bytes received, not the size the header claims.
+    this.pieces.push(Buffer.from(piece));
     if (rest > 0) return;
-    this.payload = null;
+    const payload = Buffer.concat(this.pieces);
+    this.pieces = [];
     this.onFrame({ type: 3, channel, payload });
   }
 

@@ -240,10 +240,10 @@ export namespace Connection {
       b[pos + 3] = 10;
       pos += 4;
       v = this.versionMajor;
-      if ((v & 0xff) !== v) throw badInt('connection.start', 'versionMajor', v, 'octet');
+      if (typeof v !== 'number' || (v & 0xff) !== v) throw badInt('connection.start', 'versionMajor', v, 'octet');
       b[pos++] = v;
       v = this.versionMinor;
-      if ((v & 0xff) !== v) throw badInt('connection.start', 'versionMinor', v, 'octet');
+      if (typeof v !== 'number' || (v & 0xff) !== v) throw badInt('connection.start', 'versionMinor', v, 'octet');
       b[pos++] = v;
       w.pos = pos;
       encodeTable(w, this.serverProperties, 'connection.start field serverProperties');
@@ -593,15 +593,15 @@ export namespace Connection {
       b[pos + 3] = 30;
       pos += 4;
       v = this.channelMax;
-      if ((v & 0xffff) !== v) throw badInt('connection.tune', 'channelMax', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('connection.tune', 'channelMax', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
       v = this.frameMax;
-      if (v >>> 0 !== v) throw badInt('connection.tune', 'frameMax', v, 'long');
+      if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('connection.tune', 'frameMax', v, 'long');
       pos = writeLongAt(b, pos, v);
       v = this.heartbeat;
-      if ((v & 0xffff) !== v) throw badInt('connection.tune', 'heartbeat', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('connection.tune', 'heartbeat', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -691,15 +691,15 @@ export namespace Connection {
       b[pos + 3] = 31;
       pos += 4;
       v = this.channelMax;
-      if ((v & 0xffff) !== v) throw badInt('connection.tune-ok', 'channelMax', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('connection.tune-ok', 'channelMax', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
       v = this.frameMax;
-      if (v >>> 0 !== v) throw badInt('connection.tune-ok', 'frameMax', v, 'long');
+      if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('connection.tune-ok', 'frameMax', v, 'long');
       pos = writeLongAt(b, pos, v);
       v = this.heartbeat;
-      if ((v & 0xffff) !== v) throw badInt('connection.tune-ok', 'heartbeat', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('connection.tune-ok', 'heartbeat', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -954,18 +954,18 @@ export namespace Connection {
       b[pos + 3] = 50;
       pos += 4;
       v = this.replyCode;
-      if ((v & 0xffff) !== v) throw badInt('connection.close', 'replyCode', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('connection.close', 'replyCode', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
       pos = writeShortstr(b, pos, this.replyText, 'connection.close field replyText');
       v = this.failingClassId;
-      if ((v & 0xffff) !== v) throw badInt('connection.close', 'failingClassId', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('connection.close', 'failingClassId', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
       v = this.failingMethodId;
-      if ((v & 0xffff) !== v) throw badInt('connection.close', 'failingMethodId', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('connection.close', 'failingMethodId', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -1714,18 +1714,18 @@ export namespace Channel {
       b[pos + 3] = 40;
       pos += 4;
       v = this.replyCode;
-      if ((v & 0xffff) !== v) throw badInt('channel.close', 'replyCode', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('channel.close', 'replyCode', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
       pos = writeShortstr(b, pos, this.replyText, 'channel.close field replyText');
       v = this.failingClassId;
-      if ((v & 0xffff) !== v) throw badInt('channel.close', 'failingClassId', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('channel.close', 'failingClassId', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
       v = this.failingMethodId;
-      if ((v & 0xffff) !== v) throw badInt('channel.close', 'failingMethodId', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('channel.close', 'failingMethodId', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -1921,7 +1921,7 @@ export namespace Exchange {
       b[pos + 3] = 10;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('exchange.declare', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('exchange.declare', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -2092,7 +2092,7 @@ export namespace Exchange {
       b[pos + 3] = 20;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('exchange.delete', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('exchange.delete', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -2266,7 +2266,7 @@ export namespace Exchange {
       b[pos + 3] = 30;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('exchange.bind', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('exchange.bind', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -2447,7 +2447,7 @@ export namespace Exchange {
       b[pos + 3] = 40;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('exchange.unbind', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('exchange.unbind', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -2647,7 +2647,7 @@ export namespace Queue {
       b[pos + 3] = 10;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('queue.declare', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('queue.declare', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -2749,10 +2749,10 @@ export namespace Queue {
       pos += 4;
       pos = writeShortstr(b, pos, this.queue, 'queue.declare-ok field queue');
       v = this.messageCount;
-      if (v >>> 0 !== v) throw badInt('queue.declare-ok', 'messageCount', v, 'long');
+      if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('queue.declare-ok', 'messageCount', v, 'long');
       pos = writeLongAt(b, pos, v);
       v = this.consumerCount;
-      if (v >>> 0 !== v) throw badInt('queue.declare-ok', 'consumerCount', v, 'long');
+      if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('queue.declare-ok', 'consumerCount', v, 'long');
       pos = writeLongAt(b, pos, v);
       w.pos = pos;
     }
@@ -2858,7 +2858,7 @@ export namespace Queue {
       b[pos + 3] = 20;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('queue.bind', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('queue.bind', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -3021,7 +3021,7 @@ export namespace Queue {
       b[pos + 3] = 30;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('queue.purge', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('queue.purge', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -3102,7 +3102,7 @@ export namespace Queue {
       b[pos + 3] = 31;
       pos += 4;
       v = this.messageCount;
-      if (v >>> 0 !== v) throw badInt('queue.purge-ok', 'messageCount', v, 'long');
+      if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('queue.purge-ok', 'messageCount', v, 'long');
       pos = writeLongAt(b, pos, v);
       w.pos = pos;
     }
@@ -3200,7 +3200,7 @@ export namespace Queue {
       b[pos + 3] = 40;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('queue.delete', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('queue.delete', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -3283,7 +3283,7 @@ export namespace Queue {
       b[pos + 3] = 41;
       pos += 4;
       v = this.messageCount;
-      if (v >>> 0 !== v) throw badInt('queue.delete-ok', 'messageCount', v, 'long');
+      if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('queue.delete-ok', 'messageCount', v, 'long');
       pos = writeLongAt(b, pos, v);
       w.pos = pos;
     }
@@ -3381,7 +3381,7 @@ export namespace Queue {
       b[pos + 3] = 50;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('queue.unbind', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('queue.unbind', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -3548,10 +3548,10 @@ export namespace Basic {
       b[pos + 3] = 10;
       pos += 4;
       v = this.prefetchSize;
-      if (v >>> 0 !== v) throw badInt('basic.qos', 'prefetchSize', v, 'long');
+      if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('basic.qos', 'prefetchSize', v, 'long');
       pos = writeLongAt(b, pos, v);
       v = this.prefetchCount;
-      if ((v & 0xffff) !== v) throw badInt('basic.qos', 'prefetchCount', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('basic.qos', 'prefetchCount', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -3735,7 +3735,7 @@ export namespace Basic {
       b[pos + 3] = 20;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('basic.consume', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('basic.consume', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -4071,7 +4071,7 @@ export namespace Basic {
       b[pos + 3] = 40;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('basic.publish', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('basic.publish', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -4173,7 +4173,7 @@ export namespace Basic {
       b[pos + 3] = 50;
       pos += 4;
       v = this.replyCode;
-      if ((v & 0xffff) !== v) throw badInt('basic.return', 'replyCode', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('basic.return', 'replyCode', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -4371,7 +4371,7 @@ export namespace Basic {
       b[pos + 3] = 70;
       pos += 4;
       v = this.ticket;
-      if ((v & 0xffff) !== v) throw badInt('basic.get', 'ticket', v, 'short');
+      if (typeof v !== 'number' || (v & 0xffff) !== v) throw badInt('basic.get', 'ticket', v, 'short');
       b[pos] = v >>> 8;
       b[pos + 1] = v;
       pos += 2;
@@ -4480,7 +4480,7 @@ export namespace Basic {
       pos = writeShortstr(b, pos, this.exchange, 'basic.get-ok field exchange');
       pos = writeShortstr(b, pos, this.routingKey, 'basic.get-ok field routingKey');
       v = this.messageCount;
-      if (v >>> 0 !== v) throw badInt('basic.get-ok', 'messageCount', v, 'long');
+      if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('basic.get-ok', 'messageCount', v, 'long');
       pos = writeLongAt(b, pos, v);
       w.pos = pos;
     }
@@ -6126,13 +6126,13 @@ export class BasicProperties implements BasicPropertiesInit {
     if (deliveryMode != null) {
       f0 |= 0x1000;
       v = deliveryMode;
-      if ((v & 0xff) !== v) throw badInt('basic properties', 'deliveryMode', v, 'octet');
+      if (typeof v !== 'number' || (v & 0xff) !== v) throw badInt('basic properties', 'deliveryMode', v, 'octet');
       b[pos++] = v;
     }
     if (priority != null) {
       f0 |= 0x800;
       v = priority;
-      if ((v & 0xff) !== v) throw badInt('basic properties', 'priority', v, 'octet');
+      if (typeof v !== 'number' || (v & 0xff) !== v) throw badInt('basic properties', 'priority', v, 'octet');
       b[pos++] = v;
     }
     if (correlationId != null) {
