@@ -138,7 +138,7 @@ class ReconnectingConsumer {
     console.log('creating a new channel');
     connection.channel((err, channel) => {
       if (err) return console.log(`channel open failed: ${err.message}`);
-      this.onChannelOpen(channel!);
+      this.onChannelOpen(channel);
     });
   }
 

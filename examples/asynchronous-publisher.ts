@@ -63,7 +63,7 @@ const connection = new SelectConnection({
 function onConnectionOpen(conn: Connection): void {
   conn.channel((err, ch) => {
     if (err) throw err;
-    channel = ch!;
+    channel = ch;
     channel.addOnCloseCallback((_ch, reason) => {
       console.log(`channel closed: ${reason.message}`);
       if (conn.isOpen) conn.close();

@@ -84,7 +84,7 @@ const connection = new SelectConnection({
     });
     conn.channel((err, ch) => {
       if (err) throw err;
-      channel = ch!;
+      channel = ch;
       channel.queueDeclare(QUEUE, { exclusive: true }, (err) => {
         if (err) throw err;
         console.log(`publishing every ${INTERVAL} s to ${QUEUE}`);

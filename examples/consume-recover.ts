@@ -66,7 +66,7 @@ function consumeOnce(): Promise<void> {
       onOpen: (conn) =>
         conn.channel((err, channel) => {
           if (err) return; // the connection's own close reports what happened
-          setUp(channel!, (err) => {
+          setUp(channel, (err) => {
             channelError = err;
             if (conn.isOpen) conn.close();
           });

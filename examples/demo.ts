@@ -93,10 +93,10 @@ function onConnected(conn: Connection): void {
   conn.addOnDrainCallback(onDrain);
   conn.channel((err, ch) => {
     if (err) return fail(`channel: ${err.message}`);
-    publisher = ch!;
+    publisher = ch;
     conn.channel((err, ch2) => {
       if (err) return fail(`channel: ${err.message}`);
-      consumer = ch2!;
+      consumer = ch2;
       declare();
     });
   });

@@ -53,7 +53,7 @@ const connection = new SelectConnection({
   onOpen: (conn) =>
     conn.channel((err, channel) => {
       if (err) throw err;
-      const ch = channel!;
+      const ch = channel;
       ch.queueDeclare(QUEUE, { exclusive: true });
       // Step 2
       ch.addOnReturnCallback(onReturn);

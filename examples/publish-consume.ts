@@ -18,7 +18,7 @@
  * Options: `--count N` publishes N messages and stops after receiving N
  * (default: publish 10, then consume until Ctrl-C); `--queue NAME`.
  */
-import { type Channel, type Connection, SelectConnection, URLParameters, spec } from '../lib';
+import { type Callback, type Channel, type Connection, SelectConnection, URLParameters, spec } from '../lib';
 import { AMQP_URL, exitOnOpenError } from './support/cli';
 
 
@@ -38,18 +38,18 @@ function onConnected(connection: Connection): void {
   connection.channel(onChannelOpen);
 }
 
-// Step #3
-function onChannelOpen(err: Error | null, newChannel?: Channel): void {
+// Step #3 (typed as a Callback<Channel>: once `err` is ruled out, `newChannel` is a Channel)
+const onChannelOpen: Callback<Channel> = (err, newChannel) => {
   if (err) throw err;
-  channel = newChannel!;
+  channel = newChannel;
   // autoDelete: the queue goes away with its last consumer, so the example leaves nothing behind.
   channel.queueDeclare(QUEUE, { durable: false, exclusive: false, autoDelete: true }, onQueueDeclared);
-}
+};
 
 // Step #4
-function onQueueDeclared(err: Error | null, ok?: spec.Queue.DeclareOk): void {
+const onQueueDeclared: Callback<spec.Queue.DeclareOk> = (err, ok) => {
   if (err) throw err;
-  console.log(`queue ${ok!.queue} declared; consuming`);
+  console.log(`queue ${ok.queue} declared; consuming`);
   channel!.basicConsume(QUEUE, handleDelivery, {}, (err) => {
     if (err) throw err;
     // Something to consume: publish the messages once the consumer is registered.
@@ -57,7 +57,7 @@ function onQueueDeclared(err: Error | null, ok?: spec.Queue.DeclareOk): void {
     for (let i = 1; i <= n; i++) channel!.basicPublish('', QUEUE, `message #${i}`, { contentType: 'text/plain' });
     console.log(`published ${n} messages`);
   });
-}
+};
 
 // Step #5
 function handleDelivery(ch: Channel, method: spec.Basic.Deliver, _properties: spec.BasicProperties, body: Buffer): void {

@@ -75,13 +75,13 @@ const connection = new SelectConnection({
     conn.channel((err, channel) => {
       if (err) throw err;
       // Step 2: consume the reply pseudo-queue first (autoAck is required by direct reply-to)
-      channel!.basicConsume(REPLY_TO, onReply, { autoAck: true }, (err) => {
+      channel.basicConsume(REPLY_TO, onReply, { autoAck: true }, (err) => {
         if (err) throw err;
         // Step 3: then send the requests
         for (let n = 0; n < COUNT; n++) {
           const correlationId = `${process.pid}-${n}-${Math.random().toString(36).slice(2)}`;
           outstanding.set(correlationId, n);
-          channel!.basicPublish('', QUEUE, String(n), { replyTo: REPLY_TO, correlationId });
+          channel.basicPublish('', QUEUE, String(n), { replyTo: REPLY_TO, correlationId });
         }
         console.log(`sent ${COUNT} requests to ${QUEUE}`);
         if (COUNT === 0) finish();

@@ -55,9 +55,9 @@ const connection = new SelectConnection({
     conn.channel((err, channel) => {
       if (err) throw err;
       // Step 2
-      channel!.queueDeclare(QUEUE);
-      channel!.basicQos({ prefetchCount: 1 });
-      channel!.basicConsume(QUEUE, onRequest, {}, (err) => {
+      channel.queueDeclare(QUEUE);
+      channel.basicQos({ prefetchCount: 1 });
+      channel.basicConsume(QUEUE, onRequest, {}, (err) => {
         if (err) throw err;
         console.log(`awaiting RPC requests on ${QUEUE}`);
       });

@@ -75,7 +75,7 @@ const connection = new SelectConnection({
       `${EXTERNAL ? ', logged in with SASL EXTERNAL' : ''}`);
     conn.channel((err, channel) => {
       if (err) throw err;
-      const ch = channel!;
+      const ch = channel;
       ch.queueDeclare(QUEUE, { exclusive: true });
       ch.basicPublish('', QUEUE, 'hello over TLS');
       ch.basicGet(QUEUE, (err, message) => {

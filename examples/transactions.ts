@@ -27,7 +27,7 @@ let ok = false;
 function messageCount(channel: Channel, cb: (count: number) => void): void {
   channel.queueDeclare(QUEUE, { passive: true }, (err, declareOk) => {
     if (err) throw err;
-    cb(declareOk!.messageCount);
+    cb(declareOk.messageCount);
   });
 }
 
@@ -73,9 +73,9 @@ const connection = new SelectConnection({
   onOpen: (conn) =>
     conn.channel((err, channel) => {
       if (err) throw err;
-      channel!.queueDeclare(QUEUE, { exclusive: true }, (err) => {
+      channel.queueDeclare(QUEUE, { exclusive: true }, (err) => {
         if (err) throw err;
-        run(channel!);
+        run(channel);
       });
     }),
 });

@@ -67,7 +67,7 @@ const connection = new SelectConnection({
     });
     conn.channel((err, ch) => {
       if (err) throw err;
-      channel = ch!;
+      channel = ch;
       channel.queueDeclare(QUEUE, { durable: false });
       channel.confirmDelivery(onConfirm, (err) => {
         if (err) throw err;
@@ -120,7 +120,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
         ...stats,
         pending: awaitingConfirm.size,
         queue: QUEUE,
-        queueMessages: err ? null : ok!.messageCount,
+        queueMessages: err ? null : ok.messageCount,
         blocked,
         writableNeedDrain: connection.writableNeedDrain,
       });

@@ -98,7 +98,7 @@ function ackMessage(channel: Channel, deliveryTag: number, job: number): void {
 function finish(channel: Channel): void {
   channel.queueDeclare(QUEUE, { passive: true }, (err, ok) => {
     if (err) return log(`round trip failed: ${err.constructor.name}: ${err.message}`);
-    log(`broker answered: ${ok!.messageCount} messages ready in ${QUEUE}; closing`);
+    log(`broker answered: ${ok.messageCount} messages ready in ${QUEUE}; closing`);
     closing = true;
     connection.close();
   });
@@ -166,7 +166,7 @@ const connection = new SelectConnection({
     log(`connected, heartbeat ${conn.heartbeat} s, mode: ${BLOCK ? 'work on the loop (--block)' : 'worker threads'}`);
     conn.channel((err, channel) => {
       if (err) throw err;
-      const ch = channel!;
+      const ch = channel;
       ch.queueDeclare(QUEUE);
       for (let job = 1; job <= JOBS; job++) ch.basicPublish('', QUEUE, JSON.stringify({ job, seconds: WORK_SECONDS }));
       ch.basicQos({ prefetchCount: PREFETCH });

@@ -7,7 +7,10 @@
  * @packageDocumentation
  */
 
-/** Base class of every error coney reports. */
+/**
+ * Base class of every error coney reports.
+ * @category Errors
+ */
 export class AMQPError extends Error {
   /** @param options `cause`: the underlying error, if any. */
   constructor(message: string, options?: { cause?: unknown }) {
@@ -16,40 +19,76 @@ export class AMQPError extends Error {
   }
 }
 
-/** Malformed input from the peer: a bad frame, an unknown type tag, truncated data. */
+/**
+ * Malformed input from the peer: a bad frame, an unknown type tag, truncated data.
+ * @category Errors
+ */
 export class FrameError extends AMQPError {}
 
-/** A problem with the connection as a whole (socket, handshake, broker close). */
+/**
+ * A problem with the connection as a whole (socket, handshake, broker close).
+ * @category Errors
+ */
 export class AMQPConnectionError extends AMQPError {}
 
-/** The connection was closed or failed before it finished opening. */
+/**
+ * The connection was closed or failed before it finished opening.
+ * @category Errors
+ */
 export class ConnectionOpenAborted extends AMQPConnectionError {}
 
-/** The socket closed or errored without an AMQP close handshake. */
+/**
+ * The socket closed or errored without an AMQP close handshake.
+ * @category Errors
+ */
 export class StreamLostError extends AMQPConnectionError {}
 
-/** The peer does not speak AMQP 0-9-1 (it answered with another protocol header). */
+/**
+ * The peer does not speak AMQP 0-9-1 (it answered with another protocol header).
+ * @category Errors
+ */
 export class IncompatibleProtocolError extends AMQPConnectionError {}
 
-/** The broker rejected the login or the virtual host. */
+/**
+ * The broker rejected the login or the virtual host.
+ * @category Errors
+ */
 export class AuthenticationError extends AMQPConnectionError {}
 
-/** The broker closed the socket during the login: most likely a wrong user name or password. */
+/**
+ * The broker closed the socket during the login: most likely a wrong user name or password.
+ * @category Errors
+ */
 export class ProbableAuthenticationError extends AuthenticationError {}
 
-/** The broker refused `connection.open`: most likely no permission on the virtual host. */
+/**
+ * The broker refused `connection.open`: most likely no permission on the virtual host.
+ * @category Errors
+ */
 export class ProbableAccessDeniedError extends AuthenticationError {}
 
-/** Nothing arrived from the broker for two heartbeat intervals. */
+/**
+ * Nothing arrived from the broker for two heartbeat intervals.
+ * @category Errors
+ */
 export class AMQPHeartbeatTimeout extends AMQPConnectionError {}
 
-/** The broker kept the connection blocked longer than `blockedConnectionTimeout`. */
+/**
+ * The broker kept the connection blocked longer than `blockedConnectionTimeout`.
+ * @category Errors
+ */
 export class ConnectionBlockedTimeout extends AMQPConnectionError {}
 
-/** A call was made on a connection in a state that does not allow it. */
+/**
+ * A call was made on a connection in a state that does not allow it.
+ * @category Errors
+ */
 export class ConnectionWrongStateError extends AMQPConnectionError {}
 
-/** The connection was closed with an AMQP `connection.close`. */
+/**
+ * The connection was closed with an AMQP `connection.close`.
+ * @category Errors
+ */
 export class ConnectionClosed extends AMQPConnectionError {
   /** The AMQP reply code of the close. */
   readonly replyCode: number;
@@ -62,16 +101,28 @@ export class ConnectionClosed extends AMQPConnectionError {
   }
 }
 
-/** The broker closed the connection (for example `rabbitmqctl close_connection`). */
+/**
+ * The broker closed the connection (for example `rabbitmqctl close_connection`).
+ * @category Errors
+ */
 export class ConnectionClosedByBroker extends ConnectionClosed {}
 
-/** This client closed the connection with `connection.close()`. */
+/**
+ * This client closed the connection with `connection.close()`.
+ * @category Errors
+ */
 export class ConnectionClosedByClient extends ConnectionClosed {}
 
-/** A problem confined to one channel. */
+/**
+ * A problem confined to one channel.
+ * @category Errors
+ */
 export class AMQPChannelError extends AMQPError {}
 
-/** The channel was closed with an AMQP `channel.close`. */
+/**
+ * The channel was closed with an AMQP `channel.close`.
+ * @category Errors
+ */
 export class ChannelClosed extends AMQPChannelError {
   /** The AMQP reply code of the close. */
   readonly replyCode: number;
@@ -84,22 +135,40 @@ export class ChannelClosed extends AMQPChannelError {
   }
 }
 
-/** The broker closed the channel (a channel-level exception such as 404 or 406). */
+/**
+ * The broker closed the channel (a channel-level exception such as 404 or 406).
+ * @category Errors
+ */
 export class ChannelClosedByBroker extends ChannelClosed {}
 
-/** This client closed the channel with `channel.close()`. */
+/**
+ * This client closed the channel with `channel.close()`.
+ * @category Errors
+ */
 export class ChannelClosedByClient extends ChannelClosed {}
 
-/** A call was made on a channel in a state that does not allow it. */
+/**
+ * A call was made on a channel in a state that does not allow it.
+ * @category Errors
+ */
 export class ChannelWrongStateError extends AMQPChannelError {}
 
-/** `basicConsume` was given a consumer tag already in use on the channel. */
+/**
+ * `basicConsume` was given a consumer tag already in use on the channel.
+ * @category Errors
+ */
 export class DuplicateConsumerTag extends AMQPChannelError {}
 
-/** A mandatory message could not be routed and came back with `basic.return`. */
+/**
+ * A mandatory message could not be routed and came back with `basic.return`.
+ * @category Errors
+ */
 export class UnroutableError extends AMQPChannelError {}
 
-/** The broker negatively acknowledged a published message. */
+/**
+ * The broker negatively acknowledged a published message.
+ * @category Errors
+ */
 export class NackError extends AMQPChannelError {}
 
 /**
@@ -108,6 +177,7 @@ export class NackError extends AMQPChannelError {}
  * rejected without requeue (a dead-letter exchange catches it) and the
  * channel goes on; this error reaches the channel's error callbacks and a
  * `ConeyWarning`. `cause` is the decoding FrameError.
+ * @category Errors
  */
 export class UndecodableMessageError extends AMQPChannelError {
   /** The channel the message arrived on. */
@@ -127,16 +197,28 @@ export class UndecodableMessageError extends AMQPChannelError {
   }
 }
 
-/** A user-supplied argument is invalid; the message names the argument. */
+/**
+ * A user-supplied argument is invalid; the message names the argument.
+ * @category Errors
+ */
 export class InvalidArgumentError extends AMQPError {}
 
-/** The TCP (or TLS) connect failed: refused, unreachable, or timed out after `socketTimeout`. */
+/**
+ * The TCP (or TLS) connect failed: refused, unreachable, or timed out after `socketTimeout`.
+ * @category Errors
+ */
 export class SocketConnectError extends AMQPConnectionError {}
 
-/** The whole TCP + TLS + AMQP handshake took longer than `stackTimeout`. */
+/**
+ * The whole TCP + TLS + AMQP handshake took longer than `stackTimeout`.
+ * @category Errors
+ */
 export class StackTimeoutError extends AMQPConnectionError {}
 
-/** Every connection attempt failed; `attempts` lists each attempt's error in order. */
+/**
+ * Every connection attempt failed; `attempts` lists each attempt's error in order.
+ * @category Errors
+ */
 export class ConnectionWorkflowFailed extends AMQPConnectionError {
   /** The error of each attempt, in the order they were made. */
   readonly attempts: readonly Error[];
@@ -147,5 +229,8 @@ export class ConnectionWorkflowFailed extends AMQPConnectionError {
   }
 }
 
-/** Every channel number up to the negotiated `channelMax` is in use. */
+/**
+ * Every channel number up to the negotiated `channelMax` is in use.
+ * @category Errors
+ */
 export class NoFreeChannelsError extends AMQPConnectionError {}

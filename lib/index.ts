@@ -4,7 +4,7 @@
  *
  * Layers, lowest first: `wire` (the generated codec and frames, no I/O),
  * `engine` (connection and channel state machines), `adapters` (sockets and
- * loops). This module is the public surface described in API.md.
+ * loops). This module is the public surface described in docs/API.md.
  * @packageDocumentation
  */
 export * as spec from './wire/spec';
@@ -21,12 +21,14 @@ export {
   type BodyFrame,
   type HeartbeatFrame,
   type ProtocolHeaderFrame,
+  type FrameHandler,
 } from './wire/frame';
 
 export type { IOLoop, TimerHandle, Transport, TransportHandlers, TransportTarget, TlsOptions, TcpOptions } from './engine/ioloop';
 export { PlainCredentials, ExternalCredentials, type Credentials } from './engine/credentials';
 export { ConnectionParameters, type ConnectionParametersOptions, type HeartbeatCallback } from './engine/parameters';
 export type { AssembledMessage } from './engine/content-assembler';
+export type { ParametersInput } from './engine/parameter-sets';
 export { URLParameters } from './engine/url-parameters';
 export { Connection, type ConnectionOptions } from './engine/connection';
 export { Channel, type OnMessage, type OnReturn, type OnAckNack, type GetMessage } from './engine/channel';
@@ -47,7 +49,7 @@ export type {
 
 export { NodeIOLoop, type NodeIOLoopOptions } from './adapters/node-ioloop';
 export { VirtualIOLoop, VirtualPeer, type VirtualIOLoopOptions, type VirtualListenOptions } from './adapters/virtual-ioloop';
-export { DuplexTransport, type DuplexTransportOptions } from './adapters/duplex-transport';
+export { DuplexTransport, type DuplexTransportOptions, type ChunkSource } from './adapters/duplex-transport';
 export { StreamIOLoop, type StreamIOLoopOptions } from './adapters/stream-ioloop';
 export { SelectConnection, type SelectConnectionOptions } from './adapters/select-connection';
 

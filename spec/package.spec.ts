@@ -1,17 +1,86 @@
 /**
  * The package as users load it: `require('coney')` and `import ... from
- * 'coney'` from the built dist/, the API.md names at the root, and the
- * version reported to the broker.
+ * 'coney'` from the built dist/, the docs/API.md names at the root, the
+ * version reported to the broker, and what `npm pack` publishes: declarations
+ * without the @internal plumbing, no source map pointing at an unshipped
+ * file, docs/API.md and the licence.
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import * as ts from 'typescript';
 import { VERSION } from '../lib';
 
 const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'dist');
 
-/** Every runtime name API.md promises at the package root. */
+/**
+ * Members the engine marks `@internal` (the channel/connection plumbing):
+ * not one of these names may appear in the published declarations of the
+ * root or the engine.
+ */
+const INTERNAL_NAMES = [
+  'sendMethod', 'sendPublish', 'onMethodFrame', 'onHeaderFrame', 'onBodyFrame', 'onBadHeaderFrame',
+  'channelClosed', 'protocolError', 'addEndHook', 'closeForConnection', 'onConnectionClosed', 'ChannelHost',
+];
+
+/** Every file under `dir`, as paths relative to `base`, with `/` separators. */
+function walk(dir: string, base = dir): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? walk(full, base) : [path.relative(base, full).split(path.sep).join('/')];
+  });
+}
+
+/** The name of a declaration as `Container.member` (or `name` at the top level, `Class.constructor`). */
+function declarationKey(node: ts.Node): string | undefined {
+  const own = ts.isConstructorDeclaration(node)
+    ? 'constructor'
+    : (node as ts.NamedDeclaration).name !== undefined && ts.isIdentifier((node as ts.NamedDeclaration).name!)
+      ? ((node as ts.NamedDeclaration).name as ts.Identifier).text
+      : undefined;
+  if (own === undefined) return undefined;
+  const parent = node.parent;
+  if ((ts.isClassLike(parent) || ts.isInterfaceDeclaration(parent)) && parent.name !== undefined) return `${parent.name.text}.${own}`;
+  return own;
+}
+
+/** The keys of the declarations of a source or declaration file, each with whether it is tagged `@internal`. */
+function declarations(file: string): Array<{ key: string; internal: boolean }> {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+  const out: Array<{ key: string; internal: boolean }> = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isVariableStatement(node)) {
+      const internal = ts.getJSDocTags(node).some((t) => t.tagName.text === 'internal');
+      for (const d of node.declarationList.declarations) if (ts.isIdentifier(d.name)) out.push({ key: d.name.text, internal });
+    } else if (
+      ts.isClassDeclaration(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) ||
+      ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isMethodSignature(node) ||
+      ts.isPropertyDeclaration(node) || ts.isPropertySignature(node) || ts.isGetAccessorDeclaration(node) ||
+      ts.isSetAccessorDeclaration(node) || ts.isConstructorDeclaration(node)
+    ) {
+      const key = declarationKey(node);
+      if (key !== undefined) out.push({ key, internal: ts.getJSDocTags(node).some((t) => t.tagName.text === 'internal') });
+    }
+    // Members of classes and interfaces, not the insides of function bodies.
+    if (ts.isSourceFile(node) || ts.isClassLike(node) || ts.isInterfaceDeclaration(node) || ts.isModuleDeclaration(node) || ts.isModuleBlock(node)) {
+      ts.forEachChild(node, visit);
+    }
+  };
+  visit(source);
+  return out;
+}
+
+/** What `npm pack` would put in the package, as paths relative to the package root. */
+function packedFiles(): string[] {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', timeout: 60000 });
+  const [pack] = JSON.parse(out) as Array<{ files: Array<{ path: string }> }>;
+  return pack.files.map((f) => f.path);
+}
+
+/** Every runtime name docs/API.md promises at the package root. */
 const API_NAMES = [
   'SelectConnection', 'ConnectionParameters', 'URLParameters', 'PlainCredentials', 'ExternalCredentials',
   'NodeIOLoop', 'VirtualIOLoop', 'StreamIOLoop', 'BasicProperties', 'Decimal', 'spec',
@@ -20,6 +89,9 @@ const API_NAMES = [
   'ConnectionBlockedTimeout', 'ConnectionClosed', 'ConnectionClosedByBroker', 'ConnectionClosedByClient',
   'ConnectionWrongStateError', 'AMQPChannelError', 'ChannelClosed', 'ChannelClosedByBroker', 'ChannelClosedByClient',
   'ChannelWrongStateError', 'DuplicateConsumerTag', 'UnroutableError', 'NackError', 'FrameError',
+  'UndecodableMessageError', 'InvalidArgumentError', 'SocketConnectError', 'StackTimeoutError', 'ConnectionWorkflowFailed',
+  'NoFreeChannelsError', 'Connection', 'Channel', 'DuplexTransport', 'VirtualPeer', 'Typed', 'TypedValue',
+  'Reader', 'Writer', 'FrameParser', 'FrameWriter', 'PROTOCOL_HEADER', 'VERSION',
 ];
 
 function runNode(args: string[]): string {
@@ -33,7 +105,7 @@ describe('the package', () => {
     }
   });
 
-  it('loads with require("coney") and exposes every API.md name', () => {
+  it('loads with require("coney") and exposes every docs/API.md name', () => {
     const out = runNode(['-e', `const c = require('coney'); console.log(JSON.stringify(Object.keys(c)))`]);
     const keys: string[] = JSON.parse(out);
     for (const name of API_NAMES) expect(keys, name).to.include(name);
@@ -57,5 +129,91 @@ describe('the package', () => {
 
   it('ships type declarations', () => {
     expect(existsSync(path.join(root, 'dist', 'index.d.ts'))).to.equal(true);
+  });
+
+  it('leaves the @internal plumbing out of the published declarations', () => {
+    const files = ['index.d.ts', ...readdirSync(path.join(dist, 'engine')).filter((f) => f.endsWith('.d.ts')).map((f) => `engine/${f}`)];
+    for (const file of files) {
+      const text = readFileSync(path.join(dist, file), 'utf8');
+      for (const name of INTERNAL_NAMES) expect(new RegExp(`\\b${name}\\b`).test(text), `${name} in dist/${file}`).to.equal(false);
+    }
+    // Every declaration tagged @internal anywhere in lib/ is missing from its .d.ts (stripInternal).
+    let checked = 0;
+    for (const rel of walk(path.join(root, 'lib')).filter((f) => f.endsWith('.ts'))) {
+      const internal = declarations(path.join(root, 'lib', rel)).filter((d) => d.internal).map((d) => d.key);
+      if (internal.length === 0) continue;
+      const published = new Set(declarations(path.join(dist, rel.replace(/\.ts$/, '.d.ts'))).map((d) => d.key));
+      for (const key of internal) expect(published.has(key), `@internal ${key} of lib/${rel} in dist`).to.equal(false);
+      checked += internal.length;
+    }
+    expect(checked, '@internal declarations found in lib/').to.be.greaterThan(10);
+  });
+
+  it('has declarations that type-check in a strict project without skipLibCheck', function () {
+    this.timeout(60000);
+    const dir = mkdtempSync(path.join(tmpdir(), 'coney-dts-'));
+    try {
+      const file = path.join(dir, 'user.ts');
+      writeFileSync(
+        file,
+        [
+          `import { SelectConnection, type Channel, type Callback, spec } from ${JSON.stringify(path.join(dist, 'index'))};`,
+          'export function use(connection: SelectConnection, cb: Callback<spec.Queue.DeclareOk>): Channel {',
+          '  return connection.channel((err, channel) => { if (err) return; channel.queueDeclare(\'\', {}, cb); });',
+          '}',
+          '',
+        ].join('\n'),
+      );
+      const program = ts.createProgram([file], {
+        strict: true,
+        skipLibCheck: false,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.CommonJS,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+        types: ['node'],
+        typeRoots: [path.join(root, 'node_modules', '@types')],
+      });
+      const messages = ts.getPreEmitDiagnostics(program).map((d) => {
+        const where = d.file ? `${path.relative(root, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : '';
+        return `${where} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+      });
+      expect(messages).to.deep.equal([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ships every file a source map in dist/ points at (or no source maps)', function () {
+    this.timeout(60000);
+    const packed = new Set(packedFiles());
+    const problems: string[] = [];
+    for (const rel of walk(dist)) {
+      const file = `dist/${rel}`;
+      if (rel.endsWith('.map')) {
+        if (!packed.has(file)) continue; // not published: nobody follows it
+        const map = JSON.parse(readFileSync(path.join(root, file), 'utf8')) as { sourceRoot?: string; sources?: string[] };
+        for (const source of map.sources ?? []) {
+          const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), map.sourceRoot ?? '', source));
+          if (!packed.has(target)) problems.push(`${file} maps to ${target}, which is not in the package`);
+        }
+        continue;
+      }
+      if (!/\.(c|m)?js$|\.d\.(c|m)?ts$/.test(rel) || !packed.has(file)) continue;
+      for (const m of readFileSync(path.join(root, file), 'utf8').matchAll(/[#@] sourceMappingURL=(\S+)/g)) {
+        if (m[1].startsWith('data:')) continue; // inline: nothing to ship
+        const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), m[1]));
+        if (!packed.has(target)) problems.push(`${file} points at ${target}, which is not in the package`);
+      }
+    }
+    expect(problems).to.deep.equal([]);
+  });
+
+  it('ships the reference the README and the TSDoc cite, and the licence', function () {
+    this.timeout(60000);
+    const packed = packedFiles();
+    for (const file of ['docs/API.md', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts']) {
+      expect(packed, file).to.include(file);
+    }
   });
 });

@@ -43,7 +43,10 @@ function ignoreError(): void {}
  */
 const DEFAULT_END_TIMEOUT = 2;
 
-/** Options of {@link DuplexTransport}. */
+/**
+ * Options of {@link DuplexTransport}.
+ * @category I/O loops and adapters
+ */
 export interface DuplexTransportOptions {
   /**
    * Seconds that {@link DuplexTransport.end} waits for the peer to close its
@@ -67,6 +70,7 @@ export interface DuplexTransportOptions {
  * delivered first, asynchronously); `attach(null)` stops delivery for good.
  * The sink returns true when nothing refers to the chunk any more: the
  * source may then read into its memory again.
+ * @category I/O loops and adapters
  */
 export interface ChunkSource {
   attach(sink: ((chunk: Buffer) => boolean) | null): void;
@@ -89,6 +93,7 @@ export interface ChunkSource {
  *
  * Handlers are called from the stream's events, never from inside a call to
  * one of this class's methods.
+ * @category I/O loops and adapters
  */
 export class DuplexTransport implements Transport {
   /** The wrapped stream. */

@@ -23,7 +23,10 @@ import { RunGate } from './run-gate';
 /** Node's setTimeout takes at most 2^31-1 ms; longer delays are chained. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
 
-/** Options of {@link NodeIOLoop}. */
+/**
+ * Options of {@link NodeIOLoop}.
+ * @category I/O loops and adapters
+ */
 export interface NodeIOLoopOptions {
   /** Receives exceptions thrown by callbacks and timers (see {@link NodeIOLoop.onError}). */
   onError?: (err: unknown) => void;
@@ -55,6 +58,7 @@ type Phase = 'stream' | 'tcp' | 'tls';
  * - {@link connect} opens `net` / `tls` / Unix sockets and wraps them in a
  *   `DuplexTransport`; subclasses change where the stream comes from by
  *   overriding {@link openStream} (see `StreamIOLoop`).
+ * @category I/O loops and adapters
  */
 export class NodeIOLoop implements IOLoop {
   /**

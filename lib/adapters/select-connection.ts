@@ -7,7 +7,10 @@ import { checkConnectionOptions, Connection, type ConnectionOptions } from '../e
 import type { IOLoop } from '../engine/ioloop';
 import { NodeIOLoop } from './node-ioloop';
 
-/** Options of a {@link SelectConnection}: those of a Connection, with the loop optional. */
+/**
+ * Options of a {@link SelectConnection}: those of a Connection, with the loop optional.
+ * @category Connection
+ */
 export interface SelectConnectionOptions extends Omit<ConnectionOptions, 'ioloop'> {
   /** The loop to run on; default: a new {@link NodeIOLoop} owned by this connection. */
   ioloop?: IOLoop;
@@ -22,7 +25,10 @@ export interface SelectConnectionOptions extends Omit<ConnectionOptions, 'ioloop
 /** The option names of a {@link SelectConnection}. */
 const SELECT_CONNECTION_OPTIONS = ['parameters', 'onOpen', 'onOpenError', 'onClose', 'onCallbackError', 'ioloop', 'stopIOLoopOnClose'] as const;
 
-/** An AMQP connection over TCP, TLS or a Unix socket on Node's event loop. */
+/**
+ * An AMQP connection over TCP, TLS or a Unix socket on Node's event loop.
+ * @category Connection
+ */
 export class SelectConnection extends Connection {
   constructor(options: SelectConnectionOptions = {}) {
     checkConnectionOptions(options, SELECT_CONNECTION_OPTIONS);

@@ -7,7 +7,10 @@ import type { Duplex } from 'stream';
 import type { TransportTarget } from '../engine/ioloop';
 import { NodeIOLoop, type NodeIOLoopOptions } from './node-ioloop';
 
-/** Options of {@link StreamIOLoop}. */
+/**
+ * Options of {@link StreamIOLoop}.
+ * @category I/O loops and adapters
+ */
 export interface StreamIOLoopOptions extends NodeIOLoopOptions {
   /**
    * Opens the byte stream for one connection attempt. Called once per
@@ -43,6 +46,7 @@ export interface StreamIOLoopOptions extends NodeIOLoopOptions {
  *
  * To write an adapter of your own, implement `IOLoop` directly, or subclass
  * `NodeIOLoop` and override its protected `openStream(target)` as this class does.
+ * @category I/O loops and adapters
  */
 export class StreamIOLoop extends NodeIOLoop {
   private readonly userOpenStream: (target: TransportTarget) => Duplex | Promise<Duplex>;

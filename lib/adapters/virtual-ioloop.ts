@@ -21,7 +21,10 @@ import type {
   TransportTarget,
 } from '../engine/ioloop';
 
-/** Options of {@link VirtualIOLoop}. */
+/**
+ * Options of {@link VirtualIOLoop}.
+ * @category I/O loops and adapters
+ */
 export interface VirtualIOLoopOptions {
   /** Bytes in flight above which a transport's `write` returns false (default 64 KiB). */
   highWaterMark?: number;
@@ -31,7 +34,10 @@ export interface VirtualIOLoopOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Options of {@link VirtualIOLoop.listen}. */
+/**
+ * Options of {@link VirtualIOLoop.listen}.
+ * @category I/O loops and adapters
+ */
 export interface VirtualListenOptions {
   /** Virtual seconds before a connection is accepted; `Infinity` never accepts (default 0). */
   acceptDelay?: number;
@@ -158,6 +164,7 @@ class TimerHeap {
  * Connections: {@link listen} registers an address; {@link connect} to it
  * hands the client a {@link Transport} and the listener a {@link VirtualPeer},
  * the scripted other end.
+ * @category I/O loops and adapters
  */
 export class VirtualIOLoop implements IOLoop {
   /** Receives what callbacks and timers throw. */
@@ -771,6 +778,7 @@ class VirtualTransport implements Transport {
  * frames anywhere), {@link end} closes after the data already written, and
  * {@link destroy} drops whatever is in flight and makes the client's
  * transport report a `StreamLostError`.
+ * @category I/O loops and adapters
  */
 export class VirtualPeer {
   /** The target the client connected with (host, port, TLS options, ...). */

@@ -16,10 +16,14 @@
  *
  * A callback that looks only at the error (`(err) => ...`) is accepted
  * wherever a Callback is (see {@link ErrorCallback}).
+ * @category Channel
  */
 export type Callback<T = void> = (...args: [err: Error, result: undefined] | [err: null, result: T]) => void;
 
-/** A completion callback that looks only at the error. */
+/**
+ * A completion callback that looks only at the error.
+ * @category Channel
+ */
 export type ErrorCallback = (err: Error | null) => void;
 
 /** @internal How the library calls completion callbacks (both public shapes accept it). */

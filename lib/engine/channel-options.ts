@@ -7,7 +7,10 @@
 import type { FieldTable } from '../wire/field-table';
 import { type AnyCallback, type Completion, completion, type ErrorCallback } from './callback-types';
 
-/** Options of {@link Channel.exchangeDeclare}. */
+/**
+ * Options of {@link Channel.exchangeDeclare}.
+ * @category Channel
+ */
 export interface ExchangeDeclareOptions {
   /** Exchange type: 'direct' (default), 'fanout', 'topic', 'headers' or a plugin's. */
   type?: string;
@@ -25,7 +28,10 @@ export interface ExchangeDeclareOptions {
   arguments?: FieldTable;
 }
 
-/** Options of {@link Channel.queueDeclare}. */
+/**
+ * Options of {@link Channel.queueDeclare}.
+ * @category Channel
+ */
 export interface QueueDeclareOptions {
   /** Only check that it exists (404 otherwise); `ok` gives its counts. */
   passive?: boolean;
@@ -41,7 +47,10 @@ export interface QueueDeclareOptions {
   arguments?: FieldTable;
 }
 
-/** Options of binding methods. */
+/**
+ * Options of binding methods.
+ * @category Channel
+ */
 export interface BindOptions {
   /** Await no reply; the callback runs once the frame is written. */
   noWait?: boolean;
@@ -49,7 +58,10 @@ export interface BindOptions {
   arguments?: FieldTable;
 }
 
-/** Options of {@link Channel.basicConsume}. */
+/**
+ * Options of {@link Channel.basicConsume}.
+ * @category Channel
+ */
 export interface ConsumeOptions {
   /** The broker considers messages acknowledged once sent (`no-ack`). */
   autoAck?: boolean;
@@ -63,7 +75,10 @@ export interface ConsumeOptions {
   arguments?: FieldTable;
 }
 
-/** Options of {@link Channel.basicQos}. */
+/**
+ * Options of {@link Channel.basicQos}.
+ * @category Channel
+ */
 export interface QosOptions {
   /** Window in bytes (0: no limit; RabbitMQ supports only 0). */
   prefetchSize?: number;
@@ -73,7 +88,10 @@ export interface QosOptions {
   global?: boolean;
 }
 
-/** Options of {@link Channel.exchangeDelete}. */
+/**
+ * Options of {@link Channel.exchangeDelete}.
+ * @category Channel
+ */
 export interface ExchangeDeleteOptions {
   /** Delete only if the exchange has no bindings (406 otherwise). */
   ifUnused?: boolean;
@@ -81,13 +99,19 @@ export interface ExchangeDeleteOptions {
   noWait?: boolean;
 }
 
-/** Options of {@link Channel.queueUnbind}. */
+/**
+ * Options of {@link Channel.queueUnbind}.
+ * @category Channel
+ */
 export interface UnbindOptions {
   /** The binding's arguments (a field table), as given to queueBind. */
   arguments?: FieldTable;
 }
 
-/** Options of {@link Channel.queueDelete}. */
+/**
+ * Options of {@link Channel.queueDelete}.
+ * @category Channel
+ */
 export interface QueueDeleteOptions {
   /** Delete only if the queue has no consumers (406 otherwise). */
   ifUnused?: boolean;
@@ -97,19 +121,28 @@ export interface QueueDeleteOptions {
   noWait?: boolean;
 }
 
-/** Options of methods whose only option is `noWait` (queuePurge, confirmDelivery). */
+/**
+ * Options of methods whose only option is `noWait` (queuePurge, confirmDelivery).
+ * @category Channel
+ */
 export interface NoWaitOptions {
   /** Await no reply; the callback runs once the frame is written. */
   noWait?: boolean;
 }
 
-/** Options of {@link Channel.basicGet}. */
+/**
+ * Options of {@link Channel.basicGet}.
+ * @category Channel
+ */
 export interface GetOptions {
   /** The broker considers the message acknowledged once sent (`no-ack`). */
   autoAck?: boolean;
 }
 
-/** The options form of basicPublish's last argument. */
+/**
+ * The options form of basicPublish's last argument.
+ * @category Channel
+ */
 export interface PublishOptions {
   /** Return the message (`basic.return`) if no queue takes it (default false). */
   mandatory?: boolean;
@@ -128,7 +161,7 @@ export const BIND_OPTIONS = ['noWait', 'arguments'] as const;
 export const CONSUME_OPTIONS = ['autoAck', 'exclusive', 'consumerTag', 'noLocal', 'arguments'] as const;
 
 /**
- * Sorts `(options, cb)` from arguments given in either order: the methods
+ * @internal Sorts `(options, cb)` from arguments given in either order: the methods
  * whose documented order put the callback first (basicGet, queuePurge,
  * confirmDelivery) also take options first, like every other method.
  */

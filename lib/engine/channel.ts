@@ -44,7 +44,7 @@ import { checkMethodFrame, checkProperties, checkPropertyNames } from './frame-c
 import type { IOLoop } from './ioloop';
 import { type RpcCall, RpcQueue } from './rpc-queue';
 
-/** What a channel needs from its connection. */
+/** @internal What a channel needs from its connection. */
 export interface ChannelHost {
   /** The loop, for deferred callbacks. */
   readonly ioloop: IOLoop;
@@ -88,6 +88,7 @@ export interface ChannelHost {
  *
  * It may be `async`: a rejection of the promise it returns is routed like a
  * throw (to `onCallbackError`, or rethrown), never an unhandled rejection.
+ * @category Channel
  */
 export type OnMessage = (
   channel: Channel,
@@ -96,13 +97,22 @@ export type OnMessage = (
   body: Buffer,
 ) => void;
 
-/** Receives the broker's publisher confirms (see {@link Channel.confirmDelivery}). */
+/**
+ * Receives the broker's publisher confirms (see {@link Channel.confirmDelivery}).
+ * @category Channel
+ */
 export type OnAckNack = (channel: Channel, method: spec.Basic.Ack | spec.Basic.Nack) => void;
 
-/** Receives messages the broker returned (`basic.return`: a mandatory publish it could not route). */
+/**
+ * Receives messages the broker returned (`basic.return`: a mandatory publish it could not route).
+ * @category Channel
+ */
 export type OnReturn = (channel: Channel, method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer) => void;
 
-/** A message fetched with {@link Channel.basicGet}. */
+/**
+ * A message fetched with {@link Channel.basicGet}.
+ * @category Channel
+ */
 export type GetMessage = AssembledMessage<spec.Basic.GetOk>;
 
 type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
@@ -157,6 +167,7 @@ function toBody(body: Buffer | Uint8Array | string): Buffer {
 
 /**
  * A channel of a {@link Connection}. Obtain one with `connection.channel(cb)`.
+ * @category Channel
  */
 export class Channel {
   private state: ChannelState = 'opening';
@@ -730,7 +741,7 @@ export class Channel {
   /**
    * Asks the broker to redeliver unacknowledged messages (`basic.recover`).
    * RabbitMQ implements only `requeue = true`: with `false` (the AMQP and
-   * pika default, and API.md's) it closes the whole connection with 540
+   * pika default; see docs/API.md) it closes the whole connection with 540
    * NOT_IMPLEMENTED, so coney defaults to `true`.
    */
   basicRecover(requeue?: boolean, cb?: Callback<spec.Basic.RecoverOk>): void;

@@ -24,7 +24,7 @@ import { DEFAULT_MAX_MESSAGE_SIZE, FrameParser } from '../wire/frame-parser';
 import * as spec from '../wire/spec';
 import { type Invoker, CallbackList } from './callback-list';
 import { CallbackRunner } from './callback-runner';
-import { Channel, type ChannelHost } from './channel';
+import { Channel } from './channel';
 import { ChannelNumbers } from './channel-numbers';
 import { type AnyCallback, type Callback, completion, type ErrorCallback } from './callback-types';
 import { ConnectionWorkflow } from './connection-workflow';
@@ -40,12 +40,15 @@ import {
   type TunedLimits,
   tuneLimits,
 } from './handshake';
-import { HeartbeatChecker, type HeartbeatHost } from './heartbeat-checker';
+import { HeartbeatChecker } from './heartbeat-checker';
 import type { IOLoop, TimerHandle, Transport, TransportHandlers } from './ioloop';
-import { OutboundBuffer, type OutboundHost } from './outbound-buffer';
+import { OutboundBuffer } from './outbound-buffer';
 import { ConnectionParameters } from './parameters';
 
-/** Options of a {@link Connection}. */
+/**
+ * Options of a {@link Connection}.
+ * @category Connection
+ */
 export interface ConnectionOptions {
   /**
    * Where to connect: parameters or an `amqp://` URL string, or a list of
@@ -113,8 +116,13 @@ function truncateUtf8(text: string, maxBytes: number): string {
 /**
  * An AMQP 0-9-1 connection. Use {@link SelectConnection} for the Node
  * sockets; this class is the engine behind it, independent of the I/O.
+ * @category Connection
  */
-export class Connection implements ChannelHost, HeartbeatHost, OutboundHost {
+export class Connection {
+  // The ChannelHost, HeartbeatHost and OutboundHost of its parts, checked where it hands
+  // itself to them rather than by an `implements` clause: those members are @internal,
+  // left out of the published declarations (stripInternal), where the clause would not hold.
+
   /** The loop this connection runs on. */
   readonly ioloop: IOLoop;
   /** Server properties from `connection.start`. */

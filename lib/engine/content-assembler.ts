@@ -22,7 +22,10 @@ const EMPTY = Buffer.alloc(0);
 /** The largest body whose whole buffer is allocated when its first piece arrives. */
 export const UPFRONT_BODY_BYTES = 16 * 1024 * 1024;
 
-/** A complete message. */
+/**
+ * A complete message.
+ * @category Messages and field tables
+ */
 export interface AssembledMessage<M extends AMQPMethod = AMQPMethod> {
   /** The method that carried it (basic.deliver, basic.get-ok or basic.return). */
   method: M;

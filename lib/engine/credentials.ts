@@ -12,7 +12,10 @@
 import { inspect } from 'util';
 import { AuthenticationError, InvalidArgumentError } from '../errors';
 
-/** What a connection needs from credentials to log in. */
+/**
+ * What a connection needs from credentials to log in.
+ * @category Parameters
+ */
 export interface Credentials {
   /** The SASL mechanism name sent in `connection.start-ok` (e.g. `'PLAIN'`). */
   readonly mechanism: string;
@@ -46,6 +49,7 @@ export interface Credentials {
  * Without `eraseOnConnect` the credentials keep the password for reconnects,
  * and the start-ok frame is written like any other: its bytes stay in the
  * connection's reused output buffer until later frames overwrite them.
+ * @category Parameters
  */
 export class PlainCredentials implements Credentials {
   /** Always `'PLAIN'`. */
@@ -136,6 +140,7 @@ export class PlainCredentials implements Credentials {
  * SASL EXTERNAL: the broker takes the identity from elsewhere, normally the
  * TLS client certificate (RabbitMQ's `rabbitmq_auth_mechanism_ssl` plugin).
  * The response is empty.
+ * @category Parameters
  */
 export class ExternalCredentials implements Credentials {
   /** Always `'EXTERNAL'`. */

@@ -6,13 +6,19 @@
  * @packageDocumentation
  */
 
-/** An opaque handle returned by {@link IOLoop.callLater}. */
+/**
+ * An opaque handle returned by {@link IOLoop.callLater}.
+ * @category I/O loops and adapters
+ */
 export interface TimerHandle {
   /** A number unique within its loop. */
   readonly id: number;
 }
 
-/** TLS settings passed through to the adapter (Node's `tls.ConnectionOptions` for NodeIOLoop). */
+/**
+ * TLS settings passed through to the adapter (Node's `tls.ConnectionOptions` for NodeIOLoop).
+ * @category Parameters
+ */
 export interface TlsOptions {
   /** Trusted CA certificate(s), PEM. */
   ca?: string | Buffer | Array<string | Buffer>;
@@ -30,7 +36,10 @@ export interface TlsOptions {
   [option: string]: unknown;
 }
 
-/** Socket options for TCP transports. */
+/**
+ * Socket options for TCP transports.
+ * @category Parameters
+ */
 export interface TcpOptions {
   /** Disable Nagle's algorithm (default true). */
   noDelay?: boolean;
@@ -40,7 +49,10 @@ export interface TcpOptions {
   keepAliveInitialDelay?: number;
 }
 
-/** Where and how a transport connects. */
+/**
+ * Where and how a transport connects.
+ * @category I/O loops and adapters
+ */
 export interface TransportTarget {
   /** Host name or address. */
   host: string;
@@ -56,7 +68,10 @@ export interface TransportTarget {
   tcpOptions: TcpOptions;
 }
 
-/** What a transport reports to its owner. Each is called on the loop. */
+/**
+ * What a transport reports to its owner. Each is called on the loop.
+ * @category I/O loops and adapters
+ */
 export interface TransportHandlers {
   /**
    * Bytes arrived. The buffer may be kept, unless the handler returns `true`:
@@ -70,7 +85,10 @@ export interface TransportHandlers {
   onDrain(): void;
 }
 
-/** An open byte stream. */
+/**
+ * An open byte stream.
+ * @category I/O loops and adapters
+ */
 export interface Transport {
   /** Writes the chunks in order, as one batch. Returns false when above the high-water mark. */
   write(chunks: Buffer[]): boolean;
@@ -85,6 +103,7 @@ export interface Transport {
 /**
  * The event loop a connection runs on: timers, deferred callbacks and a way
  * to open transports.
+ * @category I/O loops and adapters
  */
 export interface IOLoop {
   /** Runs the loop until {@link IOLoop.stop}; keeps the process alive meanwhile; settles when stopped. */

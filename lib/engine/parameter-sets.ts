@@ -9,7 +9,10 @@ import { describeValue } from './option-checks';
 import { ConnectionParameters } from './parameters';
 import { URLParameters } from './url-parameters';
 
-/** One parameter set: parameters, or a URL string parsed with {@link URLParameters}. */
+/**
+ * One parameter set: parameters, or a URL string parsed with {@link URLParameters}.
+ * @category Parameters
+ */
 export type ParametersInput = ConnectionParameters | string;
 
 /**

@@ -19,11 +19,15 @@ import type { TcpOptions, TlsOptions, TransportTarget } from './ioloop';
  * Chooses the heartbeat timeout from the broker's proposal (`connection.tune`).
  * The connection type is `any` so that a callback annotated with the concrete
  * connection class still type-checks (parameters are checked contravariantly).
+ * @category Parameters
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type HeartbeatCallback = (connection: any, brokerValue: number) => number;
 
-/** The options of {@link ConnectionParameters}; every one is optional. */
+/**
+ * The options of {@link ConnectionParameters}; every one is optional.
+ * @category Parameters
+ */
 export interface ConnectionParametersOptions {
   /** Broker host name or address (default `'localhost'`); IPv6 with or without brackets. */
   host?: string;
@@ -51,7 +55,8 @@ export interface ConnectionParametersOptions {
   maxMessageSize?: number;
   /**
    * Heartbeat timeout in seconds, 0 disables; or a function choosing it from the
-   * broker's proposal. Default: accept the broker's value. See {@link negotiateHeartbeat}.
+   * broker's proposal. Default: accept the broker's value. As in pika 1.x, a value
+   * given here always wins, even above the broker's or when the broker proposed 0.
    */
   heartbeat?: number | HeartbeatCallback;
   /** TLS: true for defaults, an options object, or false (default). */
@@ -110,6 +115,7 @@ const MAX_MESSAGE_SIZE_LIMIT = 512 * 1024 * 1024;
  * Validated, immutable connection parameters. Every option of
  * {@link ConnectionParametersOptions} is checked at construction; a bad one
  * throws an {@link InvalidArgumentError} that names the option and the value.
+ * @category Parameters
  */
 export class ConnectionParameters {
   /** The AMQP port. */

@@ -113,6 +113,7 @@ const SSL_OPTION_KEYS = [
  * its host part cannot be told from `user:password` (the `@host` is
  * missing), so errors about it quote nothing from it and show only
  * `amqp://***`.
+ * @category Parameters
  */
 export class URLParameters extends ConnectionParameters {
   /**

@@ -68,6 +68,7 @@ export function decodeUtf8(b: Buffer, start: number, end: number): string {
  * A growable output buffer, reused between loop turns. Writes go to
  * `buf[pos]`; generated code may write into `buf` directly after an
  * {@link Writer.ensure}.
+ * @category Wire internals
  */
 export class Writer {
   /** The output buffer; replaced (never shrunk) when it grows. */
@@ -195,6 +196,7 @@ export class Writer {
  * A bounds-checked cursor over one frame payload (`buf[pos, end)`). Every
  * read checks `end` first and throws {@link FrameError} when the data is
  * truncated; nothing is ever read past `end`.
+ * @category Wire internals
  */
 export class Reader {
   buf: Buffer;

@@ -36,10 +36,16 @@
 import { FrameError, InvalidArgumentError } from '../errors';
 import type { Reader, Writer } from './codec';
 
-/** A field-table type tag. */
+/**
+ * A field-table type tag.
+ * @category Messages and field tables
+ */
 export type FieldType = 't' | 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'l' | 'f' | 'd' | 'D' | 'S' | 'A' | 'T' | 'F' | 'V' | 'x';
 
-/** A value of a field table or array. */
+/**
+ * A value of a field table or array.
+ * @category Messages and field tables
+ */
 export type FieldValue =
   | boolean
   | number
@@ -55,10 +61,16 @@ export type FieldValue =
   | FieldValue[]
   | FieldTable;
 
-/** A field table: string keys (at most 255 bytes of UTF-8) to values. */
+/**
+ * A field table: string keys (at most 255 bytes of UTF-8) to values.
+ * @category Messages and field tables
+ */
 export type FieldTable = { [key: string]: FieldValue };
 
-/** An AMQP decimal: `value / 10^places`, with `value` an int32 and `places` an octet. */
+/**
+ * An AMQP decimal: `value / 10^places`, with `value` an int32 and `places` an octet.
+ * @category Messages and field tables
+ */
 export class Decimal {
   /**
    * @param value - the unscaled value, an int32
@@ -85,7 +97,10 @@ export class Decimal {
   }
 }
 
-/** A value with an explicit wire type tag, overriding the automatic choice. */
+/**
+ * A value with an explicit wire type tag, overriding the automatic choice.
+ * @category Messages and field tables
+ */
 export class TypedValue<T = unknown> {
   constructor(
     readonly type: FieldType,
@@ -93,7 +108,10 @@ export class TypedValue<T = unknown> {
   ) {}
 }
 
-/** Builders of {@link TypedValue}s, one per wire type. */
+/**
+ * Builders of {@link TypedValue}s, one per wire type.
+ * @category Messages and field tables
+ */
 export const Typed = {
   /** `t`: boolean */
   bool: (v: boolean) => new TypedValue<boolean>('t', v),

@@ -80,6 +80,7 @@ class FrameObjects implements FrameHandler {
  * A {@link FrameError} (bad frame end, unknown frame type, frame larger than
  * `frameMax`, undecodable payload) leaves the parser failed: later `push`
  * calls throw the same error. The connection must be closed (reply code 501).
+ * @category Wire internals
  */
 export class FrameParser {
   private negotiatedFrameMax = 0;

@@ -32,12 +32,13 @@ function checkChannel(channel: number): void {
  * writes (written bytes are never overwritten once handed out), so the
  * transport may hold them until the OS accepts them.
  *
- * Message bodies of at least {@link LARGE_BODY_THRESHOLD} bytes are not
+ * Message bodies of at least `LARGE_BODY_THRESHOLD` (32 KiB) bytes are not
  * copied: the chunk list references slices of the caller's Buffer, which must
  * not be modified until the transport has written it.
  *
  * A write that throws (a field out of range, a string too long) leaves
  * nothing behind: the writer is rolled back to the previous frame boundary.
+ * @category Wire internals
  */
 export class FrameWriter {
   private readonly w: Writer;

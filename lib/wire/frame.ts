@@ -15,14 +15,20 @@ import type { AMQPMethod, BasicProperties } from './spec';
 
 export { FRAME_METHOD, FRAME_HEADER, FRAME_BODY, FRAME_HEARTBEAT, FRAME_END, FRAME_MIN_SIZE } from './spec';
 
-/** A method frame; `method` is decoded. */
+/**
+ * A method frame; `method` is decoded.
+ * @category Wire internals
+ */
 export interface MethodFrame {
   type: 1;
   channel: number;
   method: AMQPMethod;
 }
 
-/** A content header frame. */
+/**
+ * A content header frame.
+ * @category Wire internals
+ */
 export interface HeaderFrame {
   type: 2;
   channel: number;
@@ -33,7 +39,10 @@ export interface HeaderFrame {
   properties: BasicProperties;
 }
 
-/** A content body frame. */
+/**
+ * A content body frame.
+ * @category Wire internals
+ */
 export interface BodyFrame {
   type: 3;
   channel: number;
@@ -44,7 +53,10 @@ export interface BodyFrame {
   payload: Buffer;
 }
 
-/** A heartbeat frame (always on channel 0). */
+/**
+ * A heartbeat frame (always on channel 0).
+ * @category Wire internals
+ */
 export interface HeartbeatFrame {
   type: 8;
   channel: 0;
@@ -53,6 +65,7 @@ export interface HeartbeatFrame {
 /**
  * The peer sent a protocol header (`AMQP` + 4 octets) instead of a frame:
  * it does not accept our protocol version and tells which one it speaks.
+ * @category Wire internals
  */
 export interface ProtocolHeaderFrame {
   type: 0;
@@ -61,13 +74,17 @@ export interface ProtocolHeaderFrame {
   revision: number;
 }
 
-/** Anything the {@link FrameParser} emits as an object (`push(chunk, onFrame)`). */
+/**
+ * Anything the {@link FrameParser} emits as an object (`push(chunk, onFrame)`).
+ * @category Wire internals
+ */
 export type Frame = MethodFrame | HeaderFrame | BodyFrame | HeartbeatFrame | ProtocolHeaderFrame;
 
 /**
  * Receives frames from {@link FrameParser.push} as direct calls, without a
  * frame object per frame: the connection's hot path. One call per frame,
  * except that a body frame's payload may come in pieces (see `onBody`).
+ * @category Wire internals
  */
 export interface FrameHandler {
   /** A method frame, decoded. */
@@ -102,7 +119,10 @@ export interface FrameHandler {
   onProtocolHeader(major: number, minor: number, revision: number): void;
 }
 
-/** The protocol header a client sends first: `AMQP` 0 0 9 1. */
+/**
+ * The protocol header a client sends first: `AMQP` 0 0 9 1.
+ * @category Wire internals
+ */
 export const PROTOCOL_HEADER: Buffer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 
 /** Bytes before a frame payload: type, channel, size. */
