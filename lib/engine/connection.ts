@@ -20,13 +20,14 @@ import {
 } from '../errors';
 import type { FieldTable } from '../wire/field-table';
 import type { FrameHandler } from '../wire/frame';
-import { DEFAULT_MAX_MESSAGE_SIZE, FrameParser } from '../wire/frame-parser';
+import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/frame-parser';
 import * as spec from '../wire/spec';
 import { type Invoker, CallbackList } from './callback-list';
 import { CallbackRunner } from './callback-runner';
 import { Channel } from './channel';
 import { ChannelNumbers } from './channel-numbers';
 import { type AnyCallback, type Callback, completion, type ErrorCallback } from './callback-types';
+import { type Attempt, type Blocked, type ConnectionLife, lifeName } from './connection-life';
 import { ConnectionWorkflow } from './connection-workflow';
 import { checkCallback, checkOptions, describeValue } from './option-checks';
 import { type ParametersInput, toParameterSets } from './parameter-sets';
@@ -41,7 +42,8 @@ import {
   tuneLimits,
 } from './handshake';
 import { HeartbeatChecker } from './heartbeat-checker';
-import type { IOLoop, TimerHandle, Transport, TransportHandlers } from './ioloop';
+import type { IOLoop, Transport } from './ioloop';
+import { Link, type LinkEvents } from './link';
 import { OutboundBuffer } from './outbound-buffer';
 import { ConnectionParameters } from './parameters';
 
@@ -65,18 +67,6 @@ export interface ConnectionOptions {
   onCallbackError?: (err: unknown) => void;
   /** The loop to run on. */
   ioloop: IOLoop;
-}
-
-type ConnectionState = 'init' | 'opening' | 'open' | 'closing' | 'closed';
-
-/** One try at one parameter set, until it opens or fails. */
-interface Attempt {
-  /** Reports the outcome to the workflow. */
-  readonly done: (err: Error | null) => void;
-  /** Bounds the whole handshake (stackTimeout). */
-  readonly stackTimer: TimerHandle;
-  /** Cancels the transport connect while it is pending. */
-  abortConnect: (() => void) | null;
 }
 
 /** The option names of a {@link Connection}. */
@@ -138,7 +128,8 @@ export class Connection {
   /** The parameter set the connection opened with (or is trying). */
   parameters: ConnectionParameters | null = null;
 
-  private state: ConnectionState = 'init';
+  /** Where the connection is in its life (see connection-life.ts): the one source of its state. */
+  private life: ConnectionLife = { kind: 'init', closeRequested: false };
   private readonly parameterSets: readonly ConnectionParameters[];
   private readonly runner: CallbackRunner;
   private readonly openCallbacks = new CallbackList<[Connection]>();
@@ -155,20 +146,13 @@ export class Connection {
   private readonly channels = new Map<number, Channel>();
   private channelNumbers = new ChannelNumbers(65535);
   private readonly updateSecretCallbacks: Array<(err: Error | null) => void> = [];
-  private workflow: ConnectionWorkflow | null = null;
-  private transport: Transport | null = null;
-  private parser: FrameParser | null = null;
   private readonly outbound: OutboundBuffer;
-  private heartbeatChecker: HeartbeatChecker | null = null;
-  private step: HandshakeStep = 'connecting';
-  /** The attempt in progress (null when open, closed or between attempts). */
-  private current: Attempt | null = null;
-  private closeTimer: TimerHandle | null = null;
-  private blockedTimer: TimerHandle | null = null;
-  private closeReason: ConnectionClosedByClient | null = null;
-  /** `connection.close` went out: it must go out once only. */
-  private closeSent = false;
-  private blocked = false;
+  /** What this connection's links report (see Link.handlers). */
+  private readonly linkEvents: LinkEvents = {
+    onLinkData: (link, chunk) => this.onData(link, chunk),
+    onLinkClosed: (link, err) => this.onTransportClose(link, err),
+    onLinkDrain: () => this.outbound.onTransportDrain(),
+  };
 
   constructor(options: ConnectionOptions) {
     checkConnectionOptions(options, CONNECTION_OPTIONS);
@@ -187,22 +171,23 @@ export class Connection {
 
   /** True once `connection.open-ok` arrived and until a close begins. */
   get isOpen(): boolean {
-    return this.state === 'open';
+    return this.life.kind === 'open';
   }
 
   /** True while a close is in progress. */
   get isClosing(): boolean {
-    return this.state === 'closing';
+    return lifeName(this.life) === 'closing';
   }
 
   /** True once closed, or once every attempt to open failed. */
   get isClosed(): boolean {
-    return this.state === 'closed';
+    return this.life.kind === 'closed';
   }
 
   /** True while the broker has this connection blocked (`connection.blocked`). */
   get isBlocked(): boolean {
-    return this.blocked;
+    const life = this.life;
+    return (life.kind === 'open' || life.kind === 'closing') && life.blocked !== null;
   }
 
   /** True between a `false` from `basicPublish` and the drain callback. */
@@ -323,8 +308,8 @@ export class Connection {
   channel(callback?: AnyCallback<Channel>, channelNumber?: number): Channel {
     const cb = completion(callback);
     checkCallback('connection.channel', cb);
-    if (this.state !== 'open') {
-      throw new ConnectionWrongStateError(`connection.channel(): the connection is ${this.state}, not open`);
+    if (this.life.kind !== 'open') {
+      throw new ConnectionWrongStateError(`connection.channel(): the connection is ${lifeName(this.life)}, not open`);
     }
     const number = this.channelNumbers.allocate(channelNumber);
     const channel = new Channel(this, number);
@@ -338,8 +323,8 @@ export class Connection {
   /** Sends RabbitMQ's `connection.update-secret` (for example a refreshed OAuth token). */
   updateSecret(newSecret: string, reason: string, cb?: ErrorCallback): void {
     checkCallback('updateSecret', cb);
-    if (this.state !== 'open') {
-      throw new ConnectionWrongStateError(`connection.updateSecret(): the connection is ${this.state}, not open`);
+    if (this.life.kind !== 'open') {
+      throw new ConnectionWrongStateError(`connection.updateSecret(): the connection is ${lifeName(this.life)}, not open`);
     }
     // Checked first: a bad or oversized argument throws here and leaves no callback waiting.
     const method = new spec.Connection.UpdateSecret({ newSecret, reason });
@@ -357,24 +342,27 @@ export class Connection {
    * While opening, the attempt is aborted and `onOpenError` gets a ConnectionOpenAborted.
    */
   close(replyCode = 200, replyText = 'Normal shutdown'): void {
-    if (this.state === 'closing' || this.state === 'closed') {
-      throw new ConnectionWrongStateError(`connection.close(): the connection is already ${this.state}`);
+    const life = this.life;
+    const name = lifeName(life);
+    if (name === 'closing' || name === 'closed') {
+      throw new ConnectionWrongStateError(`connection.close(): the connection is already ${name}`);
     }
-    if (this.state === 'init' || this.state === 'opening') {
-      this.state = 'closing';
-      this.abortOpening();
-      return;
+    if (life.kind === 'init') {
+      // Before the loop ran: startWorkflow sees it and reports the abort.
+      this.life = { kind: 'init', closeRequested: true };
+    } else if (life.kind === 'opening') {
+      life.workflow.abort(); // reports ConnectionOpenAborted at once: the connection is closed then
+    } else if (life.kind === 'open') {
+      this.toClosing(life.link, life.blocked, new ConnectionClosedByClient(replyCode, replyText));
     }
-    this.state = 'closing';
-    this.closeReason = new ConnectionClosedByClient(replyCode, replyText);
-    this.closeTimer = this.ioloop.callLater(CLOSE_OK_TIMEOUT, () => this.terminate(this.closeReason!));
-    for (const channel of this.channels.values()) channel.closeForConnection(replyCode, replyText);
-    this.sendConnectionCloseWhenChannelsClosed();
   }
 
-  /** Aborts the attempts in progress; before the loop ran, startWorkflow sees the state instead. */
-  private abortOpening(): void {
-    this.workflow?.abort();
+  /** open → closing: channels close, then `connection.close` goes out; close-ok is awaited for CLOSE_OK_TIMEOUT. */
+  private toClosing(link: Link, blocked: Blocked | null, reason: ConnectionClosedByClient): void {
+    const timer = this.ioloop.callLater(CLOSE_OK_TIMEOUT, () => this.terminate(reason));
+    this.life = { kind: 'closing', link, blocked, reason, timer, closeSent: false };
+    for (const channel of this.channels.values()) channel.closeForConnection(reason.replyCode, reason.replyText);
+    this.sendConnectionCloseWhenChannelsClosed();
   }
 
   // ---- ChannelHost -------------------------------------------------------------
@@ -417,7 +405,7 @@ export class Connection {
       this.channels.delete(channel.channelNumber);
       this.channelNumbers.release(channel.channelNumber, draining);
     }
-    if (this.state === 'closing') this.sendConnectionCloseWhenChannelsClosed();
+    if (this.life.kind === 'closing') this.sendConnectionCloseWhenChannelsClosed();
   }
 
   /** @internal The peer broke the protocol on a channel: close the connection. */
@@ -439,7 +427,8 @@ export class Connection {
 
   /** @internal */
   onHeartbeatTimeout(silentSeconds: number): void {
-    this.heartbeatChecker = null;
+    const link = this.currentLink;
+    if (link !== null) link.heartbeat = null;
     // The checker starts at connection.tune, so a broker can fall silent before open-ok too.
     this.failOrTerminate(
       new AMQPHeartbeatTimeout(
@@ -460,84 +449,84 @@ export class Connection {
 
   // ---- opening -------------------------------------------------------------------
 
+  /** init → opening (or → closed when close() came before the loop ran). */
   private startWorkflow(): void {
-    if (this.state === 'closing') {
+    if (this.life.kind !== 'init') return;
+    if (this.life.closeRequested) {
       // close() came before the loop ran: report the abort as a later one would be.
       return this.onWorkflowDone(new ConnectionOpenAborted('connection.close() was called before the connection started opening'));
     }
-    this.state = 'opening';
-    this.workflow = new ConnectionWorkflow(
+    const workflow = new ConnectionWorkflow(
       this.ioloop,
       this.parameterSets,
       (params, done) => this.attempt(params, done),
       (err) => this.onWorkflowDone(err),
     );
-    this.workflow.start();
+    this.life = { kind: 'opening', workflow, attempt: null };
+    workflow.start();
   }
 
+  /** opening → open on the attempt's link, or → closed when every attempt failed. */
   private onWorkflowDone(err: Error | null): void {
-    this.workflow = null;
-    if (err !== null) {
-      this.state = 'closed';
-      this.reportUnhandled(err, this.openErrorCallbacks.size + this.closeCallbacks.size === 0, 'could not open');
-      this.openErrorCallbacks.run(this.invoker, this, err);
+    const life = this.life;
+    const link = life.kind === 'opening' ? (life.attempt?.link ?? null) : null;
+    if (err !== null || link === null) {
+      const failure = err ?? new AMQPConnectionError('the connection opened without a stream');
+      this.life = { kind: 'closed', reason: failure };
+      this.reportUnhandled(failure, this.openErrorCallbacks.size + this.closeCallbacks.size === 0, 'could not open');
+      this.openErrorCallbacks.run(this.invoker, this, failure);
       this.runEndHooks();
       return;
     }
-    this.state = 'open';
+    this.life = { kind: 'open', link, blocked: null };
     this.openCallbacks.run(this.invoker, this);
+  }
+
+  /** The attempt in progress, if any. */
+  private get attemptNow(): Attempt | null {
+    return this.life.kind === 'opening' ? this.life.attempt : null;
+  }
+
+  /** The link whose frames are acted on: the attempt's, or the open connection's. */
+  private get currentLink(): Link | null {
+    const life = this.life;
+    if (life.kind === 'opening') return life.attempt?.link ?? null;
+    if (life.kind === 'open' || life.kind === 'closing') return life.link;
+    return null;
   }
 
   /** One try at one parameter set: TCP/TLS connect, then the AMQP handshake. Returns its abort. */
   private attempt(params: ConnectionParameters, done: (err: Error | null) => void): () => void {
+    const life = this.life;
+    if (life.kind !== 'opening') throw new Error(`internal: an attempt while ${life.kind}`);
     this.parameters = params;
-    this.step = 'connecting';
-    this.parser = new FrameParser();
-    this.parser.maxMessageSize = params.maxMessageSize;
     const stackTimer = this.ioloop.callLater(params.stackTimeout, () =>
       this.failAttempt(new StackTimeoutError(`connection to ${params} did not open within stackTimeout ${params.stackTimeout} s`)),
     );
-    const current: Attempt = { done, stackTimer, abortConnect: null };
-    this.current = current;
-    const holder: { transport: Transport | null } = { transport: null };
-    current.abortConnect = this.ioloop.connect(params.transportTarget(), this.transportHandlers(holder), (err, transport) => {
-      current.abortConnect = null;
-      if (this.current !== current) return transport?.destroy(); // cannot happen by contract: be safe anyway
+    const attempt: Attempt = { params, done, stackTimer, abortConnect: null, link: null, step: 'connecting' };
+    life.attempt = attempt;
+    const link = new Link(params.maxMessageSize);
+    attempt.abortConnect = this.ioloop.connect(params.transportTarget(), link.handlers(this.linkEvents), (err, transport) => {
+      attempt.abortConnect = null;
+      if (this.attemptNow !== attempt) return transport?.destroy(); // cannot happen by contract: be safe anyway
       if (err !== null || transport === undefined) {
         return this.failAttempt(err ?? new AMQPConnectionError('transport failed without an error'));
       }
-      holder.transport = transport;
-      this.onTransportOpen(transport);
+      link.transport = transport;
+      link.frames = this.frameHandler(link);
+      attempt.link = link;
+      this.onTransportOpen(attempt, transport);
     });
     return () => {
-      if (this.current === current) this.cleanupAttempt();
-    };
-  }
-
-  /**
-   * Handlers that act only while their transport is the connection's current
-   * one: a transport dropped earlier (a failed attempt, a graceful end) still
-   * reports its close later, possibly in the middle of the next attempt.
-   */
-  private transportHandlers(holder: { transport: Transport | null }): TransportHandlers {
-    const live = (): boolean => holder.transport !== null && holder.transport === this.transport;
-    return {
-      onData: (chunk) => !live() || this.onData(chunk),
-      onClose: (err) => {
-        if (live()) this.onTransportClose(err);
-      },
-      onDrain: () => {
-        if (live()) this.outbound.onTransportDrain();
-      },
+      if (this.attemptNow === attempt) this.cleanupAttempt(attempt);
     };
   }
 
   /** The byte stream is up: start the AMQP handshake. */
-  private onTransportOpen(transport: Transport): void {
-    this.transport = transport;
+  private onTransportOpen(attempt: Attempt, transport: Transport): void {
     this.outbound.attach(transport);
     this.lastReceivedAt = this.ioloop.now();
-    this.step = 'awaiting-start';
+    attempt.step = 'awaiting-start';
     this.outbound.writeProtocolHeader();
   }
 
@@ -546,80 +535,77 @@ export class Connection {
    * `graceful`: our last frames (close, close-ok) must still reach the broker.
    */
   private failAttempt(err: Error, graceful = false): void {
-    const current = this.current;
-    if (current === null) return;
-    this.cleanupAttempt(graceful);
-    current.done(err);
+    const attempt = this.attemptNow;
+    if (attempt === null) return;
+    this.cleanupAttempt(attempt, graceful);
+    attempt.done(err);
   }
 
-  /** Cancels everything the current attempt started: connect, stack timer, stream. */
-  private cleanupAttempt(graceful = false): void {
-    const current = this.current;
-    this.current = null;
-    if (current !== null) {
-      this.ioloop.removeTimeout(current.stackTimer);
-      const abortConnect = current.abortConnect;
-      current.abortConnect = null;
-      // A stackTimeout shorter than socketTimeout fires while the connect is still pending.
-      abortConnect?.();
-    }
-    this.dropTransport(graceful);
+  /** Cancels everything the attempt started: connect, stack timer, stream. */
+  private cleanupAttempt(attempt: Attempt, graceful = false): void {
+    if (this.life.kind === 'opening') this.life.attempt = null;
+    this.ioloop.removeTimeout(attempt.stackTimer);
+    const abortConnect = attempt.abortConnect;
+    attempt.abortConnect = null;
+    // A stackTimeout shorter than socketTimeout fires while the connect is still pending.
+    abortConnect?.();
+    this.dropLink(attempt.link, graceful);
   }
 
-  private dropTransport(graceful: boolean): void {
-    this.heartbeatChecker?.stop();
-    this.heartbeatChecker = null;
+  /** Retires a link: `graceful` flushes what is queued first; the outbound buffer lets go of its stream. */
+  private dropLink(link: Link | null, graceful: boolean): void {
     if (graceful) this.outbound.flush();
     this.outbound.detach();
-    const transport = this.transport;
-    this.transport = null;
-    this.parser = null;
-    if (transport === null) return;
-    if (graceful) transport.end();
-    else transport.destroy();
+    link?.drop(graceful);
   }
 
   // ---- inbound ---------------------------------------------------------------------
 
-  /** The parser calls these directly, one call per frame (no frame objects on the hot path). */
-  private readonly onFrame: FrameHandler = {
-    // The rest of a chunk after a fatal frame (a protocol error, a broker close) is not acted on: parser === null.
-    onMethod: (channel, method) => {
-      if (this.parser === null) return;
-      if (channel === 0) this.onConnectionMethod(method);
-      else this.channelFor(channel)?.onMethodFrame(method);
-    },
-    onHeader: (channel, bodySize, properties) => {
-      if (this.parser !== null) this.channelFor(channel)?.onHeaderFrame(bodySize, properties);
-    },
-    onBadHeader: (channel, bodySize, error) => {
-      if (this.parser !== null) this.channelFor(channel)?.onBadHeaderFrame(bodySize, error);
-    },
-    onBody: (channel, payload, rest) => {
-      if (this.parser === null) return true;
-      return this.channelFor(channel)?.onBodyFrame(payload, rest) ?? true;
-    },
-    // Heartbeat frames only prove liveness, which onData already recorded.
-    onHeartbeat: () => undefined,
-    onProtocolHeader: (major, minor, revision) => {
-      if (this.parser === null) return;
-      this.failOrTerminate(
-        new IncompatibleProtocolError(`the broker does not speak AMQP 0-9-1: it answered with protocol header AMQP ${major}-${minor}-${revision}`),
-      );
-    },
-  };
+  /**
+   * The handlers the parser of `link` calls, one call per frame (no frame
+   * objects on the hot path). The rest of a chunk after a fatal frame (a
+   * protocol error, a broker close) is not acted on: the link is no longer live.
+   */
+  private frameHandler(link: Link): FrameHandler {
+    return {
+      onMethod: (channel, method) => {
+        if (!link.live) return;
+        if (channel === 0) this.onConnectionMethod(method);
+        else this.channelFor(channel)?.onMethodFrame(method);
+      },
+      onHeader: (channel, bodySize, properties) => {
+        if (link.live) this.channelFor(channel)?.onHeaderFrame(bodySize, properties);
+      },
+      onBadHeader: (channel, bodySize, error) => {
+        if (link.live) this.channelFor(channel)?.onBadHeaderFrame(bodySize, error);
+      },
+      onBody: (channel, payload, rest) => {
+        if (!link.live) return true;
+        return this.channelFor(channel)?.onBodyFrame(payload, rest) ?? true;
+      },
+      // Heartbeat frames only prove liveness, which onData already recorded.
+      onHeartbeat: () => undefined,
+      onProtocolHeader: (major, minor, revision) => {
+        if (!link.live) return;
+        this.failOrTerminate(
+          new IncompatibleProtocolError(`the broker does not speak AMQP 0-9-1: it answered with protocol header AMQP ${major}-${minor}-${revision}`),
+        );
+      },
+    };
+  }
 
   /** Parses a chunk; true when nothing refers to it afterwards (see TransportHandlers.onData). */
-  private onData(chunk: Buffer): boolean {
-    const parser = this.parser;
-    if (parser === null) return true;
+  private onData(link: Link, chunk: Buffer): boolean {
+    const frames = link.frames;
+    if (frames === null) return true;
     this.lastReceivedAt = this.ioloop.now();
     try {
-      return parser.push(chunk, this.onFrame);
+      return link.parser.push(chunk, frames);
     } catch (err) {
       // Whatever went wrong while taking in a frame closes this connection and
       // nothing else: it never escapes into the I/O loop, where it would end the process.
-      const foreign = this.step === 'awaiting-start' ? foreignProtocol(chunk, String(this.parameters)) : null;
+      const step = this.attemptNow?.step;
+      const foreign = step === 'awaiting-start' ? foreignProtocol(chunk, String(this.parameters)) : null;
       if (foreign !== null) this.failOrTerminate(new IncompatibleProtocolError(foreign, { cause: err }));
       else if (err instanceof FrameError) this.closeWithError(spec.FRAME_ERROR, err);
       else this.closeWithError(spec.INTERNAL_ERROR, new FrameError(`internal error while handling a frame: ${String(err)}`, { cause: err }));
@@ -630,7 +616,7 @@ export class Connection {
   private channelFor(number: number): Channel | undefined {
     const channel = this.channels.get(number);
     // Frames for a channel the broker just closed may still be on the wire: they are dropped.
-    if (channel === undefined && this.state !== 'closed' && !this.channelNumbers.isDraining(number)) {
+    if (channel === undefined && !this.channelNumbers.isDraining(number)) {
       this.closeWithError(spec.CHANNEL_ERROR, new FrameError(`the broker sent a frame for channel ${number}, which is not open`));
     }
     return channel;
@@ -651,20 +637,27 @@ export class Connection {
     }
   }
 
+  /** The attempt, if its handshake is at `step`. */
+  private attemptAt(step: HandshakeStep): Attempt | null {
+    const attempt = this.attemptNow;
+    return attempt !== null && attempt.step === step ? attempt : null;
+  }
+
   private onStart(start: spec.Connection.Start): void {
-    if (this.step !== 'awaiting-start') return this.unexpected(start);
+    const attempt = this.attemptAt('awaiting-start');
+    if (attempt === null) return this.unexpected(start);
     this.serverProperties = start.serverProperties;
     let reply: spec.Connection.StartOk;
     try {
-      reply = startOk(this.parameters!, start);
+      reply = startOk(attempt.params, start);
       // Before tune, brokers take frames of frame-min-size only (RabbitMQ resets the socket,
       // which would read as a wrong password).
       checkMethodFrame(reply, spec.FRAME_MIN_SIZE, 'before connection.tune only frame-min-size frames are accepted: make clientProperties smaller');
     } catch (err) {
       return this.failAttempt(err as Error);
     }
-    this.outbound.writeMethod(0, reply, { wipeAfterWrite: this.parameters!.credentials.eraseOnConnect === true });
-    this.step = 'awaiting-tune';
+    this.outbound.writeMethod(0, reply, { wipeAfterWrite: attempt.params.credentials.eraseOnConnect === true });
+    attempt.step = 'awaiting-tune';
   }
 
   private onSecure(): void {
@@ -673,8 +666,9 @@ export class Connection {
   }
 
   private onTune(tune: spec.Connection.Tune): void {
-    const params = this.parameters!;
-    if (this.step !== 'awaiting-tune') return this.unexpected(tune);
+    const attempt = this.attemptAt('awaiting-tune');
+    if (attempt === null || attempt.link === null) return this.unexpected(tune);
+    const params = attempt.params;
     let limits: TunedLimits;
     try {
       limits = tuneLimits(params, tune, this);
@@ -683,19 +677,19 @@ export class Connection {
     }
     ({ channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat } = limits);
     this.channelNumbers = new ChannelNumbers(this.channelMax);
-    this.parser!.frameMax = this.frameMax;
+    attempt.link.parser.frameMax = this.frameMax;
     this.sendMethod(0, new spec.Connection.TuneOk(limits));
     this.sendMethod(0, new spec.Connection.Open({ virtualHost: params.virtualHost }));
-    if (this.heartbeat > 0) this.heartbeatChecker = new HeartbeatChecker(this.ioloop, this, this.heartbeat);
-    this.step = 'awaiting-open-ok';
+    // The checker starts at tune, so a broker can be found silent before open-ok too.
+    if (this.heartbeat > 0) attempt.link.heartbeat = new HeartbeatChecker(this.ioloop, this, this.heartbeat);
+    attempt.step = 'awaiting-open-ok';
   }
 
   private onOpenOk(): void {
-    const current = this.current;
-    if (this.step !== 'awaiting-open-ok' || current === null) return;
-    this.current = null;
-    this.ioloop.removeTimeout(current.stackTimer);
-    current.done(null);
+    const attempt = this.attemptAt('awaiting-open-ok');
+    if (attempt === null) return;
+    this.ioloop.removeTimeout(attempt.stackTimer);
+    attempt.done(null); // the workflow reports success: onWorkflowDone moves to open on attempt.link
   }
 
   private unexpected(method: spec.AMQPMethod): void {
@@ -705,26 +699,32 @@ export class Connection {
   // ---- broker events ------------------------------------------------------------------
 
   private onBlocked(method: spec.Connection.Blocked): void {
-    this.blocked = true;
-    const timeout = this.parameters?.blockedConnectionTimeout;
-    if (timeout != null && this.blockedTimer === null) {
-      this.blockedTimer = this.ioloop.callLater(timeout, () => {
-        this.blockedTimer = null;
-        this.terminate(new ConnectionBlockedTimeout(`the broker kept the connection blocked for more than ${timeout} s`));
-      });
+    const life = this.life;
+    if (life.kind !== 'open' && life.kind !== 'closing') return;
+    if (life.blocked === null) {
+      const timeout = this.parameters?.blockedConnectionTimeout;
+      const timer =
+        timeout == null
+          ? null
+          : this.ioloop.callLater(timeout, () => {
+              this.terminate(new ConnectionBlockedTimeout(`the broker kept the connection blocked for more than ${timeout} s`));
+            });
+      life.blocked = { timer };
     }
     this.blockedCallbacks.run(this.invoker, this, method);
   }
 
   private onUnblocked(method: spec.Connection.Unblocked): void {
-    this.blocked = false;
-    this.clearBlockedTimer();
+    const life = this.life;
+    if (life.kind === 'open' || life.kind === 'closing') {
+      this.clearBlocked(life.blocked);
+      life.blocked = null;
+    }
     this.unblockedCallbacks.run(this.invoker, this, method);
   }
 
-  private clearBlockedTimer(): void {
-    if (this.blockedTimer !== null) this.ioloop.removeTimeout(this.blockedTimer);
-    this.blockedTimer = null;
+  private clearBlocked(blocked: Blocked | null): void {
+    if (blocked?.timer != null) this.ioloop.removeTimeout(blocked.timer);
   }
 
   private onUpdateSecretOk(): void {
@@ -734,62 +734,64 @@ export class Connection {
 
   private onBrokerClose(close: spec.Connection.Close): void {
     this.sendMethod(0, new spec.Connection.CloseOk());
-    this.failOrTerminate(brokerCloseError(this.current === null ? null : this.step, close, this.parameters), true);
+    this.failOrTerminate(brokerCloseError(this.attemptNow?.step ?? null, close, this.parameters), true);
   }
 
   private onCloseOk(): void {
-    if (this.state === 'closing' && this.closeReason !== null) this.terminate(this.closeReason, true);
+    const life = this.life;
+    if (life.kind === 'closing') this.terminate(life.reason, true);
   }
 
-  private onTransportClose(err: Error | null): void {
-    this.transport = null;
-    if (this.current !== null) {
-      this.failAttempt(handshakeLostError(this.step, err));
+  private onTransportClose(link: Link, err: Error | null): void {
+    link.transport = null; // closed already: nothing to end or destroy
+    const attempt = this.attemptNow;
+    if (attempt !== null) {
+      this.failAttempt(handshakeLostError(attempt.step, err));
       return;
     }
     // Also while closing: without close-ok nobody knows what the broker got
     // (acks sent just before may be lost), so a clean close is not claimed.
     const cause = err === null ? 'the broker closed the socket' : err.message;
-    const when = this.state === 'closing' ? ' before the broker confirmed the close' : '';
+    const when = this.life.kind === 'closing' ? ' before the broker confirmed the close' : '';
     this.terminate(new StreamLostError(`connection lost${when}: ${cause}`, err === null ? undefined : { cause: err }));
   }
 
   // ---- closing ------------------------------------------------------------------------
 
   private sendConnectionCloseWhenChannelsClosed(): void {
-    if (this.channels.size > 0 || this.closeReason === null || this.transport === null || this.closeSent) return;
-    this.closeSent = true;
-    const { replyCode, replyText } = this.closeReason;
+    const life = this.life;
+    if (life.kind !== 'closing' || life.closeSent || this.channels.size > 0 || life.link.transport === null) return;
+    life.closeSent = true;
+    const { replyCode, replyText } = life.reason;
     this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText }));
   }
 
   /** The peer broke the protocol: tell it why, drop the socket, report `err`. */
   private closeWithError(replyCode: number, err: FrameError): void {
-    if (this.state === 'closed' || this.parser === null) return;
-    this.parser = null;
+    const link = this.currentLink;
+    if (link === null || !link.live) return;
     this.sendMethod(0, new spec.Connection.Close({ replyCode, replyText: truncateUtf8(err.message, 255) }));
     this.failOrTerminate(err, true);
   }
 
   /** During an attempt the error fails the attempt; afterwards it closes the connection. */
   private failOrTerminate(err: Error, graceful = false): void {
-    if (this.current !== null) this.failAttempt(err, graceful);
+    if (this.attemptNow !== null) this.failAttempt(err, graceful);
     else this.terminate(err, graceful);
   }
 
   /**
-   * Final teardown of an open connection: everything released, everyone told
-   * once. `graceful`: flush and end the stream so our last frames arrive;
+   * open or closing → closed: everything released, everyone told once.
+   * `graceful`: flush and end the stream so our last frames arrive;
    * otherwise (a dead or stuck peer) destroy it.
    */
   private terminate(reason: Error, graceful = false): void {
-    if (this.state === 'closed' || this.state === 'init' || this.state === 'opening') return;
-    this.state = 'closed';
-    if (this.closeTimer !== null) this.ioloop.removeTimeout(this.closeTimer);
-    this.closeTimer = null;
-    this.clearBlockedTimer();
-    this.blocked = false;
-    this.dropTransport(graceful);
+    const life = this.life;
+    if (life.kind !== 'open' && life.kind !== 'closing') return;
+    this.life = { kind: 'closed', reason };
+    if (life.kind === 'closing') this.ioloop.removeTimeout(life.timer);
+    this.clearBlocked(life.blocked);
+    this.dropLink(life.link, graceful);
     for (const channel of [...this.channels.values()]) channel.onConnectionClosed(reason);
     this.channels.clear();
     for (const cb of this.updateSecretCallbacks.splice(0)) this.invoke(cb, reason);
