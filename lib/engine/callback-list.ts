@@ -24,7 +24,8 @@ export class CallbackList<A extends unknown[]> {
 
   /** Adds `fn`; with `once` it is removed as it is called. */
   add(fn: (...args: A) => unknown, once = false): void {
-    this.entries.push({ fn, once });
+    // A new array, not a push: a run in progress iterates the one it read.
+    this.entries = [...this.entries, { fn, once }];
   }
 
   /** Removes the earliest registration of `fn`; false when it was not registered. */

@@ -17,6 +17,7 @@ import type { Frame } from '../wire/frame';
 import * as spec from '../wire/spec';
 import { rethrow } from './callback-runner';
 import { type Invoker, CallbackList } from './callback-list';
+import { acceptsFrames, type ChannelLife } from './channel-life';
 import { type AnyCallback, type Callback, type Completion, completion, type ErrorCallback } from './callback-types';
 import {
   BIND_OPTIONS,
@@ -115,8 +116,6 @@ export type OnReturn = (channel: Channel, method: spec.Basic.Return, properties:
  */
 export type GetMessage = AssembledMessage<spec.Basic.GetOk>;
 
-type ChannelState = 'opening' | 'open' | 'closing' | 'closed';
-
 interface Consumer {
   onMessage: OnMessage;
   autoAck: boolean;
@@ -170,7 +169,6 @@ function toBody(body: Buffer | Uint8Array | string): Buffer {
  * @category Channel
  */
 export class Channel {
-  private state: ChannelState = 'opening';
   private readonly rpc = new RpcQueue();
   private readonly content: ContentAssembler;
   private readonly consumers = new Map<string, Consumer>();
@@ -182,24 +180,20 @@ export class Channel {
   private readonly flowCallbacks = new CallbackList<[Channel, boolean]>();
   /** Runs a user callback with the connection's exception isolation (for CallbackList.run). */
   private readonly invoker: Invoker = (fn, ...args) => this.host.invoke(fn, ...args);
-  /** The application called close(): its own close needs no warning. */
-  private closedByApplication = false;
   /** confirm.select was sent: publishes are numbered. */
   private confirmMode = false;
   private confirmCallback: OnAckNack | null = null;
   /** Per-publish onConfirm callbacks and waitForConfirms waiters. */
   private readonly publishConfirms: PublishConfirms;
   private readonly confirms = new ConfirmTracker();
-  private closeSent = false;
+  /** Where the channel is in its life (see channel-life.ts): the one source of its state. */
+  private life: ChannelLife = { kind: 'opening', pendingClose: null };
   /**
-   * Frames from the broker are acted on: false until open-ok (a reused number
-   * may still get late frames of its previous channel) and once our
-   * `channel.close` went out (AMQP 0-9-1: only close-ok counts then).
+   * `acceptsFrames(life)`, kept beside it because three hot paths read it per
+   * delivery; assigned only by {@link setLife}, which assigns `life`.
    */
   private inboundOpen = false;
   private readonly errorCallbacks = new CallbackList<[Channel, Error]>();
-  private closeReason: Error | null = null;
-  private pendingClose: { code: number; text: string } | null = null;
   private pendingGet: { cb: Completion<GetMessage | null>; queue: string; autoAck: boolean } | null = null;
   /** Why the message being skipped could not be decoded (null: not skipping one for that). */
   private undecodable: FrameError | null = null;
@@ -222,17 +216,23 @@ export class Channel {
 
   /** True between `channel.open-ok` and the start of a close. */
   get isOpen(): boolean {
-    return this.state === 'open';
+    return this.life.kind === 'open';
   }
 
   /** True while a close is in progress. */
   get isClosing(): boolean {
-    return this.state === 'closing';
+    return this.life.kind === 'closing';
   }
 
   /** True once closed. */
   get isClosed(): boolean {
-    return this.state === 'closed';
+    return this.life.kind === 'closed';
+  }
+
+  /** The one transition: every change of state goes through here. */
+  private setLife(next: ChannelLife): void {
+    this.life = next;
+    this.inboundOpen = acceptsFrames(next);
   }
 
   /** The tags of this channel's active consumers. */
@@ -316,13 +316,14 @@ export class Channel {
   open(cb?: Completion<Channel>): void {
     this.call(new spec.Channel.Open(), false, (err) => {
       if (err !== null) return this.host.invoke(cb, err);
-      if (this.state !== 'opening') {
+      const life = this.life;
+      if (life.kind !== 'opening') {
         // close() was called while opening: the open did not give a usable channel.
-        return this.host.invoke(cb, this.closeReason ?? new ChannelWrongStateError(`channel ${this.channelNumber} is ${this.state}`));
+        const reason = life.kind === 'open' ? new ChannelWrongStateError(`channel ${this.channelNumber} is open`) : life.reason;
+        return this.host.invoke(cb, reason);
       }
-      this.state = 'open';
-      this.inboundOpen = true;
-      if (this.pendingClose !== null) return this.closeAfterOpen(this.pendingClose, cb);
+      this.setLife({ kind: 'open' });
+      if (life.pendingClose !== null) return this.closeAfterOpen(life.pendingClose, cb);
       this.host.invoke(cb, null, this);
     });
   }
@@ -345,31 +346,41 @@ export class Channel {
   close(replyCode = 200, replyText = 'Normal shutdown', callback?: AnyCallback<spec.Channel.CloseOk>): void {
     const cb = completion(callback);
     checkCallback('close', cb);
-    if (this.state === 'closing' || this.state === 'closed') {
-      throw new ChannelWrongStateError(`channel ${this.channelNumber} is already ${this.state}`);
+    const kind = this.life.kind;
+    if (kind === 'closing' || kind === 'closed') {
+      throw new ChannelWrongStateError(`channel ${this.channelNumber} is already ${kind}`);
     }
-    this.closedByApplication = true;
-    this.beginClose(replyCode, replyText, cb);
+    this.beginClose(replyCode, replyText, true, cb);
   }
 
-  /** Cancels the consumers, then sends `channel.close` behind the calls already made. */
-  private beginClose(replyCode: number, replyText: string, cb?: Completion<spec.Channel.CloseOk>): void {
-    this.state = 'closing';
-    this.closeReason = new ChannelClosedByClient(replyCode, replyText);
+  /**
+   * → closing: cancels the consumers, then sends `channel.close` behind the
+   * calls already made. `reason`: what onClose will get (default: a
+   * ChannelClosedByClient with this code and text).
+   */
+  private beginClose(
+    replyCode: number,
+    replyText: string,
+    byApplication: boolean,
+    cb?: Completion<spec.Channel.CloseOk>,
+    reason: Error = new ChannelClosedByClient(replyCode, replyText),
+  ): void {
+    const closing: ChannelLife = { kind: 'closing', reason, closeSent: false, byApplication };
+    this.setLife(closing);
     for (const tag of [...this.consumers.keys()]) this.cancelConsumer(tag);
     const close = new spec.Channel.Close({ replyCode, replyText });
     this.rpc.submit({
       transmit: () => {
         this.host.sendMethod(this.channelNumber, close);
         // From now on only close-ok counts; a message in progress is dropped (AMQP 0-9-1, channel.close).
-        this.closeSent = true;
-        this.inboundOpen = false;
+        if (this.life === closing) this.setLife({ ...closing, closeSent: true });
         this.content.reset();
       },
       replies: [spec.Channel.CloseOk],
       observed: cb !== undefined,
       complete: (err, ok) => {
-        this.finishClose(this.closeReason!);
+        const life = this.life;
+        this.finishClose(life.kind === 'closing' ? life.reason : reason);
         this.host.invoke(cb, err, ok as spec.Channel.CloseOk | undefined);
       },
     });
@@ -377,13 +388,14 @@ export class Channel {
 
   /** @internal The connection is closing: close this channel as soon as it can be. */
   closeForConnection(replyCode: number, replyText: string): void {
-    if (this.state === 'open') this.close(replyCode, replyText);
-    else if (this.state === 'opening') this.pendingClose = { code: replyCode, text: replyText };
+    const life = this.life;
+    if (life.kind === 'open') this.close(replyCode, replyText);
+    else if (life.kind === 'opening') life.pendingClose = { code: replyCode, text: replyText };
   }
 
   /** @internal The connection closed: this channel is closed with the same reason. */
   onConnectionClosed(reason: Error): void {
-    if (this.state === 'closed') return;
+    if (this.life.kind === 'closed') return;
     this.finishClose(reason);
   }
 
@@ -842,8 +854,9 @@ export class Channel {
   // ---- plumbing --------------------------------------------------------------------------------------
 
   private checkUsable(what: string): void {
-    if (this.state === 'closing' || this.state === 'closed') {
-      throw new ChannelWrongStateError(`${what}: channel ${this.channelNumber} is ${this.state}`);
+    const kind = this.life.kind;
+    if (kind === 'closing' || kind === 'closed') {
+      throw new ChannelWrongStateError(`${what}: channel ${this.channelNumber} is ${kind}`);
     }
   }
 
@@ -978,7 +991,7 @@ export class Channel {
     }
     // A delivery that crossed our basic.cancel: hand it back so it is not lost.
     const autoAck = this.cancelled.get(method.consumerTag);
-    if (autoAck === false && this.state !== 'closed') {
+    if (autoAck === false && this.life.kind !== 'closed') {
       this.host.sendMethod(this.channelNumber, new spec.Basic.Reject({ deliveryTag: method.deliveryTag, requeue: true }));
     }
   }
@@ -1090,7 +1103,7 @@ export class Channel {
 
   /** Rejects (requeue false) a delivery or got message that cannot be handed on; true if one was sent. */
   private rejectUnreadable(method: spec.AMQPMethod | null): boolean {
-    if (!(method instanceof spec.Basic.Deliver || method instanceof spec.Basic.GetOk) || this.state === 'closed' || this.closeSent) return false;
+    if (!(method instanceof spec.Basic.Deliver || method instanceof spec.Basic.GetOk) || !this.inboundOpen) return false;
     if (method instanceof spec.Basic.Deliver && this.consumers.get(method.consumerTag)?.autoAck !== false) return false;
     if (method instanceof spec.Basic.GetOk && this.pendingGet?.autoAck !== false) return false;
     this.host.sendMethod(this.channelNumber, new spec.Basic.Reject({ deliveryTag: method.deliveryTag, requeue: false }));
@@ -1110,26 +1123,29 @@ export class Channel {
    * with 406, whose reason (ChannelClosedByClient) carries `text`.
    */
   private closeForBrokerError(text: string): void {
-    if (this.state !== 'open') return;
-    this.beginClose(spec.PRECONDITION_FAILED, text.length > 255 ? text.slice(0, 252) + '...' : text);
-    this.closeReason = new ChannelClosedByClient(spec.PRECONDITION_FAILED, text);
+    if (this.life.kind !== 'open') return;
+    const wireText = text.length > 255 ? text.slice(0, 252) + '...' : text;
+    this.beginClose(spec.PRECONDITION_FAILED, wireText, false, undefined, new ChannelClosedByClient(spec.PRECONDITION_FAILED, text));
   }
 
   private onBrokerClose(close: spec.Channel.Close): void {
     this.host.sendMethod(this.channelNumber, new spec.Channel.CloseOk());
     const reason = new ChannelClosedByBroker(close.replyCode, close.replyText);
-    if (!this.closeSent) return this.finishClose(reason);
+    const life = this.life;
+    if (life.kind !== 'closing' || !life.closeSent) return this.finishClose(reason);
     // Our channel.close crossed the broker's: keep the number until our close-ok
     // arrives (the broker still sends it), so that a new channel cannot get it too early.
-    this.closeReason = reason;
+    life.reason = reason;
   }
 
   /** Final state: number released, every pending call and `onClose` told once. */
   private finishClose(reason: Error): void {
-    if (this.state === 'closed') return;
-    const draining = reason instanceof ChannelClosedByBroker && !this.closeSent;
-    this.state = 'closed';
-    this.inboundOpen = false;
+    const life = this.life;
+    if (life.kind === 'closed') return;
+    const closeSent = life.kind === 'closing' && life.closeSent;
+    const draining = reason instanceof ChannelClosedByBroker && !closeSent;
+    const unasked = this.closedUnasked(life, reason);
+    this.setLife({ kind: 'closed', reason });
     this.content.reset();
     this.consumers.clear();
     this.cancelled.clear();
@@ -1139,7 +1155,7 @@ export class Channel {
     if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
     const observed = this.rpc.failAll(reason) || pendingGet !== null;
     this.publishConfirms.fail(reason);
-    if (!observed && this.closeCallbacks.size === 0 && this.closedUnasked(reason)) {
+    if (!observed && this.closeCallbacks.size === 0 && unasked) {
       process.emitWarning(
         `channel ${this.channelNumber} was closed: ${reason.message} (no close callback is registered on it, and no pending call was told)`,
         'ConeyWarning',
@@ -1149,8 +1165,8 @@ export class Channel {
   }
 
   /** A close the application did not ask for, on this channel alone (a connection close is reported by the connection). */
-  private closedUnasked(reason: Error): boolean {
+  private closedUnasked(life: ChannelLife, reason: Error): boolean {
     if (reason instanceof ChannelClosedByBroker) return true;
-    return reason instanceof ChannelClosedByClient && !this.closedByApplication;
+    return reason instanceof ChannelClosedByClient && !(life.kind === 'closing' && life.byApplication);
   }
 }
