@@ -69,7 +69,7 @@ function pad(s: string, n: number, right = false): string {
 
 /** The summary table. */
 export function summaryTable(stats: TargetStats[]): string {
-  const head = ['target', 'inputs', 'failing', ...FAILURE_KINDS, 'inputs/s', 'seconds', 'slowest ms', 'arrayBuffers +MiB'];
+  const head = ['target', 'inputs', 'failing', ...FAILURE_KINDS, 'inputs/s', 'seconds', 'slowest CPU ms', 'arrayBuffers +MiB'];
   const rows = stats.map((s) => [
     s.target,
     String(s.inputs),
