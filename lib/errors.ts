@@ -20,6 +20,33 @@ export class AMQPError extends Error {
 }
 
 /**
+ * Adds the reply code and text of an AMQP close (`connection.close`,
+ * `channel.close`) to an error class: the one body of ConnectionClosed and
+ * ChannelClosed, whose bases differ.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function withReply<B extends new (...args: any[]) => AMQPError>(Base: B) {
+  abstract class Closed extends Base {
+    /** The AMQP reply code of the close. */
+    readonly replyCode: number;
+    /** The AMQP reply text of the close. */
+    readonly replyText: string;
+    // A mixin's constructor must take `any[]`; the classes built on it declare the real signature.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    constructor(...args: any[]) {
+      const [replyCode, replyText, message] = args as [number, string, string | undefined];
+      super(message ?? `(${replyCode}) ${replyText}`);
+      this.replyCode = replyCode;
+      this.replyText = replyText;
+    }
+  }
+  return Closed as unknown as abstract new (replyCode: number, replyText: string, message?: string) => InstanceType<B> & {
+    readonly replyCode: number;
+    readonly replyText: string;
+  };
+}
+
+/**
  * Malformed input from the peer: a bad frame, an unknown type tag, truncated data.
  * @category Errors
  */
@@ -89,15 +116,10 @@ export class ConnectionWrongStateError extends AMQPConnectionError {}
  * The connection was closed with an AMQP `connection.close`.
  * @category Errors
  */
-export class ConnectionClosed extends AMQPConnectionError {
-  /** The AMQP reply code of the close. */
-  readonly replyCode: number;
-  /** The AMQP reply text of the close. */
-  readonly replyText: string;
+export class ConnectionClosed extends withReply(AMQPConnectionError) {
+  /** @param message default: `(replyCode) replyText` */
   constructor(replyCode: number, replyText: string, message?: string) {
-    super(message ?? `(${replyCode}) ${replyText}`);
-    this.replyCode = replyCode;
-    this.replyText = replyText;
+    super(replyCode, replyText, message);
   }
 }
 
@@ -123,15 +145,10 @@ export class AMQPChannelError extends AMQPError {}
  * The channel was closed with an AMQP `channel.close`.
  * @category Errors
  */
-export class ChannelClosed extends AMQPChannelError {
-  /** The AMQP reply code of the close. */
-  readonly replyCode: number;
-  /** The AMQP reply text of the close. */
-  readonly replyText: string;
+export class ChannelClosed extends withReply(AMQPChannelError) {
+  /** @param message default: `(replyCode) replyText` */
   constructor(replyCode: number, replyText: string, message?: string) {
-    super(message ?? `(${replyCode}) ${replyText}`);
-    this.replyCode = replyCode;
-    this.replyText = replyText;
+    super(replyCode, replyText, message);
   }
 }
 

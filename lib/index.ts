@@ -31,6 +31,7 @@ export type { AssembledMessage } from './engine/content-assembler';
 export type { ParametersInput } from './engine/parameter-sets';
 export { URLParameters } from './engine/url-parameters';
 export { Connection, type ConnectionOptions } from './engine/connection';
+export { LifeCycle, type LifeName } from './engine/life-cycle';
 export { Channel, type OnMessage, type OnReturn, type OnAckNack, type GetMessage } from './engine/channel';
 export type { Callback, ErrorCallback } from './engine/callback-types';
 export type {

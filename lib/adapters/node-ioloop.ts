@@ -9,6 +9,7 @@ import * as tls from 'tls';
 import type { Duplex } from 'stream';
 import { performance } from 'perf_hooks';
 import { SocketConnectError } from '../errors';
+import { isThenable, reportOrRethrow } from '../engine/callback-runner';
 import type {
   IOLoop,
   TimerHandle,
@@ -261,9 +262,7 @@ export class NodeIOLoop implements IOLoop {
   private invoke(cb: () => unknown): void {
     try {
       const result = cb();
-      if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
-        (result as PromiseLike<unknown>).then(undefined, this.reportRejection);
-      }
+      if (isThenable(result)) result.then(undefined, this.reportRejection);
     } catch (err) {
       this.report(err);
     }
@@ -273,19 +272,7 @@ export class NodeIOLoop implements IOLoop {
 
   /** Hands an exception to onError, or rethrows it asynchronously. */
   private report(err: unknown): void {
-    const hook = this.onError;
-    if (hook) {
-      try {
-        hook(err);
-        return;
-      } catch (hookErr) {
-        err = hookErr;
-      }
-    }
-    // Rethrown on its own tick so that the batch being drained is not cut short.
-    setImmediate(() => {
-      throw err;
-    });
+    reportOrRethrow(this.onError, err);
   }
 
   /** Sets (or re-sets, for delays beyond setTimeout's range) the Node timer of a handle. */

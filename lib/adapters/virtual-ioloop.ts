@@ -12,6 +12,7 @@
  */
 
 import { SocketConnectError, StreamLostError } from '../errors';
+import { handTo, isThenable, reportOrRethrow } from '../engine/callback-runner';
 import { RunGate } from './run-gate';
 import type {
   IOLoop,
@@ -374,9 +375,7 @@ export class VirtualIOLoop implements IOLoop {
     }
     try {
       const result: unknown = cb();
-      if (result !== undefined && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') {
-        (result as PromiseLike<unknown>).then(undefined, this.reportRejection);
-      }
+      if (isThenable(result)) result.then(undefined, this.reportRejection);
     } catch (err) {
       this.report(err);
     }
@@ -386,30 +385,12 @@ export class VirtualIOLoop implements IOLoop {
    * An `async` callback's rejection settles after its run ended: it goes to
    * onError, or is rethrown on its own stack (never an unhandled rejection).
    */
-  private readonly reportRejection = (err: unknown): void => {
-    if (this.onError) {
-      try {
-        this.onError(err);
-        return;
-      } catch (hookErr) {
-        err = hookErr;
-      }
-    }
-    setImmediate(() => {
-      throw err;
-    });
-  };
+  private readonly reportRejection = (err: unknown): void => reportOrRethrow(this.onError, err);
 
+  /** Hands an exception to onError, or keeps it to be thrown at the end of the run. */
   private report(err: unknown): void {
-    if (this.onError) {
-      try {
-        this.onError(err);
-        return;
-      } catch (hookErr) {
-        err = hookErr;
-      }
-    }
-    this.errors.push(err);
+    const left = handTo(this.onError, err);
+    if (left !== undefined) this.errors.push(left.unhandled);
   }
 
   /** One run (by hand or one self-driven step): no nesting; errors surface at its end. */

@@ -13,11 +13,11 @@ import {
   InvalidArgumentError,
   UndecodableMessageError,
 } from '../errors';
-import type { Frame } from '../wire/frame';
 import * as spec from '../wire/spec';
 import { rethrow } from './callback-runner';
 import { type Invoker, CallbackList } from './callback-list';
 import { acceptsFrames, type ChannelLife } from './channel-life';
+import { type LifeName, LifeCycle } from './life-cycle';
 import { type AnyCallback, type Callback, type Completion, completion, type ErrorCallback } from './callback-types';
 import {
   BIND_OPTIONS,
@@ -168,7 +168,7 @@ function toBody(body: Buffer | Uint8Array | string): Buffer {
  * A channel of a {@link Connection}. Obtain one with `connection.channel(cb)`.
  * @category Channel
  */
-export class Channel {
+export class Channel extends LifeCycle {
   private readonly rpc = new RpcQueue();
   private readonly content: ContentAssembler;
   private readonly consumers = new Map<string, Consumer>();
@@ -204,6 +204,7 @@ export class Channel {
     /** The channel number on its connection. */
     readonly channelNumber: number,
   ) {
+    super();
     this.content = new ContentAssembler(channelNumber);
     this.publishConfirms = new PublishConfirms(
       channelNumber,
@@ -214,19 +215,9 @@ export class Channel {
 
   // ---- state ---------------------------------------------------------------
 
-  /** True between `channel.open-ok` and the start of a close. */
-  get isOpen(): boolean {
-    return this.life.kind === 'open';
-  }
-
-  /** True while a close is in progress. */
-  get isClosing(): boolean {
-    return this.life.kind === 'closing';
-  }
-
-  /** True once closed. */
-  get isClosed(): boolean {
-    return this.life.kind === 'closed';
+  /** @internal */
+  protected get lifeName(): LifeName {
+    return this.life.kind;
   }
 
   /** The one transition: every change of state goes through here. */
@@ -885,13 +876,6 @@ export class Channel {
   }
 
   // ---- inbound ----------------------------------------------------------------------------------------
-
-  /** @internal A frame for this channel, as an object (the connection calls the three methods below). */
-  onFrame(frame: Frame): void {
-    if (frame.type === spec.FRAME_METHOD) this.onMethodFrame(frame.method);
-    else if (frame.type === spec.FRAME_HEADER) this.onHeaderFrame(frame.bodySize, frame.properties);
-    else if (frame.type === spec.FRAME_BODY) this.onBodyFrame(frame.payload, 0);
-  }
 
   /** @internal A method frame for this channel. */
   onMethodFrame(method: spec.AMQPMethod): void {

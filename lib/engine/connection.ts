@@ -28,6 +28,7 @@ import { Channel } from './channel';
 import { ChannelNumbers } from './channel-numbers';
 import { type AnyCallback, type Callback, completion, type ErrorCallback } from './callback-types';
 import { type Attempt, type Blocked, type ConnectionLife, lifeName } from './connection-life';
+import { type LifeName, LifeCycle } from './life-cycle';
 import { ConnectionWorkflow } from './connection-workflow';
 import { checkCallback, checkOptions, describeValue } from './option-checks';
 import { type ParametersInput, toParameterSets } from './parameter-sets';
@@ -108,7 +109,7 @@ function truncateUtf8(text: string, maxBytes: number): string {
  * sockets; this class is the engine behind it, independent of the I/O.
  * @category Connection
  */
-export class Connection {
+export class Connection extends LifeCycle {
   // The ChannelHost, HeartbeatHost and OutboundHost of its parts, checked where it hands
   // itself to them rather than by an `implements` clause: those members are @internal,
   // left out of the published declarations (stripInternal), where the clause would not hold.
@@ -155,6 +156,7 @@ export class Connection {
   };
 
   constructor(options: ConnectionOptions) {
+    super();
     checkConnectionOptions(options, CONNECTION_OPTIONS);
     this.ioloop = options.ioloop;
     this.parameterSets = toParameterSets(options.parameters);
@@ -169,19 +171,9 @@ export class Connection {
 
   // ---- public state -------------------------------------------------------
 
-  /** True once `connection.open-ok` arrived and until a close begins. */
-  get isOpen(): boolean {
-    return this.life.kind === 'open';
-  }
-
-  /** True while a close is in progress. */
-  get isClosing(): boolean {
-    return lifeName(this.life) === 'closing';
-  }
-
-  /** True once closed, or once every attempt to open failed. */
-  get isClosed(): boolean {
-    return this.life.kind === 'closed';
+  /** @internal */
+  protected get lifeName(): LifeName {
+    return lifeName(this.life);
   }
 
   /** True while the broker has this connection blocked (`connection.blocked`). */
