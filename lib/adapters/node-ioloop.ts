@@ -18,7 +18,7 @@ import type {
   TransportTarget,
 } from '../engine/ioloop';
 import { DuplexTransport } from './duplex-transport';
-import { SocketReader, socketReaders } from './socket-reader';
+import { SocketReader } from './socket-reader';
 import { RunGate } from './run-gate';
 
 /** Node's setTimeout takes at most 2^31-1 ms; longer delays are chained. */
@@ -31,6 +31,14 @@ const MAX_TIMEOUT_MS = 0x7fffffff;
 export interface NodeIOLoopOptions {
   /** Receives exceptions thrown by callbacks and timers (see {@link NodeIOLoop.onError}). */
   onError?: (err: unknown) => void;
+  /**
+   * Plain TCP and Unix sockets opened by {@link NodeIOLoop.openStream} read
+   * into memory of coney's own (`net.connect({ onread })`, see SocketReader)
+   * instead of emitting `'data'` events. Default true. A subclass whose
+   * `openStream` calls `super.openStream()` and wraps the socket needs its
+   * `'data'` events: it passes false. (StreamIOLoop, whose streams are yours, does.)
+   */
+  ownSocketReads?: boolean;
 }
 
 /** A system error as Node reports it. */
@@ -78,12 +86,17 @@ export class NodeIOLoop implements IOLoop {
   private queue: Array<() => void> = [];
   private drainScheduled = false;
   private readonly gate = new RunGate();
+  /** See {@link NodeIOLoopOptions.ownSocketReads}. */
+  private readonly ownSocketReads: boolean;
+  /** The reader openStream made for the socket it just returned, taken by connect. */
+  private openedReader: SocketReader | null = null;
   /** Targets already warned about for TLS without certificate verification. */
   private readonly warnedUnverified = new Set<string>();
 
   /** @param options see {@link NodeIOLoopOptions}. */
   constructor(options: NodeIOLoopOptions = {}) {
     this.onError = options.onError;
+    this.ownSocketReads = options.ownSocketReads ?? true;
   }
 
   /**
@@ -169,12 +182,19 @@ export class NodeIOLoop implements IOLoop {
     const context: AttemptContext = {
       addCallback: (cb) => this.addCallback(cb),
       invoke: (cb) => this.invoke(cb),
+      report: (err) => this.report(err),
       armTimer: (seconds, fire) => this.armConnectTimer(seconds, fire),
     };
-    // Our own sockets are TCP from the start; a subclass's stream is just "a stream" until it shows what it is.
-    const phase: Phase = this.opensOwnSockets ? 'tcp' : 'stream';
+    // Our own sockets are TCP from the start; a stream of yours is just "a stream" until it shows what it is.
+    const phase: Phase = this.ownSocketReads ? 'tcp' : 'stream';
     const attempt = new ConnectAttempt(context, target, handlers, done, phase);
-    attempt.begin(() => this.openStream(target));
+    attempt.begin(() => {
+      this.openedReader = null;
+      const stream = this.openStream(target);
+      attempt.source = this.openedReader ?? undefined; // set only for a socket openStream made itself, synchronously
+      this.openedReader = null;
+      return stream;
+    });
     return () => attempt.abort();
   }
 
@@ -195,14 +215,14 @@ export class NodeIOLoop implements IOLoop {
       // Node reads the flag by truthiness: an explicit undefined would turn verification off.
       if (options.rejectUnauthorized === undefined) delete options.rejectUnauthorized;
       socket = tls.connect(options);
-    } else if (!this.opensOwnSockets) {
+    } else if (!this.ownSocketReads) {
       // A subclass that calls super.openStream() may wrap the socket: keep its 'data' events.
       socket = net.connect(where);
     } else {
       // Plain sockets read into our own buffers (see SocketReader); TLS sockets can't.
       const reader = new SocketReader();
       socket = net.connect({ ...where, onread: reader.onread });
-      socketReaders.set(socket, reader);
+      this.openedReader = reader;
     }
     const tcp = target.tcpOptions ?? {};
     if (!target.path) {
@@ -231,11 +251,6 @@ export class NodeIOLoop implements IOLoop {
         "the broker's identity is not checked, so anyone on the path can read and alter the traffic, login included",
       'ConeyWarning',
     );
-  }
-
-  /** True unless a subclass overrides openStream (its streams may wrap or replace our sockets). */
-  private get opensOwnSockets(): boolean {
-    return this.openStream === NodeIOLoop.prototype.openStream;
   }
 
   /** A connect attempt's timeout, counted by pendingTimerCount; returns its canceller. */
@@ -351,6 +366,8 @@ interface AttemptContext {
   addCallback(cb: () => void): void;
   /** Runs code of the loop's owner, routing what it throws to onError. */
   invoke(cb: () => void): void;
+  /** Routes an exception to onError (or rethrows it), like invoke's catch. */
+  report(err: unknown): void;
   /** Starts a timeout; returns its canceller. */
   armTimer(seconds: number, fire: () => void): () => void;
 }
@@ -365,6 +382,8 @@ class ConnectAttempt {
   private disarm: (() => void) | null = null;
   /** performance.now() after which a completed connect still counts as timed out (the timer has 1 ms granularity). */
   private deadline = Infinity;
+  /** The memory the socket reads into, when the loop opened it with a SocketReader. */
+  source: SocketReader | undefined;
   private readonly listeners: Array<[string, (...args: any[]) => void]> = [];
 
   constructor(
@@ -435,7 +454,7 @@ class ConnectAttempt {
     this.cleanup(false);
     const stream = this.stream!;
     if (stream.destroyed) return this.report(this.error(new Error('the stream was destroyed before it was connected')));
-    const transport = new DuplexTransport(stream, guard(this.handlers, this.loop.invoke), { source: socketReaders.get(stream) });
+    const transport = new DuplexTransport(stream, guard(this.handlers, this.loop), { source: this.source });
     this.loop.invoke(() => this.done(null, transport));
   }
 
@@ -498,17 +517,19 @@ class ConnectAttempt {
  * The handlers with each call run through `invoke`: stream events are not
  * loop callbacks, and what they throw must reach onError like the rest.
  */
-function guard(h: TransportHandlers, invoke: (cb: () => void) => void): TransportHandlers {
+function guard(h: TransportHandlers, loop: AttemptContext): TransportHandlers {
   return {
+    // The per-chunk path: a try/catch of its own, no closure per chunk.
     onData: (chunk) => {
-      let released: boolean | void = false;
-      invoke(() => {
-        released = h.onData(chunk);
-      });
-      return released;
+      try {
+        return h.onData(chunk);
+      } catch (err) {
+        loop.report(err);
+        return false; // a chunk whose handling failed is not known to be released
+      }
     },
-    onClose: (err) => invoke(() => h.onClose(err)),
-    onDrain: () => invoke(() => h.onDrain()),
+    onClose: (err) => loop.invoke(() => h.onClose(err)),
+    onDrain: () => loop.invoke(() => h.onDrain()),
   };
 }
 

@@ -3,7 +3,6 @@
  * `NodeIOLoop`'s TCP and Unix sockets.
  * @packageDocumentation
  */
-import type { Duplex } from 'node:stream';
 import type { ChunkSource } from './duplex-transport';
 
 /** Size of a slab that successive reads are made into. */
@@ -97,6 +96,3 @@ export class SocketReader implements ChunkSource {
     });
   }
 }
-
-/** The reader of each socket that `NodeIOLoop` opened with `onread`. */
-export const socketReaders = new WeakMap<Duplex, SocketReader>();

@@ -53,7 +53,7 @@ export class StreamIOLoop extends NodeIOLoop {
 
   /** @param options `openStream` opens the stream of each connection attempt; `onError` as in {@link NodeIOLoop}. */
   constructor(options: StreamIOLoopOptions) {
-    super(options);
+    super({ ...options, ownSocketReads: false });
     this.userOpenStream = options.openStream;
   }
 
