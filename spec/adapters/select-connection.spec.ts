@@ -11,15 +11,7 @@ import * as path from 'node:path';
 import { expect } from 'chai';
 import { ConnectionParameters, InvalidArgumentError, SelectConnection, SocketConnectError, URLParameters, VirtualIOLoop } from '../../lib';
 import { FakeBroker } from '../support/fake-broker';
-
-/** A loopback port that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../support/net-tools';
 
 /** Runs a TypeScript snippet in a child Node process (with tsx); resolves with its exit code and output. */
 function runScript(source: string, timeoutMs = 20000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -68,7 +60,7 @@ describe('adapters/select-connection', () => {
 
   it('a refused connection with no onOpenError and no onClose makes the script exit non-zero, naming the error', async function () {
     this.timeout(30000);
-    const port = await closedPort();
+    const port = await freePort();
     const { code, stderr } = await runScript(`
       import { SelectConnection } from ${JSON.stringify(LIB)};
       const connection = new SelectConnection({ parameters: 'amqp://guest:guest@127.0.0.1:${port}/' });
@@ -81,7 +73,7 @@ describe('adapters/select-connection', () => {
 
   it('the same script with onOpenError exits 0 (the failure was handled)', async function () {
     this.timeout(30000);
-    const port = await closedPort();
+    const port = await freePort();
     const { code, stdout, stderr } = await runScript(`
       import { SelectConnection } from ${JSON.stringify(LIB)};
       const connection = new SelectConnection({

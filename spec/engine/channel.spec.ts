@@ -22,46 +22,9 @@ import {
   spec,
 } from '../../lib';
 import { FrameWriter } from '../../lib/wire/frame-writer';
-import { FakeBroker, type FakeSession } from '../support/fake-broker';
+import type { FakeBroker, FakeSession } from '../support/fake-broker';
+import { type OpenFakeBrokerConnection, openChannel, openOnFakeBroker } from '../support/virtual-broker';
 import * as sinon from 'sinon';
-
-interface Setup {
-  loop: VirtualIOLoop;
-  broker: FakeBroker;
-  connection: Connection;
-  session: FakeSession;
-  /** Connection close reasons. */
-  closes: Error[];
-  /** Exceptions thrown by user callbacks. */
-  callbackErrors: unknown[];
-}
-
-function setup(brokerOptions: ConstructorParameters<typeof FakeBroker>[1] = {}, params: ConstructorParameters<typeof ConnectionParameters>[0] = {}): Setup {
-  const loop = new VirtualIOLoop();
-  const broker = new FakeBroker(loop, brokerOptions);
-  const closes: Error[] = [];
-  const callbackErrors: unknown[] = [];
-  const connection = new Connection({
-    ioloop: loop,
-    parameters: new ConnectionParameters({ host: 'fake-broker', ...params }),
-    onClose: (_c, reason) => closes.push(reason),
-    onCallbackError: (err) => callbackErrors.push(err),
-  });
-  loop.runUntilIdle();
-  expect(connection.isOpen, 'connection open').to.equal(true);
-  return { loop, broker, connection, session: broker.session, closes, callbackErrors };
-}
-
-function openChannel(s: Setup): Channel {
-  let opened: Channel | undefined;
-  s.connection.channel((err, ch) => {
-    if (err) throw err;
-    opened = ch;
-  });
-  s.loop.runUntilIdle();
-  expect(opened, 'channel opened').to.be.instanceOf(Channel);
-  return opened!;
-}
 
 /** Names of the methods the client sent on `channel`, in order. */
 function sentOn(session: FakeSession, channel: number): string[] {
@@ -107,7 +70,7 @@ function deliver(consumerTag: string, deliveryTag: number): spec.Basic.Deliver {
 describe('Channel (virtual loop, fake broker)', () => {
   describe('RPC ordering', () => {
     it('does not send a second synchronous method before the first one is answered', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const replies = holdReplies(s.broker, spec.Queue.Declare, declareOk);
       const done: string[] = [];
@@ -125,7 +88,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('keeps an asynchronous method issued after a queued synchronous one behind it', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const replies = holdReplies(s.broker, spec.Queue.Declare, declareOk);
       ch.queueDeclare('a');
@@ -142,7 +105,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('sends an asynchronous method after an in-flight synchronous one at once', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       holdReplies(s.broker, spec.Queue.Declare, declareOk);
       ch.queueDeclare('a');
@@ -155,7 +118,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it("runs a reply's callback first, then those of the calls its reply let go out", () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const replies = holdReplies(s.broker, spec.Queue.Declare, declareOk);
       const order: string[] = [];
@@ -174,7 +137,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('calls a noWait callback once the frame is written, not synchronously, with no result', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const results: unknown[][] = [];
       ch.queueDeclare('q', { noWait: true }, (...args) => results.push(args));
@@ -187,7 +150,7 @@ describe('Channel (virtual loop, fake broker)', () => {
 
   describe('closing', () => {
     it('ignores frames for a closing channel until close-ok, including a message cut by the close', () => {
-      const s = setup({ frameMax: 4096 }, { frameMax: 4096 });
+      const s = openOnFakeBroker({ broker: { frameMax: 4096 }, parameters: { frameMax: 4096 } });
       const ch = openChannel(s);
       const got: string[] = [];
       const flows: boolean[] = [];
@@ -226,13 +189,13 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect(closes).to.have.length(1);
       expect(closes[0]).to.be.instanceOf(ChannelClosedByClient);
       expect(getResult).to.deep.equal([closes[0]]);
-      expect(s.closes).to.deep.equal([]);
+      expect(s.events.closes).to.deep.equal([]);
       expect(s.connection.isOpen).to.equal(true);
       expect(s.callbackErrors).to.deep.equal([]);
     });
 
     it('waits for close-ok when the broker closes the channel while our close is in flight', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const closes: Error[] = [];
       ch.addOnCloseCallback((_c, reason) => closes.push(reason));
@@ -254,11 +217,11 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect((closes[0] as ChannelClosedByBroker).replyCode).to.equal(404);
       expect(closeResult).to.deep.equal([null]);
       expect(s.connection.isOpen).to.equal(true);
-      expect(s.closes).to.deep.equal([]);
+      expect(s.events.closes).to.deep.equal([]);
     });
 
     it('drops a queued close when the broker closes the channel first, and tells everyone once', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       holdReplies(s.broker, spec.Queue.Declare, declareOk);
       const results: Array<[string, Error | null]> = [];
@@ -286,7 +249,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('close() while opening: the open callback gets the close error, then the channel closes', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const openOk = holdReplies(s.broker, spec.Channel.Open, () => new spec.Channel.OpenOk());
       const opened: Array<[Error | null, Channel | undefined]> = [];
       const ch = s.connection.channel((err, c) => opened.push([err, c]));
@@ -302,7 +265,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('connection.close() while a channel opens: the open fails, the channel and the connection close', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const openOk = holdReplies(s.broker, spec.Channel.Open, () => new spec.Channel.OpenOk());
       const opened: Array<Error | null> = [];
       const chCloses: Error[] = [];
@@ -315,13 +278,13 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect(opened).to.have.length(1);
       expect(opened[0]).to.be.instanceOf(ChannelClosedByClient);
       expect(chCloses).to.have.length(1);
-      expect(s.closes).to.have.length(1);
-      expect(s.closes[0]).to.be.instanceOf(ConnectionClosedByClient);
+      expect(s.events.closes).to.have.length(1);
+      expect(s.events.closes[0]).to.be.instanceOf(ConnectionClosedByClient);
       expect(sentOn(s.session, ch.channelNumber)).to.deep.equal(['channel.open', 'channel.close']);
     });
 
     it('close() cancels consumers before channel.close; close twice and calls afterwards throw', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       ch.basicConsume('q', () => undefined, { consumerTag: 'c1' });
       ch.basicConsume('q', () => undefined, { consumerTag: 'c2' });
@@ -340,7 +303,7 @@ describe('Channel (virtual loop, fake broker)', () => {
 
   describe('consumers', () => {
     it('rejects with requeue a delivery that crosses our basic.cancel (not lost, not delivered)', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const got: number[] = [];
       ch.basicConsume('q', (_c, m) => got.push(m.deliveryTag), { consumerTag: 'manual' });
@@ -365,7 +328,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('throws DuplicateConsumerTag synchronously and keeps the first consumer', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const tag = ch.basicConsume('q', () => undefined, { consumerTag: 'same' });
       expect(tag).to.equal('same');
@@ -376,7 +339,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('handles a broker basic.cancel: onCancel, tag dropped, cancel-ok only when asked', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       ch.basicConsume('q', () => undefined, { consumerTag: 'c1' });
       ch.basicConsume('q', () => undefined, { consumerTag: 'c2' });
@@ -394,7 +357,7 @@ describe('Channel (virtual loop, fake broker)', () => {
 
   describe('content', () => {
     it('reassembles a body from many frames delivered in small chunks', () => {
-      const s = setup({ frameMax: 4096 }, { frameMax: 4096 });
+      const s = openOnFakeBroker({ broker: { frameMax: 4096 }, parameters: { frameMax: 4096 } });
       const ch = openChannel(s);
       const got: Array<{ p: spec.BasicProperties; body: Buffer }> = [];
       ch.basicConsume('q', (_c, _m, p, body) => got.push({ p, body }), { consumerTag: 'big' });
@@ -412,7 +375,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('passes an empty body as an empty Buffer (header only, no body frame)', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const got: Buffer[] = [];
       ch.basicConsume('q', (_c, _m, _p, body) => got.push(body), { consumerTag: 'e' });
@@ -428,7 +391,7 @@ describe('Channel (virtual loop, fake broker)', () => {
       ['a body frame with no header before it', (ch: number) => Buffer.from([3, 0, ch, 0, 0, 0, 2, 0x61, 0x62, 0xce])],
     ] as const) {
       it(`closes the connection with 505 UNEXPECTED_FRAME on ${what}`, () => {
-        const s = setup();
+        const s = openOnFakeBroker();
         const ch = openChannel(s);
         const results: Array<Error | null> = [];
         holdReplies(s.broker, spec.Queue.Declare, declareOk);
@@ -436,28 +399,28 @@ describe('Channel (virtual loop, fake broker)', () => {
         s.loop.runUntilIdle();
         s.session.sendRaw(frame(ch.channelNumber));
         s.loop.runUntilIdle();
-        expect(s.closes).to.have.length(1);
-        expect(s.closes[0]).to.be.instanceOf(FrameError);
+        expect(s.events.closes).to.have.length(1);
+        expect(s.events.closes[0]).to.be.instanceOf(FrameError);
         expect(s.session.sent(spec.Connection.Close)[0].replyCode).to.equal(505);
-        expect(results).to.deep.equal([s.closes[0]]);
+        expect(results).to.deep.equal([s.events.closes[0]]);
         expect(ch.isClosed).to.equal(true);
       });
     }
 
     it('closes the connection with 505 on a method in the middle of a message', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       ch.basicConsume('q', () => undefined, { consumerTag: 'c' });
       s.loop.runUntilIdle();
       s.session.send(ch.channelNumber, deliver('c', 1));
       s.session.send(ch.channelNumber, deliver('c', 2));
       s.loop.runUntilIdle();
-      expect(s.closes).to.have.length(1);
+      expect(s.events.closes).to.have.length(1);
       expect(s.session.sent(spec.Connection.Close)[0].replyCode).to.equal(505);
     });
 
     it('closes the connection with 505 on a body size no Buffer can hold', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       ch.basicConsume('q', () => undefined, { consumerTag: 'c' });
       s.loop.runUntilIdle();
@@ -466,13 +429,13 @@ describe('Channel (virtual loop, fake broker)', () => {
       bytes.writeUInt32BE(0x100000, at); // 2^52 bytes
       s.session.sendRaw(bytes);
       s.loop.runUntilIdle();
-      expect(s.closes).to.have.length(1);
-      expect(s.closes[0]).to.be.instanceOf(FrameError);
+      expect(s.events.closes).to.have.length(1);
+      expect(s.events.closes[0]).to.be.instanceOf(FrameError);
       expect(s.session.sent(spec.Connection.Close)[0].replyCode).to.equal(505);
     });
 
     it('closes the connection with 505 on body frames longer than the announced size', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       ch.basicConsume('q', () => undefined, { consumerTag: 'c' });
       s.loop.runUntilIdle();
@@ -480,14 +443,14 @@ describe('Channel (virtual loop, fake broker)', () => {
       bytes.writeUInt32BE(2, bytes.indexOf(Buffer.from([0, 60, 0, 0])) + 8); // body size 3 -> 2
       s.session.sendRaw(bytes);
       s.loop.runUntilIdle();
-      expect(s.closes).to.have.length(1);
+      expect(s.events.closes).to.have.length(1);
       expect(s.session.sent(spec.Connection.Close)[0].replyCode).to.equal(505);
     });
   });
 
   describe('basicGet', () => {
     function getSetup() {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       return { s, ch };
     }
@@ -542,13 +505,13 @@ describe('Channel (virtual loop, fake broker)', () => {
       s.loop.runUntilIdle();
       expect(results).to.have.length(1);
       expect(results[0]).to.be.instanceOf(StreamLostError);
-      expect(results[0]).to.equal(s.closes[0]);
+      expect(results[0]).to.equal(s.events.closes[0]);
     });
   });
 
   describe('broker events', () => {
     it('answers a broker channel.flow with flow-ok and tells the flow callbacks', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const flows: boolean[] = [];
       ch.addOnFlowCallback((_c, active) => flows.push(active));
@@ -560,7 +523,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('numbers confirms from 1 and passes acks and nacks on', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const events: string[] = [];
       ch.confirmDelivery((_c, m) => events.push(`${m.name} ${m.deliveryTag} ${m.multiple}`));
@@ -576,7 +539,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('a publish that throws for bad properties takes no confirm number, sent at once or queued', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       ch.confirmDelivery(() => undefined);
       s.loop.runUntilIdle();
@@ -630,7 +593,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     afterEach(() => sinon.restore());
 
     it('a delivery whose headers nest 3,000 levels is rejected without requeue and reported; the consumer carries on', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const warnings: string[] = [];
       sinon.stub(process, 'emitWarning').callsFake((w: string | Error) => void warnings.push(String(w)));
@@ -653,11 +616,11 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect(warnings).to.have.length(1);
       expect(warnings[0]).to.match(new RegExp(`delivery 1 \\(consumer "c1", queue "jobs"\\) on channel ${ch.channelNumber}.*nested more than 128.*rejected without requeue`));
       expect(s.connection.isOpen && ch.isOpen).to.equal(true);
-      expect(s.closes).to.deep.equal([]);
+      expect(s.events.closes).to.deep.equal([]);
     });
 
     it('an auto-ack delivery with undecodable properties is reported, not rejected (the broker already let it go)', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       sinon.stub(process, 'emitWarning');
       const errors: Error[] = [];
@@ -672,7 +635,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('basicGet of an undecodable message calls back with the error and rejects it', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       sinon.stub(process, 'emitWarning');
       s.broker.onMethod = (session, channel, m) => {
@@ -722,7 +685,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('a delivery above maxMessageSize: its body is skipped unbuffered, it is rejected, the channel closes with 406, the connection carries on', () => {
-      const s = setup({ frameMax: 4096 }, { frameMax: 4096, maxMessageSize: 10000 });
+      const s = openOnFakeBroker({ broker: { frameMax: 4096 }, parameters: { frameMax: 4096, maxMessageSize: 10000 } });
       const ch = openChannel(s);
       const other = openChannel(s);
       const reasons: Error[] = [];
@@ -748,7 +711,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('drops frames that arrive for a channel after the broker closed it (the connection and other channels carry on)', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const a = openChannel(s);
       const b = openChannel(s);
       a.basicConsume('q', () => undefined, { consumerTag: 'ca' });
@@ -763,14 +726,14 @@ describe('Channel (virtual loop, fake broker)', () => {
       s.loop.runUntilIdle();
       expect(a.isClosed).to.equal(true);
       expect(s.connection.isOpen, 'no 504 for the late frames').to.equal(true);
-      expect(s.closes).to.deep.equal([]);
+      expect(s.events.closes).to.deep.equal([]);
       expect(gotB).to.deep.equal([1]);
       const c = openChannel(s);
       expect(c.channelNumber, 'a broker-closed number is reused last').to.not.equal(a.channelNumber);
     });
 
     it('a reused number drops the late frames of its previous channel until open-ok', () => {
-      const s = setup({ channelMax: 1 });
+      const s = openOnFakeBroker({ broker: { channelMax: 1 } });
       const a = openChannel(s);
       a.basicConsume('q', () => undefined, { consumerTag: 'ca' });
       s.loop.runUntilIdle();
@@ -793,7 +756,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('an ack for a publish tag never sent closes that channel (406) and leaves the unconfirmed tags true', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const acks: number[] = [];
       ch.confirmDelivery((_c, m) => acks.push(m.deliveryTag));
@@ -817,7 +780,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('refuses a method frame larger than frame-max at the call (the broker would close the connection with 501)', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const big = { blob: 'x'.repeat(200 * 1024) };
       expect(() => ch.queueDeclare('q', { arguments: big })).to.throw(InvalidArgumentError, /queue\.declare: the method frame would be \d+ bytes, more than frame-max 131072/);
@@ -829,7 +792,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('refuses an unknown property name, suggesting the right one', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       expect(() => ch.basicPublish('', 'q', 'x', { contentTyp: 'text/plain' } as never)).to.throw(InvalidArgumentError, /unknown property 'contentTyp'; did you mean 'contentType'\?/);
       expect(() => ch.basicPublish('', 'q', 'x', { zzzzzz: 1 } as never)).to.throw(InvalidArgumentError, /the properties are: contentType, /);
@@ -840,7 +803,7 @@ describe('Channel (virtual loop, fake broker)', () => {
 
   describe('plain-JavaScript mistakes throw instead of being misread (issue 11)', () => {
     it('a bare value where options go throws, suggesting the object meant', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const loose = ch as unknown as Record<string, (...args: unknown[]) => unknown>;
       expect(() => loose.exchangeDeclare('x', 'fanout')).to.throw(InvalidArgumentError, /exchangeDeclare: options must be an object, got the string "fanout"; did you mean \{ type: "fanout" \}\?/);
@@ -853,7 +816,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('an unknown option name throws, suggesting coney\'s name (typos and other clients\' names)', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const loose = ch as unknown as Record<string, (...args: unknown[]) => unknown>;
       expect(() => loose.queueDeclare('q', { durabel: true })).to.throw(InvalidArgumentError, /queueDeclare: unknown option 'durabel'; did you mean 'durable'\?/);
@@ -866,7 +829,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('basicGet, queuePurge and confirmDelivery take options before or after the callback', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = openChannel(s);
       const order: string[] = [];
       ch.queuePurge('a', (err) => order.push(`purge-after ${err}`), { noWait: false });
@@ -891,7 +854,7 @@ describe('Channel (virtual loop, fake broker)', () => {
   });
 
   describe('per-publish confirms and waitForConfirms (issue 11)', () => {
-    function confirming(s: Setup): Channel {
+    function confirming(s: OpenFakeBrokerConnection): Channel {
       const ch = openChannel(s);
       ch.confirmDelivery(null);
       s.loop.runUntilIdle();
@@ -899,7 +862,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     }
 
     it('onConfirm gets null on ack, NackError on nack, UnroutableError when returned, each exactly once', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = confirming(s);
       const outcomes: Record<number, Array<string | null>> = {};
       const record = (n: number) => (err: Error | null): void => void (outcomes[n] ??= []).push(err === null ? null : err.constructor.name);
@@ -916,7 +879,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('onConfirm gets the close reason when the channel closes first; onConfirm outside confirm mode throws', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const plain = openChannel(s);
       expect(() => plain.basicPublish('', 'q', 'x', {}, { onConfirm: () => undefined })).to.throw(ChannelWrongStateError, /confirm mode/);
       const ch = confirming(s);
@@ -930,7 +893,7 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     it('waitForConfirms calls back once everything published so far is answered, with the first nack', () => {
-      const s = setup();
+      const s = openOnFakeBroker();
       const ch = confirming(s);
       const results: Array<string | null> = [];
       ch.waitForConfirms((err) => results.push(`none ${err}`));

@@ -4,9 +4,9 @@
  * answered (so the application knows exactly what to republish).
  */
 import { expect } from 'chai';
-import { Channel, Connection, ConnectionParameters, VirtualIOLoop, spec } from '../../lib';
+import { Channel, spec } from '../../lib';
 import { ConfirmTracker } from '../../lib/engine/confirm-tracker';
-import { FakeBroker } from '../support/fake-broker';
+import { openChannel, openOnFakeBroker } from '../support/virtual-broker';
 
 describe('ConfirmTracker', () => {
   function published(n: number): ConfirmTracker {
@@ -42,6 +42,27 @@ describe('ConfirmTracker', () => {
     expect(t.unanswered()).to.deep.equal([]);
   });
 
+  it('knows every tag up to which one is answered (0: none yet)', () => {
+    const t = published(5);
+    expect(t.answeredThrough).to.equal(0);
+    t.answer(2, false);
+    expect(t.answeredThrough, 'tag 1 is still open').to.equal(0);
+    t.answer(1, false);
+    expect(t.answeredThrough).to.equal(2);
+    t.answer(4, true);
+    expect(t.answeredThrough).to.equal(4);
+  });
+
+  it('refuses, recording nothing, an answer for a tag never handed out', () => {
+    const t = published(3);
+    expect(t.answer(4, true)).to.equal(false);
+    expect(t.answer(9, false)).to.equal(false);
+    expect(t.unanswered()).to.deep.equal([1, 2, 3]);
+    expect(t.answeredThrough).to.equal(0);
+    expect(t.answer(3, true)).to.equal(true);
+    expect(t.unanswered()).to.deep.equal([]);
+  });
+
   it('ignores answers for tags already covered', () => {
     const t = published(3);
     t.answer(3, true);
@@ -55,17 +76,8 @@ describe('ConfirmTracker', () => {
 
 describe('Channel.unconfirmedDeliveryTags', () => {
   it('lists the publishes the broker never answered once the channel has closed', () => {
-    const loop = new VirtualIOLoop();
-    const broker = new FakeBroker(loop);
-    const connection = new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'fake-broker' }) });
-    loop.runUntilIdle();
-    let channel: Channel | undefined;
-    connection.channel((err, ch) => {
-      if (err) throw err;
-      channel = ch;
-    });
-    loop.runUntilIdle();
-    const ch = channel!;
+    const { loop, broker, connection } = openOnFakeBroker();
+    const ch = openChannel({ loop, connection });
     const answers: string[] = [];
     ch.confirmDelivery((_c, m) => answers.push(`${m.name} ${m.deliveryTag}${m.multiple ? '+' : ''}`));
     loop.runUntilIdle();

@@ -35,50 +35,15 @@ import { Duplex } from 'stream';
 import { DuplexTransport } from '../../lib';
 import { FrameWriter } from '../../lib/wire/frame-writer';
 import { FakeBroker } from '../support/fake-broker';
-
-interface Events {
-  opened: number;
-  openErrors: Error[];
-  closes: Error[];
-}
-
-function setup(
-  paramOverrides: ConstructorParameters<typeof ConnectionParameters>[0] = {},
-  brokerOptions: ConstructorParameters<typeof FakeBroker>[1] = {},
-  extra: { parameters?: ConnectionParameters[]; onCallbackError?: (e: unknown) => void } = {},
-) {
-  const loop = new VirtualIOLoop();
-  const broker = new FakeBroker(loop, brokerOptions);
-  const events: Events = { opened: 0, openErrors: [], closes: [] };
-  const connection = new Connection({
-    ioloop: loop,
-    parameters: extra.parameters ?? new ConnectionParameters({ host: 'fake-broker', ...paramOverrides }),
-    onOpen: () => (events.opened += 1),
-    onOpenError: (_c, err) => events.openErrors.push(err),
-    onClose: (_c, reason) => events.closes.push(reason),
-    onCallbackError: extra.onCallbackError,
-  });
-  return { loop, broker, connection, events };
-}
-
-function openChannel(loop: VirtualIOLoop, connection: Connection): Channel {
-  let opened: Channel | undefined;
-  connection.channel((err, ch) => {
-    if (err) throw err;
-    opened = ch;
-  });
-  loop.runUntilIdle();
-  expect(opened, 'channel opened').to.be.instanceOf(Channel);
-  return opened!;
-}
+import { connectToFakeBroker, openChannel } from '../support/virtual-broker';
 
 describe('Connection (virtual loop, fake broker)', () => {
   describe('handshake', () => {
     it('sends the protocol header, start-ok with PLAIN and capabilities, tune-ok and open', () => {
-      const { loop, broker, connection, events } = setup(
-        { virtualHost: 'vh', credentials: new PlainCredentials('user', 'pw'), channelMax: 100, frameMax: 65536 },
-        { channelMax: 2047, frameMax: 131072, heartbeat: 60 },
-      );
+      const { loop, broker, connection, events } = connectToFakeBroker({
+        parameters: { virtualHost: 'vh', credentials: new PlainCredentials('user', 'pw'), channelMax: 100, frameMax: 65536 },
+        broker: { channelMax: 2047, frameMax: 131072, heartbeat: 60 },
+      });
       expect(connection.isOpen).to.equal(false);
       loop.runUntilIdle();
       expect(events.opened).to.equal(1);
@@ -110,14 +75,14 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('lets a heartbeat callable pick the interval from the broker value', () => {
-      const { loop, connection } = setup({ heartbeat: (_c: unknown, v: number) => v * 2 }, { heartbeat: 7 });
+      const { loop, connection } = connectToFakeBroker({ parameters: { heartbeat: (_c: unknown, v: number) => v * 2 }, broker: { heartbeat: 7 } });
       loop.runUntilIdle();
       expect(connection.heartbeat).to.equal(14);
     });
 
     it('erases credentials after start-ok with eraseOnConnect', () => {
       const credentials = new PlainCredentials('u', 'p', true);
-      const { loop, events } = setup({ credentials });
+      const { loop, events } = connectToFakeBroker({ parameters: { credentials } });
       loop.runUntilIdle();
       expect(events.opened).to.equal(1);
       expect(credentials.erased).to.equal(true);
@@ -181,7 +146,7 @@ describe('Connection (virtual loop, fake broker)', () => {
           responses.push(r);
           return r;
         });
-        const { loop, broker, connection, events } = setup({ credentials });
+        const { loop, broker, connection, events } = connectToFakeBroker({ parameters: { credentials } });
         const written = record(loop);
         loop.runUntilIdle();
         expect(events.opened).to.equal(1);
@@ -197,12 +162,12 @@ describe('Connection (virtual loop, fake broker)', () => {
         expect(responses).to.have.length(1);
         expect(responses[0].every((b) => b === 0)).to.equal(true);
         // The connection works on.
-        openChannel(loop, connection);
+        openChannel({ loop, connection });
       });
 
       it('with eraseOnConnect: zeroes at detach a start-ok the transport never got', () => {
         const credentials = new PlainCredentials('user', PASSWORD, true);
-        const { loop, connection } = setup({ credentials });
+        const { loop, connection } = connectToFakeBroker({ parameters: { credentials } });
         const written = record(loop);
         // Drop the transport right after start-ok is queued, before the flush.
         const onStart = (connection as unknown as { onStart(m: unknown): void }).onStart;
@@ -218,7 +183,7 @@ describe('Connection (virtual loop, fake broker)', () => {
 
       it('without eraseOnConnect (documented): the credentials keep the password for reconnects and the frame is not wiped', () => {
         const credentials = new PlainCredentials('user', PASSWORD);
-        const { loop, broker, connection, events } = setup({ credentials });
+        const { loop, broker, connection, events } = connectToFakeBroker({ parameters: { credentials } });
         loop.runUntilIdle();
         expect(events.opened).to.equal(1);
         expect(Buffer.from(broker.session.sent(spec.Connection.StartOk)[0].response as Buffer).toString()).to.equal(`\0user\0${PASSWORD}`);
@@ -229,7 +194,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('fails with a clear AuthenticationError when no mechanism fits', () => {
-      const { loop, events } = setup({ credentials: new ExternalCredentials() }, { mechanisms: 'PLAIN AMQPLAIN' });
+      const { loop, events } = connectToFakeBroker({ parameters: { credentials: new ExternalCredentials() }, broker: { mechanisms: 'PLAIN AMQPLAIN' } });
       loop.runUntilIdle();
       expect(events.openErrors).to.have.length(1);
       expect(events.openErrors[0]).to.be.instanceOf(AuthenticationError);
@@ -257,7 +222,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('reports a socket closed after start-ok as ProbableAuthenticationError', () => {
-      const { loop, broker, events, connection } = setup();
+      const { loop, broker, events, connection } = connectToFakeBroker();
       broker.onMethod = (session, _ch, m) => {
         if (m instanceof spec.Connection.StartOk) {
           session.peer.end();
@@ -274,7 +239,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('reports connection.close 403 after start-ok as ProbableAuthenticationError', () => {
-      const { loop, broker, events } = setup();
+      const { loop, broker, events } = connectToFakeBroker();
       broker.onMethod = (session, _ch, m) => {
         if (m instanceof spec.Connection.StartOk) {
           session.send(0, new spec.Connection.Close({ replyCode: 403, replyText: 'ACCESS_REFUSED - Login was refused' }));
@@ -289,7 +254,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('reports a refused connection.open as ProbableAccessDeniedError', () => {
-      const { loop, broker, events } = setup({ virtualHost: 'secret' });
+      const { loop, broker, events } = connectToFakeBroker({ parameters: { virtualHost: 'secret' } });
       broker.onMethod = (session, _ch, m) => {
         if (m instanceof spec.Connection.Open) {
           session.send(0, new spec.Connection.Close({ replyCode: 530, replyText: "NOT_ALLOWED - access to vhost 'secret' refused" }));
@@ -303,7 +268,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('fails with SocketConnectError when nothing listens, once', () => {
-      const { loop, events } = setup({ host: 'nowhere' });
+      const { loop, events } = connectToFakeBroker({ parameters: { host: 'nowhere' } });
       loop.runUntilIdle();
       expect(events.openErrors).to.have.length(1);
       expect(events.openErrors[0]).to.be.instanceOf(SocketConnectError);
@@ -311,7 +276,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('bounds the whole handshake with stackTimeout', () => {
-      const { loop, broker, events } = setup({ stackTimeout: 3 });
+      const { loop, broker, events } = connectToFakeBroker({ parameters: { stackTimeout: 3 } });
       broker.onMethod = () => true; // answers nothing after connection.start
       loop.advance(2.9);
       expect(events.openErrors).to.have.length(0);
@@ -322,7 +287,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('bounds the TCP connect with socketTimeout', () => {
-      const { loop, events } = setup({ socketTimeout: 2 }, { acceptDelay: Infinity });
+      const { loop, events } = connectToFakeBroker({ parameters: { socketTimeout: 2 }, broker: { acceptDelay: Infinity } });
       loop.advance(2.1);
       expect(events.openErrors).to.have.length(1);
       expect(events.openErrors[0]).to.be.instanceOf(SocketConnectError);
@@ -418,7 +383,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('close() before the loop ran aborts with ConnectionOpenAborted without connecting', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       connection.close();
       expect(connection.isClosing).to.equal(true);
       loop.runUntilIdle();
@@ -430,7 +395,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('close() while opening aborts with ConnectionOpenAborted and leaves nothing scheduled', () => {
-      const { loop, connection, events } = setup({ stackTimeout: 30 }, { acceptDelay: Infinity });
+      const { loop, connection, events } = connectToFakeBroker({ parameters: { stackTimeout: 30 }, broker: { acceptDelay: Infinity } });
       loop.runUntilIdle();
       connection.close();
       loop.runUntilIdle();
@@ -443,7 +408,7 @@ describe('Connection (virtual loop, fake broker)', () => {
 
   describe('heartbeats', () => {
     it('sends a heartbeat when idle for an interval and times out after two silent intervals', () => {
-      const { loop, broker, connection, events } = setup({}, { heartbeat: 10 });
+      const { loop, broker, connection, events } = connectToFakeBroker({ broker: { heartbeat: 10 } });
       loop.runUntilIdle();
       expect(connection.heartbeat).to.equal(10);
       const session = broker.session;
@@ -465,9 +430,9 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('sends no heartbeat while other traffic flows', () => {
-      const { loop, broker, connection } = setup({}, { heartbeat: 10 });
+      const { loop, broker, connection } = connectToFakeBroker({ broker: { heartbeat: 10 } });
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       const session = broker.session;
       for (let i = 0; i < 20; i++) {
         ch.basicPublish('', 'q', 'x');
@@ -480,7 +445,7 @@ describe('Connection (virtual loop, fake broker)', () => {
 
   describe('malformed input and faults', () => {
     it('closes with 501 and a FrameError on a bad frame end', () => {
-      const { loop, broker, events } = setup();
+      const { loop, broker, events } = connectToFakeBroker();
       loop.runUntilIdle();
       broker.session.sendRaw(Buffer.from([8, 0, 0, 0, 0, 0, 0, 0x00]));
       loop.runUntilIdle();
@@ -491,9 +456,9 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('closes only this connection (541) when handling a frame throws something that is not a FrameError', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       const stub = sinon.stub(Channel.prototype, 'onMethodFrame').throws(new TypeError('engine bug'));
       try {
         broker.session.send(ch.channelNumber, new spec.Basic.Ack({ deliveryTag: 1 }));
@@ -508,7 +473,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('closes with 504 on a frame for a channel that is not open', () => {
-      const { loop, broker, events } = setup();
+      const { loop, broker, events } = connectToFakeBroker();
       loop.runUntilIdle();
       broker.session.send(9, new spec.Channel.OpenOk());
       loop.runUntilIdle();
@@ -519,9 +484,9 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('reports a socket cut mid-frame as StreamLostError and fails pending callbacks', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       broker.onMethod = () => true; // no answers from now on
       const results: Array<Error | null> = [];
       ch.queueDeclare('q', {}, (err) => results.push(err));
@@ -539,7 +504,7 @@ describe('Connection (virtual loop, fake broker)', () => {
 
     it('keeps going when a user callback throws, and reports the exception', () => {
       const errors: unknown[] = [];
-      const { loop, connection, events } = setup({}, {}, { onCallbackError: (e) => errors.push(e) });
+      const { loop, connection, events } = connectToFakeBroker({ onCallbackError: (e) => errors.push(e) });
       connection.addOnOpenCallback(() => {
         throw new Error('user bug');
       });
@@ -547,17 +512,17 @@ describe('Connection (virtual loop, fake broker)', () => {
       expect(events.opened).to.equal(1);
       expect(errors).to.have.length(1);
       expect((errors[0] as Error).message).to.equal('user bug');
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       expect(ch.isOpen).to.equal(true);
     });
   });
 
   describe('close', () => {
     it('closes channels first, then the connection; onClose fires once with ConnectionClosedByClient', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch1 = openChannel(loop, connection);
-      const ch2 = openChannel(loop, connection);
+      const ch1 = openChannel({ loop, connection });
+      const ch2 = openChannel({ loop, connection });
       const chCloses: Error[] = [];
       ch1.addOnCloseCallback((_c, r) => chCloses.push(r));
       ch2.addOnCloseCallback((_c, r) => chCloses.push(r));
@@ -580,9 +545,9 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('gives ConnectionClosedByBroker with code and text, and fails every pending channel callback', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       broker.onMethod = () => true;
       const results: Array<Error | null> = [];
       ch.queueDeclare('a', {}, (err) => results.push(err));
@@ -600,7 +565,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('lets nothing pile up for the stream once the connection is closed', () => {
-      const { loop, connection } = setup();
+      const { loop, connection } = connectToFakeBroker();
       loop.runUntilIdle();
       connection.close();
       loop.runUntilIdle();
@@ -612,7 +577,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('reports StreamLostError, not a clean close, when the socket drops before close-ok', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       loop.runUntilIdle();
       broker.onMethod = (session, _ch, m) => {
         if (m instanceof spec.Connection.Close) {
@@ -628,7 +593,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('gives up waiting for close-ok after a timeout', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       loop.runUntilIdle();
       broker.onMethod = () => true;
       connection.close();
@@ -642,7 +607,7 @@ describe('Connection (virtual loop, fake broker)', () => {
 
   describe('blocked connections', () => {
     it('reports blocked and unblocked, and closes after blockedConnectionTimeout', () => {
-      const { loop, broker, connection, events } = setup({ blockedConnectionTimeout: 30 });
+      const { loop, broker, connection, events } = connectToFakeBroker({ parameters: { blockedConnectionTimeout: 30 } });
       loop.runUntilIdle();
       const blocked = sinon.spy();
       const unblocked = sinon.spy();
@@ -668,9 +633,9 @@ describe('Connection (virtual loop, fake broker)', () => {
 
   describe('backpressure', () => {
     it('returns false from basicPublish above the high-water mark, then calls the drain callback', () => {
-      const { loop, broker, connection } = setup();
+      const { loop, broker, connection } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       const backpressure = sinon.spy();
       const drained = sinon.spy();
       connection.addBackpressureCallback(backpressure);
@@ -696,22 +661,22 @@ describe('Connection (virtual loop, fake broker)', () => {
 
   describe('channels', () => {
     it('allocates the lowest free number, reuses it after close, and honours channelMax', () => {
-      const { loop, connection } = setup({ channelMax: 2 });
+      const { loop, connection } = connectToFakeBroker({ parameters: { channelMax: 2 } });
       loop.runUntilIdle();
-      const a = openChannel(loop, connection);
-      const b = openChannel(loop, connection);
+      const a = openChannel({ loop, connection });
+      const b = openChannel({ loop, connection });
       expect([a.channelNumber, b.channelNumber]).to.deep.equal([1, 2]);
       expect(() => connection.channel()).to.throw(/channelMax/);
       a.close();
       loop.runUntilIdle();
-      const c = openChannel(loop, connection);
+      const c = openChannel({ loop, connection });
       expect(c.channelNumber).to.equal(1);
     });
 
     it('throws a bad table value from the call that made it, even when the call is queued', () => {
-      const { loop, broker, connection } = setup();
+      const { loop, broker, connection } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       broker.onMethod = () => true; // no replies: the next calls stay queued
       ch.queueDeclare('first');
       expect(() => ch.queueDeclare('second', { arguments: { bad: Symbol('x') as never } })).to.throw(InvalidArgumentError, /bad/);
@@ -722,10 +687,10 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('gives a broker channel.close to that channel only', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       loop.runUntilIdle();
-      const a = openChannel(loop, connection);
-      const b = openChannel(loop, connection);
+      const a = openChannel({ loop, connection });
+      const b = openChannel({ loop, connection });
       const reasons: Error[] = [];
       a.addOnCloseCallback((_c, r) => reasons.push(r));
       broker.session.send(a.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND - no queue' }));
@@ -762,10 +727,10 @@ describe('Connection (virtual loop, fake broker)', () => {
 
     it('cancels the pending connect when stackTimeout expires first', () => {
       // Attempt 1: 0-1 s, attempt 2: 1.5-2.5 s; attempt 1's socketTimeout (1.8 s) must not touch attempt 2.
-      const { loop, events } = setup(
-        { socketTimeout: 1.8, stackTimeout: 1, connectionAttempts: 2, retryDelay: 0.5 },
-        { acceptDelay: Infinity },
-      );
+      const { loop, events } = connectToFakeBroker({
+        parameters: { socketTimeout: 1.8, stackTimeout: 1, connectionAttempts: 2, retryDelay: 0.5 },
+        broker: { acceptDelay: Infinity },
+      });
       loop.advance(2.4);
       expect(events.openErrors).to.deep.equal([]);
       loop.advance(0.2);
@@ -779,7 +744,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('fails the attempt when the broker falls silent between tune and open-ok (heartbeat)', () => {
-      const { loop, broker, events } = setup({ stackTimeout: 30 }, { heartbeat: 1 });
+      const { loop, broker, events } = connectToFakeBroker({ parameters: { stackTimeout: 30 }, broker: { heartbeat: 1 } });
       broker.onMethod = (_s, _ch, m) => m instanceof spec.Connection.Open; // never answers connection.open
       loop.advance(2.6);
       expect(events.openErrors).to.have.length(1);
@@ -791,7 +756,7 @@ describe('Connection (virtual loop, fake broker)', () => {
 
   describe('faults after open', () => {
     it('closes with 501 and a FrameError on garbage, and releases everything', () => {
-      const { loop, broker, connection, events } = setup({}, { heartbeat: 30 });
+      const { loop, broker, connection, events } = connectToFakeBroker({ broker: { heartbeat: 30 } });
       loop.runUntilIdle();
       broker.session.sendRaw(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
       loop.runUntilIdle();
@@ -806,9 +771,9 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('reports a socket cut in the middle of a large delivery as StreamLostError; the partial message is dropped', () => {
-      const { loop, broker, connection, events } = setup({}, { frameMax: 131072 });
+      const { loop, broker, connection, events } = connectToFakeBroker({ broker: { frameMax: 131072 } });
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       const onMessage = sinon.spy();
       const tag = ch.basicConsume('q', onMessage);
       loop.runUntilIdle();
@@ -830,7 +795,7 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('does not act on frames that follow a connection.close in the same chunk', () => {
-      const { loop, broker, connection, events } = setup();
+      const { loop, broker, connection, events } = connectToFakeBroker();
       loop.runUntilIdle();
       const blocked = sinon.spy();
       connection.addOnConnectionBlockedCallback(blocked);
@@ -950,9 +915,9 @@ describe('Connection (virtual loop, fake broker)', () => {
       process.on('unhandledRejection', onUnhandled);
       try {
         const reported: unknown[] = [];
-        const { loop, broker, connection } = setup({}, {}, { onCallbackError: (e) => reported.push(e) });
+        const { loop, broker, connection } = connectToFakeBroker({ onCallbackError: (e) => reported.push(e) });
         loop.runUntilIdle();
-        const ch = openChannel(loop, connection);
+        const ch = openChannel({ loop, connection });
         ch.basicConsume('q', async () => {
           throw new Error('consumer failed');
         }, { consumerTag: 'c' });
@@ -977,9 +942,9 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('a channel closed by the broker with no close callback and no pending call warns, naming channel, code and text', () => {
-      const { loop, broker, connection } = setup();
+      const { loop, broker, connection } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       const warnings: string[] = [];
       sinon.stub(process, 'emitWarning').callsFake((w: string | Error) => void warnings.push(String(w)));
       broker.session.send(ch.channelNumber, new spec.Channel.Close({ replyCode: 406, replyText: 'PRECONDITION_FAILED - unknown delivery tag 999' }));
@@ -988,10 +953,10 @@ describe('Connection (virtual loop, fake broker)', () => {
         `channel ${ch.channelNumber} was closed: (406) PRECONDITION_FAILED - unknown delivery tag 999 (no close callback is registered on it, and no pending call was told)`,
       ]);
       // with a close callback, or a pending call that gets the error, there is no warning
-      const other = openChannel(loop, connection);
+      const other = openChannel({ loop, connection });
       other.addOnCloseCallback(() => undefined);
       broker.session.send(other.channelNumber, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND' }));
-      const third = openChannel(loop, connection);
+      const third = openChannel({ loop, connection });
       broker.onMethod = () => true;
       third.queueDeclare('missing', { passive: true }, () => undefined);
       loop.runUntilIdle();
@@ -1003,9 +968,9 @@ describe('Connection (virtual loop, fake broker)', () => {
 
   describe('callbacks can be removed; drain has a one-shot form (issue 11)', () => {
     it('remove...Callback stops a callback; onceDrain fires once and never piles up', () => {
-      const { loop, broker, connection } = setup();
+      const { loop, broker, connection } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       let blocked = 0;
       const onBlocked = (): void => void blocked++;
       connection.addOnConnectionBlockedCallback(onBlocked);
@@ -1040,9 +1005,9 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('channel callbacks have remove forms too', () => {
-      const { loop, broker, connection } = setup();
+      const { loop, broker, connection } = connectToFakeBroker();
       loop.runUntilIdle();
-      const ch = openChannel(loop, connection);
+      const ch = openChannel({ loop, connection });
       const flows: boolean[] = [];
       const onFlow = (_c: Channel, active: boolean): void => void flows.push(active);
       ch.addOnFlowCallback(onFlow);

@@ -5,8 +5,8 @@
  */
 import { expect } from 'chai';
 import { rabbitmqctl, uniqueName } from '../support/broker';
-import { cleanUp, startExample, stopExample, type RunningExample, withChannel } from './helpers';
-import { cbp } from '../support/callbacks';
+import { startExample, stopExample, type RunningExample, withChannel } from './helpers';
+import { cbp, cleanUp } from '../support/callbacks';
 
 /** The broker's connection pid of the connection named `name` (client property connection_name). */
 async function connectionPid(name: string): Promise<string | null> {

@@ -1,7 +1,8 @@
 /** examples/asynchronous-publisher.ts: every delivery tag tracked until acked; reports. */
 import { expect } from 'chai';
 import { uniqueName } from '../support/broker';
-import { cleanUp, queueMessageCount, runExample } from './helpers';
+import { queueMessageCount, runExample } from './helpers';
+import { cleanUp } from '../support/callbacks';
 
 describe('examples/asynchronous-publisher.ts', function () {
   this.timeout(60000);

@@ -4,7 +4,8 @@
  */
 import { expect } from 'chai';
 import { rabbitmqctl } from '../support/broker';
-import { eventually, startExample, stopExample, type RunningExample } from './helpers';
+import { startExample, stopExample, type RunningExample } from './helpers';
+import { eventually } from '../support/polling';
 
 describe('examples/blocked-connection.ts', function () {
   this.timeout(60000);

@@ -6,8 +6,11 @@
  */
 import { expect } from 'chai';
 import { amqpUrl, rabbitmqctl, uniqueName } from '../support/broker';
-import { cbp } from '../support/callbacks';
-import { TcpProxy, cleanUp, eventually, runExample, startExample, stopExample, type RunningExample, urlVia, withChannel } from './helpers';
+import { cbp, cleanUp } from '../support/callbacks';
+import { runExample, startExample, stopExample, type RunningExample, urlVia, withChannel } from './helpers';
+import { freePort } from '../support/net-tools';
+import { TcpProxy } from '../support/tcp-proxy';
+import { eventually } from '../support/polling';
 
 async function publish(exchange: string, bodies: string[]): Promise<void> {
   await withChannel(async (ch) => {
@@ -25,8 +28,7 @@ describe('examples/consume-recover.ts', function () {
 
   before(async () => {
     const broker = new URL(amqpUrl());
-    proxy = new TcpProxy(broker.hostname, Number(broker.port || 5672));
-    await proxy.listen();
+    proxy = await TcpProxy.start(broker.hostname, Number(broker.port || 5672));
   });
 
   afterEach(async () => {
@@ -50,7 +52,7 @@ describe('examples/consume-recover.ts', function () {
     await publish(exchange, ['first']);
     await example.waitFor(/received #1: first/);
 
-    proxy.dropAll();
+    proxy.cut();
     await example.waitFor(/connection error, recovering \(#1\) in 0.2 s: StreamLostError/);
     await eventually(() => example!.count(/consuming on queue/) === 2, 10000, 'consuming again');
     await publish(exchange, ['second']);
@@ -81,9 +83,7 @@ describe('examples/consume-recover.ts', function () {
   });
 
   it('retries other connection errors, then gives up after --retries', async () => {
-    const dead = new TcpProxy('127.0.0.1', 1);
-    const port = await dead.listen();
-    await dead.close(); // nothing listens there now
+    const port = await freePort(); // nothing listens there now
     const r = await runExample('consume-recover', ['--retries', '2', '--retry-delay', '0.1'], 30000, {
       AMQP_URL: urlVia(amqpUrl(), '127.0.0.1', port),
     });

@@ -1,11 +1,11 @@
 /**
  * Helpers for the example specs: run an example as a child process
  * (`node --import tsx examples/<name>.ts ...`, with the environment of the
- * test run, which tools/with-broker.ts filled with AMQP_URL and friends),
- * watch its output, and a tiny TCP proxy to cut connections on demand.
+ * test run, which tools/with-broker.ts filled with AMQP_URL and friends)
+ * and watch its output. (The TCP proxy that cuts connections is
+ * spec/support/tcp-proxy.ts; cleanUp is in spec/support/callbacks.ts.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Channel, spec } from '../../lib';
 import { cbp, closeConnection, openChannel, openConnection } from '../support/callbacks';
@@ -135,78 +135,6 @@ export async function stopExample(example: RunningExample | undefined): Promise<
   await example.done;
 }
 
-/**
- * A TCP proxy on a loopback port in front of the broker; `dropAll()` destroys
- * every proxied connection (the client sees its socket reset: StreamLostError).
- */
-export class TcpProxy {
-  private readonly server: net.Server;
-  private readonly pairs = new Set<[net.Socket, net.Socket]>();
-  port = 0;
-  /** Local ports of the proxy's sockets to the broker (the broker sees these as the peer ports). */
-  readonly upstreamPorts: number[] = [];
-
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(this.targetPort, this.targetHost);
-      const pair: [net.Socket, net.Socket] = [client, upstream];
-      this.pairs.add(pair);
-      upstream.once('connect', () => this.upstreamPorts.push(upstream.localPort!));
-      client.pipe(upstream);
-      upstream.pipe(client);
-      const close = (): void => {
-        this.pairs.delete(pair);
-        client.destroy();
-        upstream.destroy();
-      };
-      client.once('close', close);
-      upstream.once('close', close);
-      client.on('error', () => undefined);
-      upstream.on('error', () => undefined);
-    });
-  }
-
-  listen(): Promise<number> {
-    return new Promise((resolve) => {
-      this.server.listen(0, '127.0.0.1', () => {
-        this.port = (this.server.address() as net.AddressInfo).port;
-        resolve(this.port);
-      });
-    });
-  }
-
-  get connectionCount(): number {
-    return this.pairs.size;
-  }
-
-  /** Resets every proxied connection. */
-  dropAll(): void {
-    for (const [client, upstream] of this.pairs) {
-      client.resetAndDestroy();
-      upstream.destroy();
-    }
-    this.pairs.clear();
-  }
-
-  close(): Promise<void> {
-    this.dropAll();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/** Polls `predicate` until it holds; rejects after `timeoutMs`. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await predicate()) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not true within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The AMQP URL of the broker under test with its host and port replaced (for the proxy). */
 export function urlVia(url: string, host: string, port: number): string {
   const u = new URL(url);
@@ -238,14 +166,4 @@ export function queueMessageCount(queue: string): Promise<number | null> {
       return null;
     }
   });
-}
-
-/** Deletes queues and exchanges, ignoring those that do not exist. */
-export async function cleanUp(queues: string[], exchanges: string[] = []): Promise<void> {
-  for (const q of queues) {
-    await withChannel((ch) => cbp((cb) => ch.queueDelete(q, {}, cb)).catch(() => undefined));
-  }
-  for (const e of exchanges) {
-    await withChannel((ch) => cbp((cb) => ch.exchangeDelete(e, {}, cb)).catch(() => undefined));
-  }
 }

@@ -6,7 +6,9 @@
  */
 import { expect } from 'chai';
 import { rabbitmqctl, uniqueName } from '../support/broker';
-import { cleanUp, eventually, type RunningExample, startExample, stopExample, withChannel } from './helpers';
+import { type RunningExample, startExample, stopExample, withChannel } from './helpers';
+import { cleanUp } from '../support/callbacks';
+import { eventually } from '../support/polling';
 
 async function publish(queue: string, body: string): Promise<void> {
   await withChannel(async (ch) => {

@@ -1,7 +1,8 @@
 /** examples/rpc-server.ts + rpc-client.ts: direct reply-to and correlation ids. */
 import { expect } from 'chai';
 import { uniqueName } from '../support/broker';
-import { cleanUp, runExample, startExample, stopExample, type RunningExample } from './helpers';
+import { runExample, startExample, stopExample, type RunningExample } from './helpers';
+import { cleanUp } from '../support/callbacks';
 
 describe('examples/rpc-server.ts and rpc-client.ts', function () {
   this.timeout(60000);

@@ -1,7 +1,8 @@
 /** examples/web-server.ts: HTTP and AMQP on one loop; confirms decide the HTTP status. */
 import { expect } from 'chai';
 import { uniqueName } from '../support/broker';
-import { cleanUp, startExample, stopExample, type RunningExample } from './helpers';
+import { startExample, stopExample, type RunningExample } from './helpers';
+import { cleanUp } from '../support/callbacks';
 
 describe('examples/web-server.ts', function () {
   this.timeout(60000);

@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { uniqueName } from '../support/broker';
-import { cleanUp, queueMessageCount, runExample } from './helpers';
+import { queueMessageCount, runExample } from './helpers';
+import { cleanUp } from '../support/callbacks';
 
 describe('examples/worker-threads-consumer.ts', function () {
   this.timeout(60000);

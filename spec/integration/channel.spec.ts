@@ -3,7 +3,7 @@
  * options and decoded reply, ordering, channel numbers, message content,
  * consumers, confirms, returns, transactions, errors and closing.
  *
- * Every wait is bounded (`within` / `waitFor`), names are unique per run,
+ * Every wait is bounded (`within` / `eventually`), names are unique per run,
  * and every connection is closed after each test. Exceptions thrown inside
  * callbacks (failed assertions included) reach `onCallbackError` and fail
  * the test that caused them.
@@ -31,6 +31,7 @@ import {
 } from '../../lib';
 import { rabbitmqctl, uniqueName } from '../support/broker';
 import { brokerParameters, cbp, closeConnection, openChannel, openConnection, within } from '../support/callbacks';
+import { eventually, sleep } from '../support/polling';
 
 /** Upper bound of any single wait on the broker. */
 const WAIT = 10000;
@@ -74,19 +75,6 @@ function failure(what: string, start: (cb: ErrorCallback) => void): Promise<Erro
     }),
     what,
   );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `predicate` until it holds; fails after `ms`. */
-async function waitFor(what: string, predicate: () => boolean, ms = WAIT): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 /** Declares a fresh exclusive queue and returns its name. */
@@ -291,11 +279,11 @@ describe('Channel (integration, RabbitMQ)', function () {
       for (let i = 0; i < 5; i++) ch.basicPublish('', queue, `m${i}`);
       const got: spec.Basic.Deliver[] = [];
       await call('basic.consume', (cb) => ch.basicConsume(queue, (_c, m) => got.push(m), {}, cb));
-      await waitFor('two deliveries', () => got.length === 2);
+      await eventually(() => got.length === 2, WAIT, 'two deliveries');
       await sleep(200);
       expect(got).to.have.length(2);
       ch.basicAck(got[1].deliveryTag, true);
-      await waitFor('two more deliveries', () => got.length === 4);
+      await eventually(() => got.length === 4, WAIT, 'two more deliveries');
       await sleep(100);
       expect(got).to.have.length(4);
     });
@@ -328,10 +316,10 @@ describe('Channel (integration, RabbitMQ)', function () {
       ch.basicPublish('', queue, 'recover me');
       const got: Array<{ m: spec.Basic.Deliver; body: string }> = [];
       await call('basic.consume', (cb) => ch.basicConsume(queue, (_c, m, _p, body) => got.push({ m, body: body.toString() }), {}, cb));
-      await waitFor('the first delivery', () => got.length === 1);
+      await eventually(() => got.length === 1, WAIT, 'the first delivery');
       const ok = await call('basic.recover', (cb) => ch.basicRecover(true, cb));
       expect(ok).to.be.instanceOf(spec.Basic.RecoverOk);
-      await waitFor('the redelivery', () => got.length === 2);
+      await eventually(() => got.length === 2, WAIT, 'the redelivery');
       expect(got[1].body).to.equal('recover me');
       expect(got[1].m.redelivered).to.equal(true);
     });
@@ -424,7 +412,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       ch.queueDeclare(queue, { exclusive: true, noWait: true }, (err, ok) => results.push(['q', err, ok]));
       ch.queueBind(queue, exchange, '', { noWait: true }, (err, ok) => results.push(['b', err, ok]));
       expect(results, 'not called synchronously').to.deep.equal([]);
-      await waitFor('the noWait callbacks', () => results.length === 3);
+      await eventually(() => results.length === 3, WAIT, 'the noWait callbacks');
       expect(results).to.deep.equal([
         ['x', null, undefined],
         ['q', null, undefined],
@@ -472,7 +460,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       expect(busyDone, 'the quick channel finished before the busy one').to.be.lessThan(300);
       expect(ok.queue).to.match(/^amq\.gen-/);
       expect(await failed).to.equal(await queued);
-      await waitFor('the busy channel', () => busyDone === 300);
+      await eventually(() => busyDone === 300, WAIT, 'the busy channel');
       expect(busy.isOpen && quick.isOpen && connection.isOpen).to.equal(true);
     });
   });
@@ -708,7 +696,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       expect(ch.consumerTags).to.deep.equal([generated]);
       const given = uniqueName('ctag');
       expect(ch.basicConsume(queue, () => undefined, { consumerTag: given }, (err, ok) => results.push([err, ok]))).to.equal(given);
-      await waitFor('both consume-oks', () => results.length === 2);
+      await eventually(() => results.length === 2, WAIT, 'both consume-oks');
       expect(results.map(([err, ok]) => [err, ok?.consumerTag])).to.deep.equal([
         [null, generated],
         [null, given],
@@ -729,7 +717,7 @@ describe('Channel (integration, RabbitMQ)', function () {
         ch.basicPublish('', q1, `one-${i}`, { messageId: `id-${i}` });
         ch.basicPublish('', q2, `two-${i}`);
       }
-      await waitFor('all deliveries', () => got1.length === 20 && got2.length === 20);
+      await eventually(() => got1.length === 20 && got2.length === 20, WAIT, 'all deliveries');
       expect(got1.map((d) => d.body)).to.deep.equal(Array.from({ length: 20 }, (_v, i) => `one-${i}`));
       expect(got2).to.deep.equal(Array.from({ length: 20 }, (_v, i) => `two-${i}`));
       const first = got1[0];
@@ -753,7 +741,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       const got: string[] = [];
       const tag = ch.basicConsume(queue, (_c, _m, _p, body) => got.push(body.toString()), { autoAck: true });
       ch.basicPublish('', queue, 'before');
-      await waitFor('the first delivery', () => got.length === 1);
+      await eventually(() => got.length === 1, WAIT, 'the first delivery');
       const ok = await call<spec.Basic.CancelOk>('basic.cancel', (cb) => ch.basicCancel(tag, cb));
       expect(ok).to.be.instanceOf(spec.Basic.CancelOk);
       expect(ok.consumerTag).to.equal(tag);
@@ -777,7 +765,7 @@ describe('Channel (integration, RabbitMQ)', function () {
         c.basicAck(m.deliveryTag);
         if (received.length === 10) cancelled = call('basic.cancel', (cb) => c.basicCancel(tag, cb));
       });
-      await waitFor('ten deliveries', () => cancelled !== null);
+      await eventually(() => cancelled !== null, WAIT, 'ten deliveries');
       await cancelled;
       expect(received.length).to.be.at.least(10);
       const left = total - received.length;
@@ -798,7 +786,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       await call('basic.consume', (cb) => (tag = ch.basicConsume(queue, () => undefined, {}, cb)));
       const other = await channelOf(connection);
       await call('queue.delete from another channel', (cb) => other.queueDelete(queue, {}, cb));
-      await waitFor('the broker cancel', () => cancels.length === 1);
+      await eventually(() => cancels.length === 1, WAIT, 'the broker cancel');
       expect(cancels[0]).to.be.instanceOf(spec.Basic.Cancel);
       expect(cancels[0].consumerTag).to.equal(tag);
       expect(ch.consumerTags).to.deep.equal([]);
@@ -829,7 +817,7 @@ describe('Channel (integration, RabbitMQ)', function () {
         { autoAck: true },
       );
       for (let i = 0; i < 5; i++) ch.basicPublish('', queue, `m${i}`);
-      await waitFor('five deliveries', () => got.length === 5);
+      await eventually(() => got.length === 5, WAIT, 'five deliveries');
       expect(got).to.deep.equal(['m0', 'm1', 'm2', 'm3', 'm4']);
       expect(callbackErrors.splice(0).map((e) => (e as Error).message)).to.deep.equal(['user bug in onMessage']);
       expect(ch.isOpen).to.equal(true);
@@ -874,7 +862,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       for (let i = 0; i < n; i++) ch.basicPublish('', queue, `m${i}`);
       expect(ch.nextPublishSeqNo).to.equal(n + 1);
       expect(ch.unconfirmedDeliveryTags()).to.have.length(n);
-      await waitFor('confirms for every publish', () => coverage(events).all.length >= n);
+      await eventually(() => coverage(events).all.length >= n, WAIT, 'confirms for every publish');
       expect(ch.unconfirmedDeliveryTags(), 'tags left unanswered after every ack').to.deep.equal([]);
       const { acked, nacked, all } = coverage(events);
       expect(all).to.deep.equal(Array.from({ length: n }, (_v, i) => i + 1));
@@ -884,7 +872,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       await sleep(50);
       expect(coverage(events).all).to.have.length(n);
       ch.basicPublish('', queue, 'single');
-      await waitFor('the single ack', () => events.some((e) => e.deliveryTag === n + 1));
+      await eventually(() => events.some((e) => e.deliveryTag === n + 1), WAIT, 'the single ack');
       expect(events[events.length - 1].deliveryTag).to.equal(n + 1);
     });
 
@@ -894,7 +882,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       const events: Array<spec.Basic.Ack | spec.Basic.Nack> = [];
       await call('confirm.select', (cb) => ch.confirmDelivery((_c, method) => events.push(method), cb));
       for (let i = 0; i < 3; i++) ch.basicPublish('', queue, `m${i}`);
-      await waitFor('confirms for three publishes', () => coverage(events).all.length === 3);
+      await eventually(() => coverage(events).all.length === 3, WAIT, 'confirms for three publishes');
       const { acked, nacked } = coverage(events);
       expect(acked).to.deep.equal([1]);
       expect(nacked).to.deep.equal([2, 3]);
@@ -913,7 +901,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       const key = uniqueName('nowhere');
       ch.basicPublish('amq.direct', key, 'come back', { messageId: 'returned-1', headers: { a: 1 } }, true);
       ch.basicPublish('amq.direct', key, 'not mandatory: dropped', {}, false);
-      await waitFor('the return', () => returns.length === 1);
+      await eventually(() => returns.length === 1, WAIT, 'the return');
       const { m, p, body } = returns[0];
       expect(m).to.be.instanceOf(spec.Basic.Return);
       expect([m.replyCode, m.replyText, m.exchange, m.routingKey]).to.deep.equal([312, 'NO_ROUTE', 'amq.direct', key]);
@@ -941,7 +929,7 @@ describe('Channel (integration, RabbitMQ)', function () {
       ch.basicGet('nowhere', record('get'));
       ch.basicQos({ prefetchCount: 1 }, record('qos'));
       ch.queueDeclare(uniqueName('ch-nowait'), { noWait: true }, record('nowait'));
-      await waitFor('the channel close', () => closes.length === 1);
+      await eventually(() => closes.length === 1, WAIT, 'the channel close');
       await sleep(50);
       const reason = closes[0][1] as ChannelClosedByBroker;
       expect(closes[0][0]).to.equal(ch);
@@ -1145,7 +1133,7 @@ describe('Channel (integration, RabbitMQ)', function () {
         if (sent < total) setImmediate(publishSome);
       };
       publishSome();
-      await waitFor('1,000 deliveries', () => received.length >= total, 30000);
+      await eventually(() => received.length >= total, 30000, '1,000 deliveries');
       await sleep(100);
       expect(received).to.have.length(total);
       expect(received).to.deep.equal(Array.from({ length: total }, (_v, i) => i));

@@ -32,7 +32,9 @@ import {
 } from '../../lib';
 import { amqpUrl, amqpsInfo, deniedVhost, rabbitmqctl, uniqueName } from '../support/broker';
 import { brokerParameters, cbp, closeConnection, openChannel, within } from '../support/callbacks';
-import { activeSockets, clientSocketsTo, freePort, LocalServer, PausableProxy, sleep, waitUntil } from '../support/net-tools';
+import { activeSockets, clientSocketsTo, freePort, LocalServer } from '../support/net-tools';
+import { eventually, sleep } from '../support/polling';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /** What a connection reported, and promises of the first report of each kind. */
 interface Observed {
@@ -113,7 +115,7 @@ async function expectCleanFailure(o: Observed, baseline: number, ms = 20000): Pr
   expect(o.connection.isClosed).to.equal(true);
   expect(loopOf(o.connection).pendingTimerCount, 'timers left').to.equal(0);
   // A graceful end waits for the broker's FIN; it comes promptly.
-  await waitUntil(() => activeSockets().length <= baseline, 3000, 'every socket of the attempt closing');
+  await eventually(() => activeSockets().length <= baseline, 3000, 'every socket of the attempt closing');
   return err;
 }
 
@@ -170,7 +172,7 @@ describe('Connection against RabbitMQ', function () {
       expect(o.closes).to.have.length(1);
       expect(o.opens).to.equal(1);
       expect(loopOf(c).pendingTimerCount).to.equal(0);
-      await waitUntil(() => activeSockets().length <= baseline, 3000, 'the socket closing');
+      await eventually(() => activeSockets().length <= baseline, 3000, 'the socket closing');
     });
 
     it('negotiates channelMax, frameMax and heartbeat down to what the client asks for', async function () {
@@ -287,7 +289,7 @@ describe('Connection against RabbitMQ', function () {
         expect(err).to.be.instanceOf(ConnectionWorkflowFailed);
         expect(err.attempts.map((e) => e.constructor.name)).to.deep.equal(['StackTimeoutError', 'StackTimeoutError']);
         expect(loopOf(o.connection).pendingTimerCount, 'timers left').to.equal(0);
-        await waitUntil(() => clientSocketsTo(server.port).length === 0, 1000, 'the client sockets closing');
+        await eventually(() => clientSocketsTo(server.port).length === 0, 1000, 'the client sockets closing');
         await sleep(700); // past every socketTimeout: nothing more may be reported
         expect(o.openErrors).to.have.length(1);
         expect(o.closes).to.have.length(0);
@@ -399,13 +401,13 @@ describe('Connection against RabbitMQ', function () {
 
     it('times out with AMQPHeartbeatTimeout when the broker falls silent', async function () {
       const { host, port } = brokerAddress();
-      const proxy = await PausableProxy.start(host, port);
+      const proxy = await TcpProxy.start(host, port);
       try {
         const o = observe({ parameters: brokerParameters({ host: '127.0.0.1', port: proxy.port, heartbeat: 1 }) });
         const c = await within(10000, o.opened, 'opening');
         await sleep(1500);
         expect(c.isOpen).to.equal(true);
-        proxy.pauseBrokerToClient();
+        proxy.goSilent();
         const paused = Date.now();
         const reason = await within(6000, o.closed, 'onClose');
         expect(reason).to.be.instanceOf(AMQPHeartbeatTimeout);

@@ -22,6 +22,7 @@ import {
 } from '../../lib';
 import { amqpUrl, uniqueName } from '../support/broker';
 import { brokerParameters, cbp, closeConnection, openChannel, openConnection, within } from '../support/callbacks';
+import { eventually } from '../support/polling';
 
 const WAIT = 10000;
 const connections: Connection[] = [];
@@ -35,15 +36,6 @@ async function connect(overrides: ConnectionParametersOptions = {}): Promise<Sel
 
 function call<T>(what: string, start: (cb: Callback<T>) => void): Promise<T> {
   return within(WAIT, cbp<T>(start), what);
-}
-
-/** Resolves once `check()` holds (polled every 10 ms), or fails after WAIT. */
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + WAIT;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${WAIT} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function messageCount(ch: Channel, queue: string): Promise<number> {
@@ -78,7 +70,7 @@ describe('Hardening against RabbitMQ', function () {
     await call('declare', (cb) => setupCh.queueDeclare(queue, {}, cb));
     const body = Buffer.alloc(200, 'x');
     for (let i = 0; i < 3000; i++) setupCh.basicPublish('', queue, body);
-    await until('3000 messages queued', async () => (await messageCount(setupCh, queue)) === 3000);
+    await eventually(async () => (await messageCount(setupCh, queue)) === 3000, WAIT, '3000 messages queued');
     let survived = 0;
     for (let trial = 0; trial < 50; trial++) {
       const connection = await connect();
@@ -87,7 +79,7 @@ describe('Hardening against RabbitMQ', function () {
       await call('qos', (cb) => ch.basicQos({ prefetchCount: 1000 }, cb));
       let delivered = 0;
       ch.basicConsume(queue, () => void delivered++);
-      await until('deliveries flowing', () => delivered > 0);
+      await eventually(() => delivered > 0, WAIT, 'deliveries flowing');
       const reasons: Error[] = [];
       ch.addOnCloseCallback((_c, r) => reasons.push(r));
       const err = await within(WAIT, new Promise<Error | null>((resolve) => ch.queueDeclare(uniqueName('missing'), { passive: true }, (e) => resolve(e))), 'passive declare');
@@ -129,13 +121,13 @@ describe('Hardening against RabbitMQ', function () {
       got.push(p.messageId ?? '?');
       c.basicAck(m.deliveryTag);
     });
-    await until('the good message arrives', () => got.length === 1);
+    await eventually(() => got.length === 1, WAIT, 'the good message arrives');
     expect(got).to.deep.equal(['fine']);
     expect(errors).to.have.length(1);
     expect(errors[0]).to.be.instanceOf(UndecodableMessageError);
     expect((errors[0] as UndecodableMessageError).queue).to.equal(queue);
     expect(warnings.join('\n')).to.match(new RegExp(`delivery 1 .*queue "${queue}".*nested more than 128`));
-    await until('the poison message is dead-lettered', async () => (await messageCount(ch, dead)) === 1);
+    await eventually(async () => (await messageCount(ch, dead)) === 1, WAIT, 'the poison message is dead-lettered');
     expect(connection.isOpen && ch.isOpen).to.equal(true);
   });
 
@@ -149,12 +141,12 @@ describe('Hardening against RabbitMQ', function () {
     ch.addOnCloseCallback((_c, r) => reasons.push(r));
     const got: string[] = [];
     ch.basicConsume(queue, (_c, _m, p) => got.push(p.messageId ?? '?'));
-    await until('the channel closes', () => reasons.length === 1);
+    await eventually(() => reasons.length === 1, WAIT, 'the channel closes');
     expect(got).to.deep.equal([]);
     expect(reasons[0]).to.be.instanceOf(ChannelClosedByClient);
     expect((reasons[0] as ChannelClosedByClient).replyCode).to.equal(406);
     expect(reasons[0].message).to.match(/body of 5000 bytes, more than maxMessageSize 1000/);
-    await until('the big message is dead-lettered', async () => (await messageCount(admin, dead)) === 1);
+    await eventually(async () => (await messageCount(admin, dead)) === 1, WAIT, 'the big message is dead-lettered');
     expect(connection.isOpen && admin.isOpen).to.equal(true);
   });
 });

@@ -18,12 +18,12 @@
 import { expect } from 'chai';
 import { type Channel, type GetMessage, spec } from '../../lib';
 import { uniqueName } from '../support/broker';
-import { cbp, closeConnection, openChannel, openConnection, within } from '../support/callbacks';
+import { cbp, cleanUp, closeConnection, openChannel, openConnection, within } from '../support/callbacks';
+import { eventually } from '../support/polling';
 import { ALL_BYTES, fullProperties } from './fixtures';
 import {
   amqpToolsConnectionArgs,
   brokerUser,
-  cleanup,
   contentHeaders,
   declareQueue,
   decodeTagged,
@@ -33,7 +33,6 @@ import {
   requireAmqpTools,
   run,
   sig,
-  until,
   publishConfirmed,
 } from './support';
 
@@ -52,7 +51,7 @@ describe('interop: coney ↔ librabbitmq (amqp-tools) through RabbitMQ', functio
   const queues: string[] = [];
 
   afterEach(async function () {
-    await cleanup(queues.splice(0));
+    await cleanUp(queues.splice(0));
   });
 
   it('coney → amqp-consume: bodies byte for byte; librabbitmq parses all 14 properties and every header type; the tool acks', async function () {
@@ -184,13 +183,13 @@ describe('interop: coney ↔ librabbitmq (amqp-tools) through RabbitMQ', functio
       const binary = Buffer.concat([ALL_BYTES, Buffer.from(ALL_BYTES).reverse()]);
       const r1 = await run('amqp-publish', [...amqpToolsConnectionArgs(), '-r', q], { timeoutMs: 20000, input: binary });
       expect(r1.code, describeRun('amqp-publish < binary', r1)).to.equal(0);
-      await until(() => received.length === 1, 10000, 'the binary message');
+      await eventually(() => received.length === 1, 10000, 'the binary message');
       const r2 = await run('amqp-publish', [...amqpToolsConnectionArgs(), '-r', q, '-l'], {
         timeoutMs: 20000,
         input: 'line one\nline two\nünïcødé ✓\n',
       });
       expect(r2.code, describeRun('amqp-publish -l', r2)).to.equal(0);
-      await until(() => received.length === 4, 10000, 'the three line messages');
+      await eventually(() => received.length === 4, 10000, 'the three line messages');
 
       expect(received[0].body.toString('hex'), 'binary body from stdin').to.equal(binary.toString('hex'));
       // librabbitmq's -l reads with fgets(): each message keeps its newline

@@ -47,10 +47,10 @@ import {
 } from '../../lib';
 import { ALL_BYTES, CASES, fullProperties, PIKA_BUG } from './fixtures';
 import { amqpUrl, uniqueName } from '../support/broker';
-import { cbp, closeConnection, openChannel, within } from '../support/callbacks';
+import { cbp, cleanUp, closeConnection, openChannel, within } from '../support/callbacks';
+import { eventually } from '../support/polling';
 import {
   brokerUser,
-  cleanup,
   coneyView,
   contentHeaders,
   declareQueue,
@@ -66,7 +66,6 @@ import {
   script,
   sig,
   type Tagged,
-  until,
   publishConfirmed,
 } from './support';
 
@@ -149,7 +148,7 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
   const exchanges: string[] = [];
 
   afterEach(async function () {
-    await cleanup(queues.splice(0), exchanges.splice(0));
+    await cleanUp(queues.splice(0), exchanges.splice(0));
   });
 
   it('coney → pika: all 14 properties and every field-table type, value by value; pika 1.2 bugs named and checked against the raw bytes', async function () {
@@ -318,7 +317,7 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
       );
       r = await run(PYTHON, [script('pika_publish.py'), amqpUrl(), q], { timeoutMs: 45000 });
       expect(r.code, describeRun('pika_publish.py', r)).to.equal(0);
-      await until(() => received.length >= 2, 15000, "coney receiving pika's messages");
+      await eventually(() => received.length >= 2, 15000, "coney receiving pika's messages");
     } finally {
       await closeConnection(connection);
     }

@@ -19,7 +19,7 @@ import {
   spec,
 } from '../../lib';
 import { amqpUrl } from '../support/broker';
-import { cbp, closeConnection, openChannel, openConnection, within } from '../support/callbacks';
+import { cbp, openConnection, within } from '../support/callbacks';
 
 /** Debian's interpreter: python3-pika is installed for it (the pyenv python3 on PATH has no pika). */
 export const PYTHON = '/usr/bin/python3';
@@ -467,28 +467,6 @@ export function parseDecimal(s: string): Decimal {
 /** Declares a queue that the test deletes afterwards (not exclusive: other clients read it). */
 export function declareQueue(ch: Channel, name: string): Promise<unknown> {
   return cbp((cb) => ch.queueDeclare(name, { autoDelete: false, durable: false, arguments: { 'x-expires': 300000 } }, cb));
-}
-
-/** Deletes queues and exchanges on a fresh connection (best effort, bounded). */
-export async function cleanup(queues: string[], exchanges: string[] = []): Promise<void> {
-  if (queues.length === 0 && exchanges.length === 0) return;
-  const c = await openConnection();
-  try {
-    const ch = await openChannel(c);
-    for (const q of queues) await within(10000, cbp((cb) => ch.queueDelete(q, {}, cb)), `deleting queue ${q}`);
-    for (const x of exchanges) await within(10000, cbp((cb) => ch.exchangeDelete(x, {}, cb)), `deleting exchange ${x}`);
-  } finally {
-    await closeConnection(c);
-  }
-}
-
-/** Waits until `pred()` holds (polling), or rejects after `ms`. */
-export async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Enables confirms, runs `sends` once confirm mode is on, and resolves when the broker has acked them all. */

@@ -1,9 +1,11 @@
 /**
- * Test helpers that turn coney's error-first callbacks into promises, and
- * open connections and channels against the throwaway broker.
+ * Test helpers that turn coney's error-first callbacks into promises, open
+ * connections and channels against the throwaway broker, and delete what a
+ * spec declared there.
  */
 import {
   type Channel,
+  ChannelClosedByBroker,
   type Connection,
   ConnectionParameters,
   type ConnectionParametersOptions,
@@ -78,4 +80,30 @@ export function closeConnection(connection: Connection): Promise<Error> {
     }),
     'closing a connection',
   );
+}
+
+/**
+ * Deletes queues, then exchanges, on a fresh connection. Each deletion has a
+ * channel of its own, and one that the broker refuses with a channel error (a
+ * missing exchange, a queue another connection holds exclusively) is skipped.
+ * Anything else fails, naming the step: no broker, or a step not done within
+ * 10 s.
+ */
+export async function cleanUp(queues: string[], exchanges: string[] = []): Promise<void> {
+  if (queues.length === 0 && exchanges.length === 0) return;
+  const connection = await openConnection();
+  const remove = async (what: string, del: (ch: Channel, cb: (err: Error | null) => void) => void): Promise<void> => {
+    const ch = await within(10000, openChannel(connection), `opening a channel for ${what}`);
+    try {
+      await within(10000, cbp((cb) => del(ch, cb)), what);
+    } catch (err) {
+      if (!(err instanceof ChannelClosedByBroker)) throw err;
+    }
+  };
+  try {
+    for (const q of queues) await remove(`deleting queue ${q}`, (ch, cb) => ch.queueDelete(q, {}, cb));
+    for (const x of exchanges) await remove(`deleting exchange ${x}`, (ch, cb) => ch.exchangeDelete(x, {}, cb));
+  } finally {
+    await closeConnection(connection);
+  }
 }

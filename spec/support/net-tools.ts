@@ -1,8 +1,8 @@
 /**
  * Local TCP helpers for integration specs: a free port nobody listens on,
- * a server that accepts and never answers, a proxy that can stop forwarding
- * the broker's bytes (a "dead" broker), and socket accounting to prove that
- * nothing is left open.
+ * a server that accepts and never answers, and socket accounting to prove
+ * that nothing is left open. (The proxy that cuts or silences connections
+ * is in tcp-proxy.ts; bounded waiting in polling.ts.)
  */
 import * as net from 'node:net';
 
@@ -15,20 +15,6 @@ export function activeSockets(): net.Socket[] {
 /** The open client sockets connected (or connecting) to `port` on this host. */
 export function clientSocketsTo(port: number): net.Socket[] {
   return activeSockets().filter((s) => s.remotePort === port);
-}
-
-/** Resolves once `predicate` holds; rejects after `ms` naming `what`. */
-export async function waitUntil(predicate: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
-    await sleep(20);
-  }
-}
-
-/** A promise of a pause. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A port that was free a moment ago (bound, then released): connecting to it is refused. */
@@ -70,57 +56,5 @@ export class LocalServer {
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/**
- * A TCP proxy to the broker. `pauseBrokerToClient()` silently drops what
- * the broker sends while still forwarding the client's bytes: to the client
- * the broker looks dead, to the broker the client looks alive.
- */
-export class PausableProxy {
-  private forwarding = true;
-  private readonly upstreams: net.Socket[] = [];
-
-  private constructor(
-    private readonly server: LocalServer,
-    readonly brokerPort: number,
-  ) {}
-
-  /** Starts a proxy to 127.0.0.1:`brokerPort`. */
-  static async start(brokerHost: string, brokerPort: number): Promise<PausableProxy> {
-    let proxy: PausableProxy | null = null;
-    const server = await LocalServer.start((client) => proxy!.pipe(client, brokerHost, brokerPort));
-    proxy = new PausableProxy(server, brokerPort);
-    return proxy;
-  }
-
-  /** The port clients connect to. */
-  get port(): number {
-    return this.server.port;
-  }
-
-  /** From now on, the broker's bytes are dropped. */
-  pauseBrokerToClient(): void {
-    this.forwarding = false;
-  }
-
-  /** Stops the proxy and every connection through it. */
-  async close(): Promise<void> {
-    for (const upstream of this.upstreams) upstream.destroy();
-    await this.server.close();
-  }
-
-  private pipe(client: net.Socket, host: string, port: number): void {
-    const upstream = net.connect({ host, port });
-    this.upstreams.push(upstream);
-    upstream.on('error', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-    client.on('data', (chunk) => upstream.write(chunk));
-    upstream.on('data', (chunk) => {
-      if (this.forwarding) client.write(chunk);
-    });
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
   }
 }
