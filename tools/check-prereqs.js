@@ -13,12 +13,11 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
-const APT_PACKAGES = 'rabbitmq-server amqp-specs openssl python3-pika amqp-tools';
+const APT_PACKAGES = 'rabbitmq-server openssl python3-pika amqp-tools';
 const APT_COMMAND = `sudo apt-get install -y ${APT_PACKAGES}`;
 const NPM_COMMAND = 'npm ci';
 
 const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
-const SPEC_XML = '/usr/share/amqp/specs/0-9-1-rabbit/amqp0-9-1.stripped.extended.xml';
 const PYTHON = '/usr/bin/python3';
 
 /**
@@ -45,10 +44,6 @@ function findMissing(probe) {
   const ownBroker = Boolean(probe.env.AMQP_URL);
   if (!ownBroker && !probe.exists(RABBITMQ_SERVER)) {
     missing.push(`${RABBITMQ_SERVER} (Debian package rabbitmq-server; or set AMQP_URL to use your own broker)`);
-    needApt = true;
-  }
-  if (!probe.exists(SPEC_XML)) {
-    missing.push(`${SPEC_XML} (Debian package amqp-specs)`);
     needApt = true;
   }
   if (!probe.onPath('openssl')) {

@@ -1,8 +1,8 @@
 /**
  * Generates `lib/wire/spec.ts` from the AMQP 0-9-1 specification XML
- * (RabbitMQ's extended edition, installed under /usr/share/amqp/specs) merged
- * with `tools/spec-rabbitmq-extensions.xml` (RabbitMQ methods newer than that
- * XML, plus errata).
+ * (RabbitMQ's extended edition, vendored in `tools/spec/`) merged with
+ * `tools/spec-rabbitmq-extensions.xml` (RabbitMQ methods newer than that XML,
+ * plus errata). It needs nothing but the repository and `npm ci`.
  *
  *   npm run generate          # writes lib/wire/spec.ts
  *   tsx tools/generate-spec.ts --check   # exits 1 when lib/wire/spec.ts is stale
@@ -14,10 +14,13 @@
  * entities.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 
-/** The installed specification XML. */
-export const SPEC_XML = '/usr/share/amqp/specs/0-9-1-rabbit/amqp0-9-1.stripped.extended.xml';
+/**
+ * The specification XML: RabbitMQ's extended edition of AMQP 0-9-1, vendored
+ * unchanged from Debian's amqp-specs package (see tools/spec/README.md).
+ */
+export const SPEC_XML = join(__dirname, 'spec', 'amqp0-9-1.stripped.extended.xml');
 /** Our additions, same format. */
 export const EXTENSIONS_XML = join(__dirname, 'spec-rabbitmq-extensions.xml');
 /** The generated module. */
@@ -365,12 +368,14 @@ interface EncField {
 }
 
 /**
- * Encoding statements for `fields` (already grouped: a `bit` run is given as
- * one entry of `bits`). Uses locals `b` (buffer), `pos`, `v`; `w` is the Writer.
+ * The encoding of one field (a run of up to 8 `bit` fields is one op).
+ * `fixed`: at most `size` bytes written through the locals `b` (the buffer)
+ * and `pos`, with `v` as scratch. `call`: a Writer method that works on
+ * `w.pos` itself and ensures its own room (longstr, table).
  */
 type EncOp =
   | { kind: 'fixed'; size: number; lines: string[] }
-  | { kind: 'call'; lines: string[] };
+  | { kind: 'call'; call: string };
 
 function encodeOps(fields: EncField[]): EncOp[] {
   const ops: EncOp[] = [];
@@ -423,10 +428,10 @@ function encodeOps(fields: EncField[]): EncOp[] {
         ops.push({ kind: 'fixed', size: 256, lines: [`pos = writeShortstr(b, pos, ${f.expr}, '${f.what}');`] });
         break;
       case 'longstr':
-        ops.push({ kind: 'call', lines: [`w.pos = pos;`, `w.longstr(${f.expr}, '${f.what}');`, `pos = w.pos;`] });
+        ops.push({ kind: 'call', call: `w.longstr(${f.expr}, '${f.what}');` });
         break;
       case 'table':
-        ops.push({ kind: 'call', lines: [`w.pos = pos;`, `encodeTable(w, ${f.expr}, '${f.what}');`, `pos = w.pos;`] });
+        ops.push({ kind: 'call', call: `encodeTable(w, ${f.expr}, '${f.what}');` });
         break;
       default:
         throw new Error(`unhandled type ${f.type}`);
@@ -435,39 +440,64 @@ function encodeOps(fields: EncField[]): EncOp[] {
   return ops;
 }
 
-/** Groups ops into segments; each segment of fixed ops gets one `ensure`. */
-function emitOps(ops: EncOp[], firstPrefix: number, firstLines: string[], indent: string, wrap?: (op: EncOp, idx: number) => string[]): string[] {
+/**
+ * The statements of `ops`: consecutive fixed ops form a segment with one
+ * `w.ensure` for all of them (the first segment also covers `firstPrefix`
+ * bytes written by `firstLines`).
+ *
+ * The position lives in the local `pos` during fixed ops and in `w.pos` during
+ * calls; it is copied over only when the other side reads it next, so no store
+ * is left whose value is never read: a call right after a call, or one that
+ * ends the encoding, is not followed by `pos = w.pos`, and `w.pos = pos` is
+ * written only when `pos` has moved since.
+ *
+ * With `wrap` each op runs only under a condition (`wrap` puts it inside an
+ * `if`): a call then hands the position back to `pos` at once, since whether
+ * it ran is known only at run time.
+ */
+function emitOps(ops: EncOp[], firstPrefix: number, firstLines: string[], indent: string, wrap?: (lines: string[], idx: number) => string[]): string[] {
   const out: string[] = [];
+  const push = (lines: string[], idx: number) => {
+    for (const l of wrap ? wrap(lines, idx) : lines) out.push(indent + l);
+  };
+  /** Whether `w.pos` may be behind `pos` (a fixed op wrote through `pos` since the last copy). */
+  let posAhead = false;
   let idx = 0;
   let first = true;
   while (idx < ops.length || first) {
     // a segment: consecutive fixed ops
     let size = first ? firstPrefix : 0;
-    const seg: { op: EncOp; idx: number }[] = [];
-    while (idx < ops.length && ops[idx].kind === 'fixed') {
-      size += (ops[idx] as { size: number }).size;
-      seg.push({ op: ops[idx], idx });
-      idx++;
+    const seg: { lines: string[]; idx: number }[] = [];
+    for (let op = ops[idx]; op?.kind === 'fixed'; op = ops[++idx]) {
+      size += op.size;
+      seg.push({ lines: op.lines, idx });
     }
     if (first) {
-      out.push(`${indent}let pos = w.pos;`);
-      out.push(`${indent}w.ensure(${size});`);
-      out.push(`${indent}let b = w.buf;`);
-      for (const l of firstLines) out.push(indent + l);
+      out.push(`${indent}let pos = w.pos;`, `${indent}w.ensure(${size});`, `${indent}let b = w.buf;`, ...firstLines.map((l) => indent + l));
+      posAhead = firstLines.length > 0;
       first = false;
     } else if (seg.length > 0) {
-      out.push(`${indent}w.pos = pos;`);
-      out.push(`${indent}w.ensure(${size});`);
-      out.push(`${indent}b = w.buf;`);
+      // after calls: unconditional ones left the position in w.pos only
+      if (!wrap) out.push(`${indent}pos = w.pos;`);
+      if (posAhead) out.push(`${indent}w.pos = pos;`);
+      out.push(`${indent}w.ensure(${size});`, `${indent}b = w.buf;`);
     }
-    for (const s of seg) for (const l of wrap ? wrap(s.op, s.idx) : s.op.lines) out.push(indent + l);
+    for (const s of seg) push(s.lines, s.idx);
+    if (seg.length > 0) posAhead = true;
     // calls
-    while (idx < ops.length && ops[idx].kind === 'call') {
-      for (const l of wrap ? wrap(ops[idx], idx) : ops[idx].lines) out.push(indent + l);
-      idx++;
+    for (let op = ops[idx]; op?.kind === 'call'; op = ops[++idx]) {
+      if (wrap) {
+        push([`w.pos = pos;`, op.call, `pos = w.pos;`], idx);
+        // a call that did not run leaves w.pos behind pos
+        posAhead = true;
+      } else {
+        if (posAhead) out.push(`${indent}w.pos = pos;`);
+        push([op.call], idx);
+        posAhead = false;
+      }
     }
   }
-  out.push(`${indent}w.pos = pos;`);
+  if (posAhead) out.push(`${indent}w.pos = pos;`);
   return out;
 }
 
@@ -501,14 +531,14 @@ function docComment(indent: string, text: string): string[] {
   return [`${indent}/**`, ...lines.map((l) => (l ? `${indent} * ${l}` : `${indent} *`)), `${indent} */`];
 }
 
-function methodDoc(c: ClassDef, m: MethodDef, ns: string, byName: Map<string, string>): string {
+function methodDoc({ c, m, replies }: MethodGen): string {
   const fromServer = m.receivers.includes('client');
   const fromClient = m.receivers.includes('server');
   const sender = fromServer && fromClient ? 'either peer' : fromServer ? 'the broker' : fromClient ? 'the client' : 'a peer';
   let s = `\`${c.name}.${m.name}\` (class ${c.index}, method ${m.index}), sent by ${sender}`;
   if (m.content) s += '; carries content (a header frame and body frames follow)';
-  if (m.synchronous && m.responses.length > 0) {
-    s += `; synchronous: answered by ${m.responses.map((r) => `{@link ${ns}.${byName.get(`${c.name}.${r}`)}}`).join(' or ')}`;
+  if (m.synchronous && replies.length > 0) {
+    s += `; synchronous: answered by ${replies.map((r) => `{@link ${r}}`).join(' or ')}`;
   } else if (m.synchronous) s += '; a reply to a synchronous method';
   s += '.';
   if (m.deprecated) s += ' Deprecated.';
@@ -516,17 +546,68 @@ function methodDoc(c: ClassDef, m: MethodDef, ns: string, byName: Map<string, st
   return s;
 }
 
-/** Returns the TypeScript source of `lib/wire/spec.ts`. */
-export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSIONS_XML): string {
-  const spec = loadSpec(specXml, extensionsXml);
-  const out: string[] = [];
-  const emit = (...lines: string[]) => out.push(...lines);
+/** One method, with everything the emitters need resolved up front. */
+interface MethodGen {
+  c: ClassDef;
+  m: MethodDef;
+  /** The namespace (class) name, e.g. `Queue`. */
+  ns: string;
+  /** The class name, e.g. `DeclareOk`. */
+  cls: string;
+  /** e.g. `queue.declare-ok` */
+  fullName: string;
+  /** `classId << 16 | methodId` */
+  index: number;
+  fields: { f: FieldDef; prop: string; binary: boolean }[];
+  /** The module-level constant holding the reply classes, e.g. `R_queue_declare`. */
+  rconst: string;
+  /** The reply classes, e.g. `['Queue.DeclareOk']`. */
+  replies: string[];
+}
 
+/** Resolves names, replies and field properties of every method (and checks them), in class/method id order. */
+function collectMethods(spec: SpecModel): MethodGen[] {
   const classNameOf = new Map<string, string>(); // 'queue.declare-ok' -> 'DeclareOk'
   for (const c of spec.classes) for (const m of c.methods) classNameOf.set(`${c.name}.${m.name}`, pascal(m.name));
+  const methods: MethodGen[] = [];
+  for (const c of spec.classes) {
+    const ns = pascal(c.name);
+    for (const m of c.methods) {
+      const fullName = `${c.name}.${m.name}`;
+      const fields = m.fields.map((f) => ({ f, prop: propName(fullName, f), binary: BINARY_FIELDS.has(`${fullName}.${f.name}`) }));
+      for (const { prop } of fields) {
+        if (IDENTITY_MEMBERS.has(prop)) throw new Error(`${fullName}: field ${prop} collides with a method member; rename it in FIELD_NAMES`);
+      }
+      const replies = m.responses.map((r) => {
+        const rc = classNameOf.get(`${c.name}.${r}`);
+        if (!rc) throw new Error(`${fullName}: unknown response ${r}`);
+        return `${ns}.${rc}`;
+      });
+      methods.push({
+        c,
+        m,
+        ns,
+        cls: pascal(m.name),
+        fullName,
+        index: (c.index << 16) | m.index,
+        fields,
+        rconst: `R_${c.name}_${m.name}`.replace(/-/g, '_'),
+        replies,
+      });
+    }
+  }
+  return methods;
+}
 
-  const rel = (p: string) => (p.startsWith('/usr/') ? p : relative(join(__dirname, '..'), p));
-  emit(
+/** The do-not-edit line, the module comment, the imports, the protocol version and port. */
+function emitHeader(spec: SpecModel, specXml: string, extensionsXml: string): string[] {
+  const root = join(__dirname, '..');
+  // files inside the repository by their relative path, others as given
+  const rel = (p: string) => {
+    const r = relative(root, p);
+    return r.startsWith('..') || isAbsolute(r) ? p : r;
+  };
+  return [
     `// GENERATED by tools/generate-spec.ts from ${rel(specXml)} and ${rel(extensionsXml)}. Do not edit: run \`npm run generate\`.`,
     '/**',
     ` * The AMQP ${spec.major}-${spec.minor}-${spec.revision} protocol with RabbitMQ's extensions: one class per method,`,
@@ -553,35 +634,37 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     `/** The IANA-assigned AMQP port. */`,
     `export const DEFAULT_PORT = ${spec.port};`,
     '',
-  );
+  ];
+}
 
-  // constants
+/** The frame constants, the reply code constants and REPLY_CODES. */
+function emitConstants(spec: SpecModel): string[] {
+  const out: string[] = [];
   const frameConsts = spec.constants.filter((c) => !c.cls && !c.name.startsWith('reply-'));
-  const replyConsts = spec.constants.filter((c) => c.cls || c.name.startsWith('reply-'));
-  replyConsts.sort((a, b) => a.value - b.value);
-  emit('// Frame constants');
+  const replyConsts = spec.constants.filter((c) => c.cls || c.name.startsWith('reply-')).sort((a, b) => a.value - b.value);
+  out.push('// Frame constants');
   for (const c of frameConsts) {
-    emit(...docComment('', c.doc || `\`${c.name}\``), `export const ${upper(c.name)} = ${c.value};`);
+    out.push(...docComment('', c.doc || `\`${c.name}\``), `export const ${upper(c.name)} = ${c.value};`);
   }
-  emit('', '// Reply codes');
+  out.push('', '// Reply codes');
   for (const c of replyConsts) {
     const kind = c.cls === 'hard-error' ? 'hard error (closes the connection)' : c.cls === 'soft-error' ? 'soft error (closes the channel)' : 'success';
-    emit(...docComment('', `\`${c.name}\` (${c.value}): ${kind}.${c.doc ? ' ' + c.doc : ''}`), `export const ${upper(c.name)} = ${c.value};`);
+    out.push(...docComment('', `\`${c.name}\` (${c.value}): ${kind}.${c.doc ? ' ' + c.doc : ''}`), `export const ${upper(c.name)} = ${c.value};`);
   }
-  emit(
+  out.push(
     '',
     '/** Every reply code: its constant name and whether it is a hard (connection) error. */',
     'export const REPLY_CODES: Readonly<Record<number, { readonly name: string; readonly hardError: boolean }>> = {',
-    ...replyConsts
-      .slice()
-      .sort((a, b) => a.value - b.value)
-      .map((c) => `  ${c.value}: { name: '${upper(c.name)}', hardError: ${c.cls === 'hard-error'} },`),
+    ...replyConsts.map((c) => `  ${c.value}: { name: '${upper(c.name)}', hardError: ${c.cls === 'hard-error'} },`),
     '};',
     '',
   );
+  return out;
+}
 
-  // interfaces
-  emit(
+/** AMQPType, FieldInfo, AMQPMethod and MethodClass (fixed text). */
+function emitInterfaces(): string[] {
+  return [
     '/** The wire type of a method field or property. */',
     "export type AMQPType = 'bit' | 'octet' | 'short' | 'long' | 'longlong' | 'shortstr' | 'longstr' | 'timestamp' | 'table';",
     '',
@@ -631,143 +714,153 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     '  decode(r: Reader): M;',
     '}',
     '',
-  );
+  ];
+}
 
-  const allMethods: { c: ClassDef; m: MethodDef; ns: string; cls: string }[] = [];
-  const repliesConsts: string[] = [];
-
+/** One namespace per class, holding its method classes. */
+function emitNamespaces(spec: SpecModel, methods: MethodGen[]): string[] {
+  const out: string[] = [];
   for (const c of spec.classes) {
     const ns = pascal(c.name);
-    emit(...docComment('', `Methods of the \`${c.name}\` class (${c.index}).${c.doc ? ' ' + c.doc : ''}`), `export namespace ${ns} {`);
-    emit(`  /** The class id of \`${c.name}\`. */`, `  export const CLASS_ID = ${c.index};`, '');
-    for (const m of c.methods) {
-      const cls = pascal(m.name);
-      const fullName = `${c.name}.${m.name}`;
-      const index = (c.index << 16) | m.index;
-      const fields = m.fields.map((f) => ({ f, prop: propName(fullName, f), binary: BINARY_FIELDS.has(`${fullName}.${f.name}`) }));
-      const tsType = (x: { f: FieldDef; binary: boolean }) => (x.binary ? 'Buffer | string' : TS_TYPE[x.f.type]);
-      for (const { prop } of fields) {
-        if (IDENTITY_MEMBERS.has(prop)) throw new Error(`${fullName}: field ${prop} collides with a method member; rename it in FIELD_NAMES`);
-      }
-      const replies = m.responses.map((r) => {
-        const rc = classNameOf.get(`${c.name}.${r}`);
-        if (!rc) throw new Error(`${fullName}: unknown response ${r}`);
-        return `${ns}.${rc}`;
-      });
-      const rconst = `R_${c.name}_${m.name}`.replace(/-/g, '_');
-      repliesConsts.push(`const ${rconst}: readonly MethodClass[] = Object.freeze([${replies.join(', ')}]);`);
-      allMethods.push({ c, m, ns, cls });
-
-      // fields interface
-      emit(`  /** The fields of {@link ${ns}.${cls}}. */`, `  export interface ${cls}Fields {`);
-      for (const x of fields) {
-        const { f, prop } = x;
-        emit(`    /** \`${f.name}\` (${f.type}${f.reserved ? ', reserved' : ''})${f.doc ? ': ' + f.doc : ''} */`, `    ${prop}: ${tsType(x)};`);
-      }
-      emit('  }', '');
-
-      emit(...docComment('  ', methodDoc(c, m, ns, classNameOf)));
-      emit(`  export class ${cls} implements AMQPMethod, ${cls}Fields {`);
-      emit(
-        `    static readonly classId = ${c.index};`,
-        `    static readonly methodId = ${m.index};`,
-        `    static readonly index = ${hex8(index)};`,
-        `    static readonly methodName = '${fullName}';`,
-        `    static readonly synchronous = ${m.synchronous};`,
-        `    static readonly hasContent = ${m.content};`,
-        ...(fields.length === 0
-          ? [`    static readonly fields: readonly FieldInfo[] = Object.freeze([]);`]
-          : [
-              `    static readonly fields: readonly FieldInfo[] = Object.freeze([`,
-              ...fields.map(({ f, prop, binary }) => `      { name: '${prop}', amqpName: '${f.name}', type: '${f.type}', binary: ${binary} },`),
-              `    ]);`,
-            ]),
-        `    static get replies(): readonly MethodClass[] {`,
-        `      return ${rconst};`,
-        `    }`,
-        `    get classId(): ${c.index} {`,
-        `      return ${c.index};`,
-        `    }`,
-        `    get methodId(): ${m.index} {`,
-        `      return ${m.index};`,
-        `    }`,
-        `    get index(): ${hex8(index)} {`,
-        `      return ${hex8(index)};`,
-        `    }`,
-        `    get name(): '${fullName}' {`,
-        `      return '${fullName}';`,
-        `    }`,
-        `    get synchronous(): ${m.synchronous} {`,
-        `      return ${m.synchronous};`,
-        `    }`,
-        `    get hasContent(): ${m.content} {`,
-        `      return ${m.content};`,
-        `    }`,
-        `    get replies(): readonly MethodClass[] {`,
-        `      return ${rconst};`,
-        `    }`,
-        '',
-      );
-      for (const x of fields) {
-        const { f, prop } = x;
-        emit(`    /** \`${f.name}\` (${f.type}${f.reserved ? ', reserved' : ''}) */`, `    ${prop}: ${tsType(x)};`);
-      }
-      if (fields.length > 0) emit('');
-      // constructor
-      if (fields.length === 0) {
-        emit(`    constructor(init?: Partial<${cls}Fields>) {`, `      void init;`, `    }`, '');
-      } else {
-        emit(`    constructor(init?: Partial<${cls}Fields>) {`);
-        for (const { f, prop, binary } of fields) {
-          emit(`      this.${prop} = init?.${prop} ?? ${binary ? 'Buffer.alloc(0)' : defaultLiteral(`${fullName}.${f.name}`, f.type)};`);
-        }
-        emit('    }', '');
-      }
-      // encode
-      const encFields: EncField[] = fields.map(({ f, prop }) => ({
-        prop,
-        type: f.type,
-        expr: `this.${prop}`,
-        what: `${fullName} field ${prop}`,
-        owner: fullName,
-      }));
-      const ops = encodeOps(encFields);
-      const needsV = encFields.some((f) => f.type === 'octet' || f.type === 'short' || f.type === 'long');
-      emit(`    /** Writes the payload of a \`${fullName}\` method frame. */`, `    encode(w: Writer): void {`);
-      if (needsV) emit(`      let v: number;`);
-      emit(
-        ...emitOps(ops, 4, [
-          `b[pos] = ${c.index >>> 8};`,
-          `b[pos + 1] = ${c.index & 0xff};`,
-          `b[pos + 2] = ${m.index >>> 8};`,
-          `b[pos + 3] = ${m.index & 0xff};`,
-          `pos += 4;`,
-        ], '      '),
-      );
-      emit('    }', '');
-      // decode
-      emit(`    /** Reads the fields of \`${fullName}\` (the ids have been consumed). */`, `    static decode(r: Reader): ${cls} {`);
-      if (fields.length === 0) {
-        emit(`      void r;`, `      return new ${cls}();`);
-      } else {
-        emit(`      const m = new ${cls}();`);
-        emit(...decodeLines(fields.map(({ f, prop, binary }) => ({ prop, type: f.type, binary })), 'm', '      '));
-        emit(`      return m;`);
-      }
-      emit('    }', '  }', '');
-    }
-    emit('}', '');
+    out.push(...docComment('', `Methods of the \`${c.name}\` class (${c.index}).${c.doc ? ' ' + c.doc : ''}`), `export namespace ${ns} {`);
+    out.push(`  /** The class id of \`${c.name}\`. */`, `  export const CLASS_ID = ${c.index};`, '');
+    for (const x of methods) if (x.c === c) out.push(...emitMethod(x));
+    out.push('}', '');
   }
+  return out;
+}
 
-  // union type
-  emit(
+const fieldTsType = (x: { f: FieldDef; binary: boolean }) => (x.binary ? 'Buffer | string' : TS_TYPE[x.f.type]);
+
+/** A method's `...Fields` interface and its class. */
+function emitMethod(x: MethodGen): string[] {
+  const { c, m, ns, cls, fullName, fields, rconst } = x;
+  const out: string[] = [];
+  const hex = hex8(x.index);
+
+  out.push(`  /** The fields of {@link ${ns}.${cls}}. */`, `  export interface ${cls}Fields {`);
+  for (const y of fields) {
+    const { f, prop } = y;
+    out.push(`    /** \`${f.name}\` (${f.type}${f.reserved ? ', reserved' : ''})${f.doc ? ': ' + f.doc : ''} */`, `    ${prop}: ${fieldTsType(y)};`);
+  }
+  out.push('  }', '');
+
+  out.push(...docComment('  ', methodDoc(x)));
+  out.push(`  export class ${cls} implements AMQPMethod, ${cls}Fields {`);
+  out.push(
+    `    static readonly classId = ${c.index};`,
+    `    static readonly methodId = ${m.index};`,
+    `    static readonly index = ${hex};`,
+    `    static readonly methodName = '${fullName}';`,
+    `    static readonly synchronous = ${m.synchronous};`,
+    `    static readonly hasContent = ${m.content};`,
+    ...(fields.length === 0
+      ? [`    static readonly fields: readonly FieldInfo[] = Object.freeze([]);`]
+      : [
+          `    static readonly fields: readonly FieldInfo[] = Object.freeze([`,
+          ...fields.map(({ f, prop, binary }) => `      { name: '${prop}', amqpName: '${f.name}', type: '${f.type}', binary: ${binary} },`),
+          `    ]);`,
+        ]),
+    `    static get replies(): readonly MethodClass[] {`,
+    `      return ${rconst};`,
+    `    }`,
+    `    get classId(): ${c.index} {`,
+    `      return ${c.index};`,
+    `    }`,
+    `    get methodId(): ${m.index} {`,
+    `      return ${m.index};`,
+    `    }`,
+    `    get index(): ${hex} {`,
+    `      return ${hex};`,
+    `    }`,
+    `    get name(): '${fullName}' {`,
+    `      return '${fullName}';`,
+    `    }`,
+    `    get synchronous(): ${m.synchronous} {`,
+    `      return ${m.synchronous};`,
+    `    }`,
+    `    get hasContent(): ${m.content} {`,
+    `      return ${m.content};`,
+    `    }`,
+    `    get replies(): readonly MethodClass[] {`,
+    `      return ${rconst};`,
+    `    }`,
+    '',
+  );
+  for (const y of fields) {
+    const { f, prop } = y;
+    out.push(`    /** \`${f.name}\` (${f.type}${f.reserved ? ', reserved' : ''}) */`, `    ${prop}: ${fieldTsType(y)};`);
+  }
+  if (fields.length > 0) out.push('');
+  out.push(...emitMethodConstructor(x), ...emitMethodEncode(x), ...emitMethodDecode(x));
+  out.push('  }', '');
+  return out;
+}
+
+/** The constructor: each field from `init` or its default. */
+function emitMethodConstructor({ cls, fullName, fields }: MethodGen): string[] {
+  if (fields.length === 0) return [`    constructor(init?: Partial<${cls}Fields>) {`, `      void init;`, `    }`, ''];
+  return [
+    `    constructor(init?: Partial<${cls}Fields>) {`,
+    ...fields.map(
+      ({ f, prop, binary }) => `      this.${prop} = init?.${prop} ?? ${binary ? 'Buffer.alloc(0)' : defaultLiteral(`${fullName}.${f.name}`, f.type)};`,
+    ),
+    '    }',
+    '',
+  ];
+}
+
+/** `encode(w)`: the class and method ids, then the fields. */
+function emitMethodEncode({ c, m, fullName, fields }: MethodGen): string[] {
+  const encFields: EncField[] = fields.map(({ f, prop }) => ({
+    prop,
+    type: f.type,
+    expr: `this.${prop}`,
+    what: `${fullName} field ${prop}`,
+    owner: fullName,
+  }));
+  const needsV = encFields.some((f) => f.type === 'octet' || f.type === 'short' || f.type === 'long');
+  const ids = [`b[pos] = ${c.index >>> 8};`, `b[pos + 1] = ${c.index & 0xff};`, `b[pos + 2] = ${m.index >>> 8};`, `b[pos + 3] = ${m.index & 0xff};`, `pos += 4;`];
+  return [
+    `    /** Writes the payload of a \`${fullName}\` method frame. */`,
+    `    encode(w: Writer): void {`,
+    ...(needsV ? [`      let v: number;`] : []),
+    ...emitOps(encodeOps(encFields), 4, ids, '      '),
+    '    }',
+    '',
+  ];
+}
+
+/** `static decode(r)`: the fields (the ids have been consumed). */
+function emitMethodDecode({ cls, fullName, fields }: MethodGen): string[] {
+  return [
+    `    /** Reads the fields of \`${fullName}\` (the ids have been consumed). */`,
+    `    static decode(r: Reader): ${cls} {`,
+    ...(fields.length === 0
+      ? [`      void r;`, `      return new ${cls}();`]
+      : [
+          `      const m = new ${cls}();`,
+          ...decodeLines(
+            fields.map(({ f, prop, binary }) => ({ prop, type: f.type, binary })),
+            'm',
+            '      ',
+          ),
+          `      return m;`,
+        ]),
+    '    }',
+  ];
+}
+
+/** AnyMethod, METHOD_CLASSES, the lookup maps, CLASS_NAMES and the reply constants. */
+function emitMethodTables(spec: SpecModel, methods: MethodGen[]): string[] {
+  return [
     '/** Every method class instance (a discriminated union on `name` and `index`). */',
     'export type AnyMethod =',
-    ...allMethods.map(({ ns, cls }, i) => `  | ${ns}.${cls}${i === allMethods.length - 1 ? ';' : ''}`),
+    ...methods.map(({ ns, cls }, i) => `  | ${ns}.${cls}${i === methods.length - 1 ? ';' : ''}`),
     '',
     '/** Every method class, in class/method id order. */',
     'export const METHOD_CLASSES: readonly MethodClass[] = Object.freeze([',
-    ...allMethods.map(({ ns, cls }) => `  ${ns}.${cls},`),
+    ...methods.map(({ ns, cls }) => `  ${ns}.${cls},`),
     ']);',
     '',
     '/** The method class of an index (`classId << 16 | methodId`), if known. */',
@@ -781,11 +874,14 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     ...spec.classes.map((c) => `  ${c.index}: '${c.name}',`),
     '};',
     '',
-  );
+    ...methods.map(({ rconst, replies }) => `const ${rconst}: readonly MethodClass[] = Object.freeze([${replies.join(', ')}]);`),
+    '',
+  ];
+}
 
-  emit(...repliesConsts, '');
-
-  emit(
+/** unknownMethod and decodeMethod: one switch over every method index. */
+function emitDecodeMethod(methods: MethodGen[]): string[] {
+  return [
     'function unknownMethod(id: number): FrameError {',
     '  const classId = id >>> 16;',
     '  const methodId = id & 0xffff;',
@@ -808,27 +904,45 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     '  const id = buf[offset] * 0x1000000 + ((buf[offset + 1] << 16) | (buf[offset + 2] << 8) | buf[offset + 3]);',
     '  const r = new Reader(buf, offset + 4, end);',
     '  switch (id) {',
-  );
-  for (const { ns, cls, c, m } of allMethods) {
-    emit(`    case ${hex8((c.index << 16) | m.index)}:`, `      return ${ns}.${cls}.decode(r);`);
-  }
-  emit('    default:', '      throw unknownMethod(id);', '  }', '}', '');
+    ...methods.flatMap(({ ns, cls, index }) => [`    case ${hex8(index)}:`, `      return ${ns}.${cls}.decode(r);`]),
+    '    default:',
+    '      throw unknownMethod(id);',
+    '  }',
+    '}',
+    '',
+  ];
+}
 
-  // BasicProperties
+/** The properties of the `basic` class, with flag word positions. */
+interface PropsGen {
+  basic: ClassDef;
+  props: { f: FieldDef; prop: string }[];
+  /** How many 16-bit flag words (15 properties each). */
+  nWords: number;
+}
+
+const flagOf = (i: number) => ({ word: Math.floor(i / 15), bit: 1 << (15 - (i % 15)) });
+
+/** BasicPropertiesInit and the BasicProperties class. */
+function emitBasicProperties(spec: SpecModel): string[] {
   const basic = spec.classes.find((c) => c.name === 'basic');
   if (!basic) throw new Error('no basic class');
   const props = basic.properties.map((f) => ({ f, prop: propName('basic', f) }));
-  const nWords = Math.max(1, Math.ceil(props.length / 15));
-  const flagOf = (i: number) => ({ word: Math.floor(i / 15), bit: 1 << (15 - (i % 15)) });
-  emit('/** The properties of a message: a plain object of these fields is accepted wherever properties are. */', 'export interface BasicPropertiesInit {');
-  for (const { f, prop } of props) emit(`  /** \`${f.name}\` (${f.type}) */`, `  ${prop}?: ${TS_TYPE[f.type]};`);
-  emit('}', '');
-  emit(
+  const p: PropsGen = { basic, props, nWords: Math.max(1, Math.ceil(props.length / 15)) };
+  return [...emitPropertiesClass(p), ...emitPropertiesEncode(p), ...emitPropertiesDecode(p), '}', ''];
+}
+
+/** BasicPropertiesInit, then BasicProperties up to its codec: fields, constructor, toJSON, inspect, unknownName. */
+function emitPropertiesClass({ basic, props }: PropsGen): string[] {
+  return [
+    '/** The properties of a message: a plain object of these fields is accepted wherever properties are. */',
+    'export interface BasicPropertiesInit {',
+    ...props.flatMap(({ f, prop }) => [`  /** \`${f.name}\` (${f.type}) */`, `  ${prop}?: ${TS_TYPE[f.type]};`]),
+    '}',
+    '',
     '/** What `util.inspect` prints for a BasicProperties: a same-named class without the custom hook. */',
     'const InspectedBasicProperties = class BasicProperties {};',
     '',
-  );
-  emit(
     '/**',
     ` * The content header properties of the \`basic\` class (${props.length} properties; an absent one is`,
     ' * `undefined`). `timestamp` is a Date with whole seconds on the wire.',
@@ -841,11 +955,10 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     ...props.map(({ f, prop }) => `    { name: '${prop}', amqpName: '${f.name}', type: '${f.type}', binary: false },`),
     '  ]);',
     '',
-  );
-  for (const { f, prop } of props) emit(`  /** \`${f.name}\` (${f.type}) */`, `  ${prop}?: ${TS_TYPE[f.type]};`);
-  emit('', '  constructor(init?: BasicPropertiesInit) {');
-  for (const { prop } of props) emit(`    this.${prop} = init?.${prop} ?? undefined;`);
-  emit(
+    ...props.flatMap(({ f, prop }) => [`  /** \`${f.name}\` (${f.type}) */`, `  ${prop}?: ${TS_TYPE[f.type]};`]),
+    '',
+    '  constructor(init?: BasicPropertiesInit) {',
+    ...props.map(({ prop }) => `    this.${prop} = init?.${prop} ?? undefined;`),
     '  }',
     '',
     '  /** The present properties as a plain object. */',
@@ -876,51 +989,56 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     '    return undefined;',
     '  }',
     '',
-  );
+  ];
+}
 
-  // encode
+/** BasicProperties.encode: the flag words, then each present property. */
+function emitPropertiesEncode({ props, nWords }: PropsGen): string[] {
   const propEnc: EncField[] = props.map(({ f, prop }) => ({ prop, type: f.type, expr: prop, what: `property ${prop}`, owner: 'basic properties' }));
   // Each property is its own op (bits never occur among properties).
   if (propEnc.some((p) => p.type === 'bit')) throw new Error('bit properties are not supported');
-  const pops = encodeOps(propEnc);
-  const wrap = (op: EncOp, idx: number): string[] => {
-    const { prop } = propEnc[idx];
+  const words = Array.from({ length: nWords }, (_x, k) => k);
+  // every op only when its property is present, setting its flag
+  const wrap = (lines: string[], idx: number): string[] => {
     const { word, bit } = flagOf(idx);
-    return [`if (${prop} != null) {`, `  f${word} |= 0x${bit.toString(16)};`, ...op.lines.map((l) => '  ' + l), '}'];
+    return [`if (${propEnc[idx].prop} != null) {`, `  f${word} |= 0x${bit.toString(16)};`, ...lines.map((l) => '  ' + l), '}'];
   };
-  emit(
+  return [
     '  /** Writes the property flags and the present properties (`p` may be undefined: no properties). */',
     '  static encode(w: Writer, p: BasicPropertiesInit | undefined): void {',
     '    if (p == null) {',
     `      w.ensure(${2 * nWords});`,
-    ...Array.from({ length: nWords }, (_x, k) => [`      w.buf[w.pos + ${2 * k}] = ${k < nWords - 1 ? 0 : 0};`, `      w.buf[w.pos + ${2 * k + 1}] = ${k < nWords - 1 ? 1 : 0};`]).flat(),
+    ...words.flatMap((k) => [`      w.buf[w.pos + ${2 * k}] = 0;`, `      w.buf[w.pos + ${2 * k + 1}] = ${k < nWords - 1 ? 1 : 0};`]),
     `      w.pos += ${2 * nWords};`,
     '      return;',
     '    }',
     '    let v: number;',
     ...props.map(({ prop }) => `    const ${prop} = p.${prop};`),
-    ...Array.from({ length: nWords }, (_x, k) => `    let f${k} = ${k < nWords - 1 ? 1 : 0};`),
-    ...emitOps(pops, 2 * nWords, ['const flagsAt = pos;', `pos += ${2 * nWords};`], '    ', wrap),
-    ...Array.from({ length: nWords }, (_x, k) => [`    w.buf[flagsAt + ${2 * k}] = f${k} >>> 8;`, `    w.buf[flagsAt + ${2 * k + 1}] = f${k};`]).flat(),
+    ...words.map((k) => `    let f${k} = ${k < nWords - 1 ? 1 : 0};`),
+    ...emitOps(encodeOps(propEnc), 2 * nWords, ['const flagsAt = pos;', `pos += ${2 * nWords};`], '    ', wrap),
+    ...words.flatMap((k) => [`    w.buf[flagsAt + ${2 * k}] = f${k} >>> 8;`, `    w.buf[flagsAt + ${2 * k + 1}] = f${k};`]),
     '  }',
     '',
-  );
-  // decode
-  emit('  /** Reads the property flags and the present properties. */', '  static decode(r: Reader): BasicProperties {');
+  ];
+}
+
+/** BasicProperties.decode: the flag words (unknown flags are an error), then each flagged property. */
+function emitPropertiesDecode({ props, nWords }: PropsGen): string[] {
+  const out: string[] = ['  /** Reads the property flags and the present properties. */', '  static decode(r: Reader): BasicProperties {'];
   for (let k = 0; k < nWords; k++) {
     const known = props.reduce((acc, _p, i) => (flagOf(i).word === k ? acc | flagOf(i).bit : acc), 0);
     const unknownMask = 0xfffe & ~known;
-    if (k === 0) emit(`    const f0 = r.short();`);
-    else emit(`    const f${k} = (f${k - 1} & 1) !== 0 ? r.short() : 0;`);
+    if (k === 0) out.push(`    const f0 = r.short();`);
+    else out.push(`    const f${k} = (f${k - 1} & 1) !== 0 ? r.short() : 0;`);
     if (unknownMask !== 0) {
-      emit(
+      out.push(
         `    if ((f${k} & 0x${unknownMask.toString(16)}) !== 0) {`,
         `      throw new FrameError(\`unknown basic property flag(s) 0x\${(f${k} & 0x${unknownMask.toString(16)}).toString(16)} in flag word ${k}\`);`,
         '    }',
       );
     }
   }
-  emit(
+  out.push(
     `    if ((f${nWords - 1} & 1) !== 0) {`,
     '      // further flag words may only announce properties this version does not know',
     '      let f: number;',
@@ -930,14 +1048,29 @@ export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSION
     '      } while ((f & 1) !== 0);',
     '    }',
     '    const p = new BasicProperties();',
+    ...props.map(({ f, prop }, i) => {
+      const { word, bit } = flagOf(i);
+      return `    if ((f${word} & 0x${bit.toString(16)}) !== 0) p.${prop} = ${READ_EXPR[f.type]};`;
+    }),
+    '    return p;',
+    '  }',
   );
-  props.forEach(({ f, prop }, i) => {
-    const { word, bit } = flagOf(i);
-    emit(`    if ((f${word} & 0x${bit.toString(16)}) !== 0) p.${prop} = ${READ_EXPR[f.type]};`);
-  });
-  emit('    return p;', '  }', '}', '');
+  return out;
+}
 
-  return out.join('\n');
+/** Returns the TypeScript source of `lib/wire/spec.ts`. */
+export function generateSpecSource(specXml = SPEC_XML, extensionsXml = EXTENSIONS_XML): string {
+  const spec = loadSpec(specXml, extensionsXml);
+  const methods = collectMethods(spec);
+  return [
+    ...emitHeader(spec, specXml, extensionsXml),
+    ...emitConstants(spec),
+    ...emitInterfaces(),
+    ...emitNamespaces(spec, methods),
+    ...emitMethodTables(spec, methods),
+    ...emitDecodeMethod(methods),
+    ...emitBasicProperties(spec),
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------

@@ -421,7 +421,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   };
   if (!fs.existsSync(RABBITMQ_SERVER)) {
     throw new Error(
-      `${RABBITMQ_SERVER} not found: install RabbitMQ with\n  sudo apt-get install -y rabbitmq-server amqp-specs openssl python3-pika amqp-tools`,
+      `${RABBITMQ_SERVER} not found: install RabbitMQ with\n  sudo apt-get install -y rabbitmq-server openssl python3-pika amqp-tools`,
     );
   }
   installExitHook();

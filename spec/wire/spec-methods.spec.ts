@@ -338,7 +338,7 @@ describe('wire/spec: generator', () => {
       const merged = generateSpecSource(newer, EXTENSIONS_XML);
       expect(count(merged, 'connection.blocked')).to.equal(1);
       const dropFirstLine = (src: string) => src.slice(src.indexOf('\n'));
-      expect(dropFirstLine(merged) === dropFirstLine(generateSpecSource()), 'same output as the installed XML + extensions').to.equal(true);
+      expect(dropFirstLine(merged) === dropFirstLine(generateSpecSource()), 'same output as the vendored XML + extensions').to.equal(true);
       const conflict = join(dir, 'conflict.xml');
       writeFileSync(conflict, '<amqp major="0" minor="9" revision="1"><class name="basic" index="60"><method name="ack" index="81"/></class></amqp>');
       expect(() => generateSpecSource(SPEC_XML, conflict)).to.throw(/basic\.ack has index 81, spec says 80/);
