@@ -10,6 +10,7 @@ import { inspect, type InspectOptions } from 'util';
 import { InvalidArgumentError } from '../errors';
 import { Writer } from '../wire/codec';
 import type { FieldTable } from '../wire/field-table';
+import { DEFAULT_FRAME_MAX } from '../wire/frame';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/frame-parser';
 import { closest } from './did-you-mean';
 import { Credentials, PlainCredentials } from './credentials';
@@ -186,7 +187,7 @@ export class ConnectionParameters {
     // A fresh default each time: erase() on one connection's credentials must not affect another's.
     this.credentials = o.credentials ?? new PlainCredentials('guest', 'guest');
     this.channelMax = o.channelMax ?? MAX_SHORT;
-    this.frameMax = o.frameMax ?? 131072;
+    this.frameMax = o.frameMax ?? DEFAULT_FRAME_MAX;
     this.maxMessageSize = o.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.heartbeat = o.heartbeat;
     this.connectionAttempts = o.connectionAttempts ?? 1;

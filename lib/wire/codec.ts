@@ -1,68 +1,24 @@
 /**
- * Byte-level primitives of the AMQP 0-9-1 wire format: a growable
- * {@link Writer} and a bounds-checked {@link Reader}. The generated
- * `spec.ts` writes straight into `Writer.buf` using the helpers exported
- * at the bottom of this module.
+ * The field codec of the AMQP 0-9-1 wire format: a growable {@link Writer}
+ * and a bounds-checked {@link Reader}. The generated `spec.ts` writes straight
+ * into `Writer.buf` using the checked field writers exported at the bottom of
+ * this module. The byte-level work underneath (integers at an offset, UTF-8)
+ * is bytes.ts's, shared with the field tables and the frame parser and writer.
+ *
+ * Imports go one way: this module uses field-table.ts for `table()`, and
+ * field-table.ts works on minimal structural views of a Writer and a Reader
+ * (`ByteSink`, `TableReader`) instead of importing them from here.
  *
  * All integers are big-endian (network order). `longlong` method fields are
  * JS numbers: delivery tags and message counts stay far below 2^53.
  * @packageDocumentation
  */
 import { FrameError, InvalidArgumentError } from '../errors';
+import { decodeUtf8, putLongBytes, putLongstr, readUint32, readUint64, write64, writeUint32, writeUtf8At } from './bytes';
 import { decodeTable, encodeTable, type FieldTable } from './field-table';
 
-/** 2^32 */
-const U32 = 4294967296;
 /** 2^64, the first value that does not fit a `longlong`. */
 const U64 = 18446744073709551616;
-
-// Node's Buffer has fast, undocumented utf8Slice / utf8Write; fall back to
-// the public API on runtimes without them.
-interface FastBuffer extends Buffer {
-  utf8Slice(start: number, end: number): string;
-  utf8Write(s: string, offset: number, length?: number): number;
-}
-const proto = Buffer.prototype as Partial<FastBuffer>;
-/** Decodes `buf[start, end)` as UTF-8. */
-export const utf8Slice: (buf: Buffer, start: number, end: number) => string =
-  typeof proto.utf8Slice === 'function'
-    ? (buf, start, end) => (buf as FastBuffer).utf8Slice(start, end)
-    : (buf, start, end) => buf.toString('utf8', start, end);
-/** Writes `s` as UTF-8 at `offset`; the caller has checked that it fits. Returns the byte count. */
-export const utf8Write: (buf: Buffer, s: string, offset: number) => number =
-  typeof proto.utf8Write === 'function'
-    ? (buf, s, offset) => (buf as FastBuffer).utf8Write(s, offset)
-    : (buf, s, offset) => buf.write(s, offset, 'utf8');
-
-// A small direct-mapped cache of decoded short strings. Consumer tags,
-// exchange names, routing keys, content types and header keys repeat from one
-// delivery to the next; comparing a few bytes in JS is about twice as fast as
-// a call into C++ to make a new string. Entries are checked byte for byte, so
-// a hit is always exact.
-const CACHE_SLOTS = 512; // a power of two
-const CACHE_MAX_LEN = 48;
-const cacheBytes = new Uint8Array(CACHE_SLOTS * CACHE_MAX_LEN);
-const cacheLen = new Uint8Array(CACHE_SLOTS); // 0: empty slot
-const cacheStr: string[] = new Array<string>(CACHE_SLOTS).fill('');
-
-/** Decodes `buf[start, end)` as UTF-8, reusing the string of an identical recent byte sequence. */
-export function decodeUtf8(b: Buffer, start: number, end: number): string {
-  const len = end - start;
-  if (len > CACHE_MAX_LEN) return utf8Slice(b, start, end);
-  if (len <= 0) return '';
-  const slot = ((len * 0x9e37) ^ (b[start] << 3) ^ (b[end - 1] << 7) ^ (b[start + (len >> 1)] << 1) ^ b[start + (len >> 2)]) & (CACHE_SLOTS - 1);
-  const base = slot * CACHE_MAX_LEN;
-  if (cacheLen[slot] === len) {
-    let i = 0;
-    while (i < len && cacheBytes[base + i] === b[start + i]) i++;
-    if (i === len) return cacheStr[slot];
-  }
-  const str = utf8Slice(b, start, end);
-  cacheLen[slot] = len;
-  cacheStr[slot] = str;
-  for (let i = 0; i < len; i++) cacheBytes[base + i] = b[start + i];
-  return str;
-}
 
 /**
  * A growable output buffer, reused between loop turns. Writes go to
@@ -129,7 +85,7 @@ export class Writer {
   long(v: number): void {
     if (v >>> 0 !== v) throw badInt('long', 'value', v, 'long');
     this.ensure(4);
-    this.pos = writeLongAt(this.buf, this.pos, v);
+    this.pos = writeUint32(this.buf, this.pos, v);
   }
 
   /** Unsigned 64-bit integer (a number up to 2^53, or a bigint). */
@@ -146,29 +102,9 @@ export class Writer {
 
   /** A long string: uint32 length and the bytes (UTF-8 for a string). */
   longstr(s: string | Buffer | Uint8Array, what = 'longstr'): void {
-    if (typeof s === 'string') {
-      const n = s.length;
-      if (n < 64) {
-        // at most 3 bytes of UTF-8 per UTF-16 unit
-        this.ensure(4 + 3 * n);
-        const b = this.buf;
-        const p = this.pos;
-        const len = n === 0 ? 0 : writeStringAt(b, p + 4, s);
-        writeLongAt(b, p, len);
-        this.pos = p + 4 + len;
-      } else {
-        const len = Buffer.byteLength(s, 'utf8');
-        this.ensure(4 + len);
-        const p = writeLongAt(this.buf, this.pos, len);
-        utf8Write(this.buf, s, p);
-        this.pos = p + len;
-      }
-    } else if (s instanceof Uint8Array) {
-      this.ensure(4 + s.length);
-      const p = writeLongAt(this.buf, this.pos, s.length);
-      this.buf.set(s, p);
-      this.pos = p + s.length;
-    } else {
+    if (typeof s === 'string') putLongstr(this, s);
+    else if (s instanceof Uint8Array) putLongBytes(this, s);
+    else {
       throw new InvalidArgumentError(`${what} must be a string or a Buffer, got ${describe(s)}`);
     }
   }
@@ -243,8 +179,7 @@ export class Reader {
     const p = this.pos;
     if (p + 4 > this.end) throw this.truncated('long', 4);
     this.pos = p + 4;
-    const b = this.buf;
-    return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+    return readUint32(this.buf, p);
   }
 
   /** Unsigned 64-bit integer as a number (exact below 2^53). */
@@ -252,10 +187,7 @@ export class Reader {
     const p = this.pos;
     if (p + 8 > this.end) throw this.truncated('longlong', 8);
     this.pos = p + 8;
-    const b = this.buf;
-    const hi = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
-    const lo = b[p + 4] * 0x1000000 + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]);
-    return hi * U32 + lo;
+    return readUint64(this.buf, p);
   }
 
   /** A short string (UTF-8). */
@@ -339,86 +271,46 @@ export function badInt(method: string, field: string, v: unknown, type: 'octet' 
   );
 }
 
-/** @internal Writes a uint32 at `p`. */
-export function writeLongAt(b: Buffer, p: number, v: number): number {
-  b[p] = v >>> 24;
-  b[p + 1] = v >>> 16;
-  b[p + 2] = v >>> 8;
-  b[p + 3] = v;
-  return p + 4;
-}
-
-/** @internal Writes a string (ASCII fast path, else UTF-8); returns the byte count. Room must be ensured. */
-export function writeStringAt(b: Buffer, p: number, s: string): number {
-  const n = s.length;
-  if (n <= 48) {
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0x7f) return utf8Write(b, s, p);
-      b[p + i] = c;
-    }
-    return n;
-  }
-  return utf8Write(b, s, p);
-}
+/**
+ * @internal Writes a uint32 at `p`; returns `p + 4`. The same function as
+ * bytes.ts's `writeUint32`, exported here for the generated code as a plain
+ * value: `export { x } from` would compile to a getter that every call in
+ * spec.js would go through.
+ */
+export const writeLongAt: (b: Buffer, p: number, v: number) => number = writeUint32;
 
 /** @internal Writes a shortstr (length octet + UTF-8) at `p`; needs 256 bytes of room. */
 export function writeShortstr(b: Buffer, p: number, s: string, what: string): number {
   if (typeof s !== 'string') {
     throw new InvalidArgumentError(`${what} must be a string, got ${describe(s)}`);
   }
-  const n = s.length;
-  if (n === 0) {
-    b[p] = 0;
-    return p + 1;
-  }
-  if (n <= 48) {
-    let i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0x7f) break;
-      b[p + 1 + i] = c;
-    }
-    if (i === n) {
-      b[p] = n;
-      return p + 1 + n;
-    }
-  }
-  // UTF-16 units expand to at most 3 UTF-8 bytes, so only long or
-  // non-ASCII strings need a byte count.
-  if (n > 85) {
+  // UTF-16 units expand to at most 3 UTF-8 bytes, so only strings of more
+  // than 85 units can exceed 255 bytes and need a byte count first.
+  if (s.length > 85) {
     const len = Buffer.byteLength(s, 'utf8');
     if (len > 255) {
       throw new InvalidArgumentError(`${what} is ${len} bytes of UTF-8; a shortstr holds at most 255`);
     }
   }
-  const len = utf8Write(b, s, p + 1);
+  const len = writeUtf8At(b, p + 1, s);
   b[p] = len;
   return p + 1 + len;
 }
 
 /** @internal Writes an unsigned 64-bit integer at `p`. */
 export function writeLonglong(b: Buffer, p: number, v: number | bigint, what: string): number {
-  let hi: number;
-  let lo: number;
   if (typeof v === 'number') {
     if (!(v >= 0 && v < U64) || Math.floor(v) !== v) {
       throw new InvalidArgumentError(`${what} must be an integer in 0..2^64-1, got ${v}`);
     }
-    hi = Math.floor(v / U32);
-    lo = v - hi * U32;
   } else if (typeof v === 'bigint') {
     if (v < 0n || v >= 18446744073709551616n) {
       throw new InvalidArgumentError(`${what} must be an integer in 0..2^64-1, got ${v}`);
     }
-    hi = Number(v >> 32n);
-    lo = Number(v & 0xffffffffn);
   } else {
     throw new InvalidArgumentError(`${what} must be a number or a bigint, got ${describe(v)}`);
   }
-  writeLongAt(b, p, hi);
-  writeLongAt(b, p + 4, lo);
-  return p + 8;
+  return write64(b, p, v);
 }
 
 /** @internal Writes a Date as uint64 seconds at `p`. */

@@ -30,11 +30,33 @@
  * string → S, null/undefined → V, array → A, {@link Decimal} → D, plain
  * object → F. A {@link TypedValue} (see {@link Typed}) forces a tag.
  *
- * This module imports only types from `codec.ts` (no runtime cycle).
+ * This module does not import `codec.ts` (which imports it for
+ * `Writer.table()` and `Reader.table()`): the encoder writes into any
+ * {@link ByteSink} and the decoder reads from any {@link TableReader}, and
+ * codec.ts's Writer and Reader are both. The byte primitives come from
+ * bytes.ts.
  * @packageDocumentation
  */
 import { FrameError, InvalidArgumentError } from '../errors';
-import type { Reader, Writer } from './codec';
+import { type ByteSink, U32, decodeUtf8, putLongBytes, putLongstr, readInt32, readUint32, write64, writeUint32, writeUtf8At } from './bytes';
+
+/**
+ * What the table decoder needs of a `Reader` (codec.ts's Reader is one): a
+ * cursor over `buf[pos, end)` with its bounds-checked `long` and `shortstr`.
+ * @category Wire internals
+ */
+export interface TableReader {
+  buf: Buffer;
+  pos: number;
+  /** Nothing at or past `end` is read; the decoder narrows it to a table's own length while inside it. */
+  end: number;
+  /** A uint32; FrameError when fewer than 4 bytes are left. */
+  long(): number;
+  /** A short string; FrameError when truncated. */
+  shortstr(): string;
+  /** The FrameError for a read of `n` bytes that does not fit. */
+  truncated(what: string, n: number): FrameError;
+}
 
 /**
  * A field-table type tag.
@@ -160,7 +182,6 @@ export const Typed = {
  */
 export const MAX_TABLE_DEPTH = 128;
 
-const U32 = 4294967296;
 const I64_MIN = -9223372036854775808; // -2^63, exact as a double
 const I64_MAX_EXCL = 9223372036854775808; // 2^63
 
@@ -193,29 +214,8 @@ function notFinite(key: string, v: number): InvalidArgumentError {
   );
 }
 
-/** Writes `s` as UTF-8 (ASCII fast path). Room (3 bytes per unit) must be ensured. */
-function putString(b: Buffer, p: number, s: string): number {
-  const n = s.length;
-  if (n <= 48) {
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0x7f) return b.write(s, p, 'utf8');
-      b[p + i] = c;
-    }
-    return n;
-  }
-  return b.write(s, p, 'utf8');
-}
-
-function putU32(b: Buffer, p: number, v: number): void {
-  b[p] = v >>> 24;
-  b[p + 1] = v >>> 16;
-  b[p + 2] = v >>> 8;
-  b[p + 3] = v;
-}
-
 /** Encodes a field table (length-prefixed) at `w.pos`. `undefined`/`null` encodes an empty table. */
-export function encodeTable(w: Writer, t: FieldTable | undefined | null, key = '', depth = 0): void {
+export function encodeTable(w: ByteSink, t: FieldTable | undefined | null, key = '', depth = 0): void {
   if (depth > MAX_TABLE_DEPTH) throw nestedTooDeep(key);
   w.ensure(4);
   const start = w.pos;
@@ -234,7 +234,7 @@ export function encodeTable(w: Writer, t: FieldTable | undefined | null, key = '
       w.ensure(1 + 3 * n + 9);
       const b = w.buf;
       const p = w.pos;
-      const len = putString(b, p + 1, k);
+      const len = writeUtf8At(b, p + 1, k);
       if (len > 255) {
         throw new InvalidArgumentError(`field table key '${k.slice(0, 40)}...' is ${len} bytes of UTF-8; at most 255 allowed`);
       }
@@ -243,17 +243,17 @@ export function encodeTable(w: Writer, t: FieldTable | undefined | null, key = '
       encodeValue(w, t[k], k, depth);
     }
   }
-  putU32(w.buf, start, w.pos - start - 4);
+  writeUint32(w.buf, start, w.pos - start - 4);
 }
 
 /** Encodes a field array (length-prefixed) at `w.pos`. */
-export function encodeArray(w: Writer, a: readonly FieldValue[], key = '', depth = 0): void {
+export function encodeArray(w: ByteSink, a: readonly FieldValue[], key = '', depth = 0): void {
   if (depth > MAX_TABLE_DEPTH) throw nestedTooDeep(key);
   w.ensure(4);
   const start = w.pos;
   w.pos = start + 4;
   for (let i = 0; i < a.length; i++) encodeValue(w, a[i], key, depth);
-  putU32(w.buf, start, w.pos - start - 4);
+  writeUint32(w.buf, start, w.pos - start - 4);
 }
 
 function isPlainObject(v: object): boolean {
@@ -265,7 +265,7 @@ function isPlainObject(v: object): boolean {
  * Encodes one tagged value. `key` names the table key in error messages;
  * `depth`: the tables and arrays enclosing it.
  */
-export function encodeValue(w: Writer, v: unknown, key: string, depth = 0): void {
+export function encodeValue(w: ByteSink, v: unknown, key: string, depth = 0): void {
   switch (typeof v) {
     case 'string':
       putLongString(w, 0x53 /* S */, v);
@@ -277,7 +277,7 @@ export function encodeValue(w: Writer, v: unknown, key: string, depth = 0): void
           const b = w.buf;
           const p = w.pos;
           b[p] = 0x49; // I
-          putU32(b, p + 1, v);
+          writeUint32(b, p + 1, v);
           w.pos = p + 5;
         } else if (v >= I64_MIN && v < I64_MAX_EXCL) {
           putInt64(w, v, key);
@@ -329,91 +329,58 @@ export function encodeValue(w: Writer, v: unknown, key: string, depth = 0): void
   }
 }
 
-function putTag(w: Writer, tag: number): void {
+function putTag(w: ByteSink, tag: number): void {
   w.ensure(1);
   w.buf[w.pos++] = tag;
 }
 
-function putVoid(w: Writer): void {
+function putVoid(w: ByteSink): void {
   putTag(w, 0x56 /* V */);
 }
 
-function putLongString(w: Writer, tag: number, s: string): void {
-  const n = s.length;
-  if (n < 64) {
-    w.ensure(5 + 3 * n);
-    const b = w.buf;
-    const p = w.pos;
-    b[p] = tag;
-    const len = n === 0 ? 0 : putString(b, p + 5, s);
-    putU32(b, p + 1, len);
-    w.pos = p + 5 + len;
-  } else {
-    const len = Buffer.byteLength(s, 'utf8');
-    w.ensure(5 + len);
-    const b = w.buf;
-    const p = w.pos;
-    b[p] = tag;
-    putU32(b, p + 1, len);
-    b.write(s, p + 5, 'utf8');
-    w.pos = p + 5 + len;
-  }
+function putLongString(w: ByteSink, tag: number, s: string): void {
+  putTag(w, tag);
+  putLongstr(w, s);
 }
 
-function putBytes(w: Writer, tag: number, v: Uint8Array): void {
-  w.ensure(5 + v.length);
-  const b = w.buf;
-  const p = w.pos;
-  b[p] = tag;
-  putU32(b, p + 1, v.length);
-  b.set(v, p + 5);
-  w.pos = p + 5 + v.length;
+function putBytes(w: ByteSink, tag: number, v: Uint8Array): void {
+  putTag(w, tag);
+  putLongBytes(w, v);
 }
 
-function putDouble(w: Writer, tag: number, v: number): void {
+function putDouble(w: ByteSink, tag: number, v: number): void {
   w.ensure(9);
   w.buf[w.pos] = tag;
   w.buf.writeDoubleBE(v, w.pos + 1);
   w.pos += 9;
 }
 
-function putInt64(w: Writer, v: number | bigint, key: string): void {
-  let hi: number;
-  let lo: number;
+function putInt64(w: ByteSink, v: number | bigint, key: string): void {
   if (typeof v === 'bigint') {
     if (v < -9223372036854775808n || v > 9223372036854775807n) throw rangeError(key, "int64 ('l')", v);
-    hi = Number(BigInt.asIntN(32, v >> 32n));
-    lo = Number(v & 0xffffffffn);
   } else {
     if (!(v >= I64_MIN && v < I64_MAX_EXCL) || Math.floor(v) !== v) throw rangeError(key, "int64 ('l')", v);
-    hi = Math.floor(v / U32);
-    lo = v - hi * U32;
   }
   w.ensure(9);
   const b = w.buf;
   const p = w.pos;
   b[p] = 0x6c; // l
-  putU32(b, p + 1, hi);
-  putU32(b, p + 5, lo);
-  w.pos = p + 9;
+  w.pos = write64(b, p + 1, v);
 }
 
-function putTimestamp(w: Writer, v: Date | number, key: string): void {
+function putTimestamp(w: ByteSink, v: Date | number, key: string): void {
   const secs = v instanceof Date ? Math.floor(v.getTime() / 1000) : v;
   if (!(secs >= 0 && secs < 18446744073709551616) || Math.floor(secs) !== secs) {
     throw rangeError(key, "timestamp ('T', uint64 seconds since 1970)", v);
   }
-  const hi = Math.floor(secs / U32);
   w.ensure(9);
   const b = w.buf;
   const p = w.pos;
   b[p] = 0x54; // T
-  putU32(b, p + 1, hi);
-  putU32(b, p + 5, secs - hi * U32);
-  w.pos = p + 9;
+  w.pos = write64(b, p + 1, secs);
 }
 
-function putDecimal(w: Writer, d: Decimal, key: string): void {
+function putDecimal(w: ByteSink, d: Decimal, key: string): void {
   const { value, places } = d;
   if ((places & 0xff) !== places) throw rangeError(key, "decimal places ('D', 0..255)", places);
   if ((value | 0) !== value) throw rangeError(key, "decimal value ('D', int32)", value);
@@ -422,11 +389,11 @@ function putDecimal(w: Writer, d: Decimal, key: string): void {
   const p = w.pos;
   b[p] = 0x44; // D
   b[p + 1] = places;
-  putU32(b, p + 2, value);
+  writeUint32(b, p + 2, value);
   w.pos = p + 6;
 }
 
-function putInt(w: Writer, tag: number, v: unknown, key: string, type: string, lo: number, hi: number, size: number): void {
+function putInt(w: ByteSink, tag: number, v: unknown, key: string, type: string, lo: number, hi: number, size: number): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw rangeError(key, type, v);
   w.ensure(1 + size);
   const b = w.buf;
@@ -436,11 +403,11 @@ function putInt(w: Writer, tag: number, v: unknown, key: string, type: string, l
   else if (size === 2) {
     b[p + 1] = v >>> 8;
     b[p + 2] = v;
-  } else putU32(b, p + 1, v);
+  } else writeUint32(b, p + 1, v);
   w.pos = p + 1 + size;
 }
 
-function encodeTyped(w: Writer, tv: TypedValue, key: string, depth: number): void {
+function encodeTyped(w: ByteSink, tv: TypedValue, key: string, depth: number): void {
   const v = tv.value;
   switch (tv.type) {
     case 't':
@@ -505,15 +472,11 @@ function encodeTyped(w: Writer, tv: TypedValue, key: string, depth: number): voi
 // ---------------------------------------------------------------------------
 // decoding: reads r.buf directly, never past r.end
 
-function truncated(r: Reader, what: string, n: number): FrameError {
-  return new FrameError(`truncated ${what}: need ${n} byte(s) at offset ${r.pos}, only ${r.end - r.pos} left`);
-}
-
 function tagName(tag: number): string {
   return tag >= 0x20 && tag < 0x7f ? `'${String.fromCharCode(tag)}' (0x${tag.toString(16)})` : `0x${tag.toString(16)}`;
 }
 
-function tooDeep(r: Reader): FrameError {
+function tooDeep(r: TableReader): FrameError {
   return new FrameError(`field table or array nested more than ${MAX_TABLE_DEPTH} levels deep at offset ${r.pos}`);
 }
 
@@ -521,12 +484,12 @@ function tooDeep(r: Reader): FrameError {
  * Decodes a length-prefixed field table at `r.pos`. `depth`: how many tables
  * and arrays enclose this one (a FrameError beyond {@link MAX_TABLE_DEPTH}).
  */
-export function decodeTable(r: Reader, depth = 0): FieldTable {
+export function decodeTable(r: TableReader, depth = 0): FieldTable {
   if (depth > MAX_TABLE_DEPTH) throw tooDeep(r);
   const len = r.long();
   const start = r.pos;
   const end = start + len;
-  if (end > r.end) throw truncated(r, 'field table', len);
+  if (end > r.end) throw r.truncated('field table', len);
   const outerEnd = r.end;
   r.end = end; // nothing inside may run past the table's own length
   const t: FieldTable = {};
@@ -541,11 +504,11 @@ export function decodeTable(r: Reader, depth = 0): FieldTable {
 }
 
 /** Decodes a length-prefixed field array at `r.pos` (`depth` as for {@link decodeTable}). */
-export function decodeArray(r: Reader, depth = 0): FieldValue[] {
+export function decodeArray(r: TableReader, depth = 0): FieldValue[] {
   if (depth > MAX_TABLE_DEPTH) throw tooDeep(r);
   const len = r.long();
   const end = r.pos + len;
-  if (end > r.end) throw truncated(r, 'field array', len);
+  if (end > r.end) throw r.truncated('field array', len);
   const outerEnd = r.end;
   r.end = end;
   const a: FieldValue[] = [];
@@ -554,32 +517,40 @@ export function decodeArray(r: Reader, depth = 0): FieldValue[] {
   return a;
 }
 
-/** Decodes one tagged value at `r.pos`; `depth`: the tables and arrays enclosing it. */
-export function decodeValue(r: Reader, depth = 0): FieldValue {
+/**
+ * Decodes one tagged value at `r.pos`; `depth`: the tables and arrays enclosing it.
+ *
+ * The common tags (S, I) read through bytes.ts's helpers, which V8 inlines
+ * here. This function is too large for V8 to inline every call within its
+ * budget, so the other tags' integer reads are written out: as helper calls
+ * they cost 1.8% more per decode of a table with one value of each type
+ * (callgrind, +270 instructions; see bench/README.md, "wire primitives").
+ */
+export function decodeValue(r: TableReader, depth = 0): FieldValue {
   const b = r.buf;
   let p = r.pos;
-  if (p >= r.end) throw truncated(r, 'field value tag', 1);
+  if (p >= r.end) throw r.truncated('field value tag', 1);
   const tag = b[p++];
   r.pos = p;
   const left = r.end - p;
   switch (tag) {
     case 0x53: {
       // S
-      if (left < 4) throw truncated(r, "long string ('S') length", 4);
-      const len = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+      if (left < 4) throw r.truncated("long string ('S') length", 4);
+      const len = readUint32(b, p);
       if (left - 4 < len) {
         r.pos = p + 4;
-        throw truncated(r, "long string ('S')", len);
+        throw r.truncated("long string ('S')", len);
       }
       r.pos = p + 4 + len;
-      return r.utf8(p + 4, p + 4 + len);
+      return decodeUtf8(b, p + 4, p + 4 + len);
     }
     case 0x49: // I
-      if (left < 4) throw truncated(r, "int32 ('I')", 4);
+      if (left < 4) throw r.truncated("int32 ('I')", 4);
       r.pos = p + 4;
-      return (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+      return readInt32(b, p);
     case 0x74: // t
-      if (left < 1) throw truncated(r, "boolean ('t')", 1);
+      if (left < 1) throw r.truncated("boolean ('t')", 1);
       r.pos = p + 1;
       return b[p] !== 0;
     case 0x46: // F
@@ -588,49 +559,50 @@ export function decodeValue(r: Reader, depth = 0): FieldValue {
       return decodeArray(r, depth + 1);
     case 0x6c: {
       // l
-      if (left < 8) throw truncated(r, "int64 ('l')", 8);
+      if (left < 8) throw r.truncated("int64 ('l')", 8);
       r.pos = p + 8;
-      const hi = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+      const hi = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]; // inline: see above
       const lo = b[p + 4] * 0x1000000 + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]);
       const n = hi * U32 + lo;
       return Number.isSafeInteger(n) ? n : (BigInt(hi) << 32n) + BigInt(lo);
     }
     case 0x62: // b
-      if (left < 1) throw truncated(r, "int8 ('b')", 1);
+      if (left < 1) throw r.truncated("int8 ('b')", 1);
       r.pos = p + 1;
       return (b[p] << 24) >> 24;
     case 0x42: // B
-      if (left < 1) throw truncated(r, "uint8 ('B')", 1);
+      if (left < 1) throw r.truncated("uint8 ('B')", 1);
       r.pos = p + 1;
       return b[p];
     case 0x73: // s
-      if (left < 2) throw truncated(r, "int16 ('s')", 2);
+      if (left < 2) throw r.truncated("int16 ('s')", 2);
       r.pos = p + 2;
       return (((b[p] << 8) | b[p + 1]) << 16) >> 16;
     case 0x75: // u
-      if (left < 2) throw truncated(r, "uint16 ('u')", 2);
+      if (left < 2) throw r.truncated("uint16 ('u')", 2);
       r.pos = p + 2;
       return (b[p] << 8) | b[p + 1];
     case 0x69: // i
-      if (left < 4) throw truncated(r, "uint32 ('i')", 4);
+      if (left < 4) throw r.truncated("uint32 ('i')", 4);
       r.pos = p + 4;
-      return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+      return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]); // inline: see above
     case 0x66: // f
-      if (left < 4) throw truncated(r, "float ('f')", 4);
+      if (left < 4) throw r.truncated("float ('f')", 4);
       r.pos = p + 4;
       return b.readFloatBE(p);
     case 0x64: // d
-      if (left < 8) throw truncated(r, "double ('d')", 8);
+      if (left < 8) throw r.truncated("double ('d')", 8);
       r.pos = p + 8;
       return b.readDoubleBE(p);
     case 0x44: // D
-      if (left < 5) throw truncated(r, "decimal ('D')", 5);
+      if (left < 5) throw r.truncated("decimal ('D')", 5);
       r.pos = p + 5;
-      return new Decimal((b[p + 1] << 24) | (b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4], b[p]);
+      return new Decimal((b[p + 1] << 24) | (b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4], b[p]); // inline: see above
     case 0x54: {
       // T
-      if (left < 8) throw truncated(r, "timestamp ('T')", 8);
+      if (left < 8) throw r.truncated("timestamp ('T')", 8);
       r.pos = p + 8;
+      // inline: see above
       const hi = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
       const lo = b[p + 4] * 0x1000000 + ((b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]);
       return new Date((hi * U32 + lo) * 1000);
@@ -639,11 +611,11 @@ export function decodeValue(r: Reader, depth = 0): FieldValue {
       return null;
     case 0x78: {
       // x
-      if (left < 4) throw truncated(r, "byte array ('x') length", 4);
-      const len = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+      if (left < 4) throw r.truncated("byte array ('x') length", 4);
+      const len = b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]); // inline: see above
       if (left - 4 < len) {
         r.pos = p + 4;
-        throw truncated(r, "byte array ('x')", len);
+        throw r.truncated("byte array ('x')", len);
       }
       r.pos = p + 4 + len;
       const out = Buffer.allocUnsafe(len);

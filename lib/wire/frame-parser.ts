@@ -3,11 +3,21 @@
  * @packageDocumentation
  */
 import { FrameError } from '../errors';
+import { readUint32, readUint64 } from './bytes';
 import { Reader } from './codec';
-import { DEFAULT_FRAME_MAX, HEARTBEAT_FRAME, type Frame, type FrameHandler } from './frame';
+import * as frameDefs from './frame';
+import type { Frame, FrameHandler } from './frame';
 import { type AMQPMethod, Basic, BasicProperties, decodeMethod } from './spec';
 
-const FRAME_END = 206;
+// frame.ts's constants, read once into module-local consts. Used directly, each
+// use of an imported constant is a property load from frame.js's exports object
+// at run time, and that object is in dictionary mode (slow properties), so each
+// load is a lookup: on the parse path that cost ~10% (about 900 more
+// instructions per 16-byte delivery under callgrind). A module-local const
+// costs what the literal does. See bench/README.md, "wire primitives".
+const { DEFAULT_FRAME_MAX, FRAME_END, FRAME_HEADER_SIZE, FRAME_OVERHEAD, HEARTBEAT_FRAME, PROTOCOL_HEADER_SIZE } = frameDefs;
+/** 'A', the first octet of a protocol header ('AMQP' + 4 octets), where a frame type should be. */
+const PROTOCOL_HEADER_START = 0x41;
 /** The default of `maxMessageSize` (ConnectionParameters): 128 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 
@@ -97,8 +107,8 @@ export class FrameParser {
   /** The method or header frame being assembled (header + payload + end), or null. */
   private partial: Buffer | null = null;
   private partialFill = 0;
-  /** Up to 8 bytes of a header that straddles chunks. */
-  private readonly head = Buffer.alloc(8);
+  /** A frame header (or protocol header) that straddles chunks. */
+  private readonly head = Buffer.alloc(PROTOCOL_HEADER_SIZE);
   private headFill = 0;
   /** A body frame that spans chunks is in progress: its channel, payload size, payload bytes not yet seen. */
   private bodyActive = false;
@@ -129,7 +139,7 @@ export class FrameParser {
   /** The adapter behind `push(chunk, onFrame)`; it keeps a spanning body frame's payload between pushes. */
   private objects: FrameObjects | null = null;
 
-  /** The negotiated frame-max; 0 = not negotiated yet (131072 applies). */
+  /** The negotiated frame-max; 0 = not negotiated yet (`DEFAULT_FRAME_MAX`, 131072, applies). */
   get frameMax(): number {
     return this.negotiatedFrameMax;
   }
@@ -156,14 +166,14 @@ export class FrameParser {
 
   private updateFrameLimit(): void {
     this.frameLimit = this.negotiatedFrameMax > 0 ? this.negotiatedFrameMax : DEFAULT_FRAME_MAX;
-    this.bufferLimit = Math.min(this.frameLimit, this.messageSizeLimit + 8);
+    this.bufferLimit = Math.min(this.frameLimit, this.messageSizeLimit + FRAME_OVERHEAD);
   }
 
   /** Bytes received towards the next frame (a frame in progress, or input left over). */
   get buffered(): number {
     let n = this.backlog?.length ?? 0;
     if (this.partial !== null) n += this.partialFill;
-    else if (this.bodyActive) n += 7 + this.bodySize - this.bodyRest;
+    else if (this.bodyActive) n += FRAME_HEADER_SIZE + this.bodySize - this.bodyRest;
     else n += this.headFill;
     return n;
   }
@@ -217,7 +227,7 @@ export class FrameParser {
   }
 
   private checkType(type: number): void {
-    if (type !== 1 && type !== 2 && type !== 3 && type !== 8 && type !== 0x41) {
+    if (type !== 1 && type !== 2 && type !== 3 && type !== 8 && type !== PROTOCOL_HEADER_START) {
       throw this.fail(`unknown frame type ${type} (0x${type.toString(16)})`);
     }
   }
@@ -226,12 +236,14 @@ export class FrameParser {
   private checkHeader(type: number, channel: number, size: number): number {
     this.checkType(type);
     const max = type === 3 ? this.frameLimit : this.bufferLimit;
-    if (size + 8 > max) {
-      const limit = max === this.frameLimit ? `frame-max ${max}` : `the frame limit ${max} (maxMessageSize ${this.messageSizeLimit} + 8)`;
-      throw this.fail(`frame of ${size + 8} bytes (type ${type}, channel ${channel}) exceeds ${limit}`);
+    const total = size + FRAME_OVERHEAD;
+    if (total > max) {
+      const limit =
+        max === this.frameLimit ? `frame-max ${max}` : `the frame limit ${max} (maxMessageSize ${this.messageSizeLimit} + ${FRAME_OVERHEAD})`;
+      throw this.fail(`frame of ${total} bytes (type ${type}, channel ${channel}) exceeds ${limit}`);
     }
     if (type === 8 && channel !== 0) throw this.fail(`heartbeat frame on channel ${channel}; heartbeats must use channel 0`);
-    return size + 8;
+    return total;
   }
 
   private badEnd(octet: number, type: number, size: number): FrameError {
@@ -248,27 +260,27 @@ export class FrameParser {
     if (this.headFill > 0) {
       const head = this.head;
       while (off < len) {
-        const need = head[0] === 0x41 ? 8 : 7;
+        const need = head[0] === PROTOCOL_HEADER_START ? PROTOCOL_HEADER_SIZE : FRAME_HEADER_SIZE;
         if (this.headFill >= need) break;
         head[this.headFill++] = chunk[off++];
       }
-      const need = head[0] === 0x41 ? 8 : 7;
+      const need = head[0] === PROTOCOL_HEADER_START ? PROTOCOL_HEADER_SIZE : FRAME_HEADER_SIZE;
       if (this.headFill < need) return;
       this.headFill = 0;
-      if (head[0] === 0x41) {
+      if (head[0] === PROTOCOL_HEADER_START) {
         this.resumeAt = off;
         this.protocolHeader(head, 0, h);
       } else {
         const channel = (head[1] << 8) | head[2];
-        const size = head.readUInt32BE(3);
+        const size = readUint32(head, 3);
         const total = this.checkHeader(head[0], channel, size);
         if (head[0] === 3) {
           this.startBody(channel, size);
         } else {
           const frame = Buffer.allocUnsafe(total);
-          head.copy(frame, 0, 0, 7);
+          head.copy(frame, 0, 0, FRAME_HEADER_SIZE);
           this.partial = frame;
-          this.partialFill = 7;
+          this.partialFill = FRAME_HEADER_SIZE;
         }
       }
     }
@@ -293,27 +305,27 @@ export class FrameParser {
       this.partial = null;
       this.partialFill = 0;
       this.resumeAt = off;
-      this.dispatch(partial, 0, partial.length - 8, h);
+      this.dispatch(partial, 0, partial.length - FRAME_OVERHEAD, h);
     }
 
     // 3. whole frames
-    while (len - off >= 7) {
+    while (len - off >= FRAME_HEADER_SIZE) {
       const type = chunk[off];
-      if (type === 0x41) {
-        if (len - off < 8) break;
-        this.resumeAt = off + 8;
+      if (type === PROTOCOL_HEADER_START) {
+        if (len - off < PROTOCOL_HEADER_SIZE) break;
+        this.resumeAt = off + PROTOCOL_HEADER_SIZE;
         this.protocolHeader(chunk, off, h);
-        off += 8;
+        off += PROTOCOL_HEADER_SIZE;
         continue;
       }
-      const size = chunk[off + 3] * 0x1000000 + ((chunk[off + 4] << 16) | (chunk[off + 5] << 8) | chunk[off + 6]);
+      const size = readUint32(chunk, off + 3);
       const channel = (chunk[off + 1] << 8) | chunk[off + 2];
       const total = this.checkHeader(type, channel, size);
       if (len - off < total) {
         // 4a. an incomplete frame with a known header
         if (type === 3) {
           this.startBody(channel, size);
-          this.continueBody(chunk, off + 7, h);
+          this.continueBody(chunk, off + FRAME_HEADER_SIZE, h);
           return;
         }
         const frame = Buffer.allocUnsafe(total);
@@ -327,7 +339,7 @@ export class FrameParser {
       off += total;
     }
 
-    // 4b. fewer than 7 bytes (8 for a protocol header) left
+    // 4b. less than a frame header (or protocol header) left
     if (off < len) {
       this.checkType(chunk[off]);
       chunk.copy(this.head, 0, off, len);
@@ -402,9 +414,7 @@ export class FrameParser {
           const t = p + n1;
           const m = new Basic.Deliver();
           m.consumerTag = this.deliverTag;
-          m.deliveryTag =
-            (buf[t] * 0x1000000 + ((buf[t + 1] << 16) | (buf[t + 2] << 8) | buf[t + 3])) * 4294967296 +
-            (buf[t + 4] * 0x1000000 + ((buf[t + 5] << 16) | (buf[t + 6] << 8) | buf[t + 7]));
+          m.deliveryTag = readUint64(buf, t);
           m.redelivered = (buf[t + 8] & 1) !== 0;
           m.exchange = this.deliverExchange;
           m.routingKey = this.deliverRoutingKey;
@@ -479,15 +489,15 @@ export class FrameParser {
 
   /** Decodes and emits the frame at `buf[off]` whose payload has `size` bytes. */
   private dispatch(buf: Buffer, off: number, size: number, h: FrameHandler): void {
-    const end = off + 7 + size;
+    const start = off + FRAME_HEADER_SIZE;
+    const end = start + size;
     if (buf[end] !== FRAME_END) throw this.badEnd(buf[end], buf[off], size);
     const channel = (buf[off + 1] << 8) | buf[off + 2];
-    const start = off + 7;
     switch (buf[off]) {
       case 1: {
         let method: AMQPMethod;
         try {
-          if (size >= 4 && buf[start] * 0x1000000 + ((buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3]) === BASIC_DELIVER) {
+          if (size >= 4 && readUint32(buf, start) === BASIC_DELIVER) {
             method = this.deliver(buf, start + 4, end);
           } else {
             method = decodeMethod(buf, start, end);

@@ -4,14 +4,26 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
-import { Writer, writeLongAt, writeLonglong, writeShortstr } from './codec';
-import { DEFAULT_FRAME_MAX, PROTOCOL_HEADER } from './frame';
+import { writeUint32 } from './bytes';
+import { Writer, writeLonglong, writeShortstr } from './codec';
+import * as frameDefs from './frame';
 import { BasicProperties, type AMQPMethod, type BasicPropertiesInit } from './spec';
 
-// Local copies of spec.FRAME_*: a module-local const is cheaper on this hot path than a property of the imported module.
-const FRAME_METHOD = 1;
-const FRAME_BODY = 3;
-const FRAME_END = 206;
+// frame.ts's constants, read once into module-local consts: a use of the import
+// itself would be a property load from frame.js's exports object (in dictionary
+// mode) on every frame, measurably slower on this hot path (see frame-parser.ts).
+const {
+  DEFAULT_FRAME_MAX,
+  FRAME_BODY,
+  FRAME_END,
+  FRAME_HEADER,
+  FRAME_HEADER_SIZE,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FRAME_OVERHEAD,
+  PROTOCOL_HEADER,
+  PROTOCOL_HEADER_SIZE,
+} = frameDefs;
 
 /** Bodies at least this large are referenced by `take()`'s chunk list, not copied. */
 export const LARGE_BODY_THRESHOLD = 32 * 1024;
@@ -98,19 +110,19 @@ export class FrameWriter {
   writeProtocolHeader(): void {
     this.prepare();
     const w = this.w;
-    w.ensure(8);
+    w.ensure(PROTOCOL_HEADER_SIZE);
     PROTOCOL_HEADER.copy(w.buf, w.pos);
-    w.pos += 8;
+    w.pos += PROTOCOL_HEADER_SIZE;
   }
 
   /** Writes a heartbeat frame. */
   writeHeartbeat(): void {
     this.prepare();
     const w = this.w;
-    w.ensure(8);
+    w.ensure(FRAME_OVERHEAD); // an empty payload
     const b = w.buf;
     const p = w.pos;
-    b[p] = 8;
+    b[p] = FRAME_HEARTBEAT;
     b[p + 1] = 0;
     b[p + 2] = 0;
     b[p + 3] = 0;
@@ -118,7 +130,7 @@ export class FrameWriter {
     b[p + 5] = 0;
     b[p + 6] = 0;
     b[p + 7] = FRAME_END;
-    w.pos = p + 8;
+    w.pos = p + FRAME_OVERHEAD;
   }
 
   /**
@@ -147,11 +159,11 @@ export class FrameWriter {
   /** Writes one method frame. */
   writeMethod(channel: number, method: AMQPMethod): void {
     const w = this.w;
-    const mark = this.beginMethodFrame(channel, 7);
+    const mark = this.beginMethodFrame(channel, FRAME_HEADER_SIZE);
     try {
-      w.pos = mark + 7;
+      w.pos = mark + FRAME_HEADER_SIZE;
       method.encode(w);
-      writeLongAt(w.buf, mark + 3, w.pos - mark - 7);
+      writeUint32(w.buf, mark + 3, w.pos - mark - FRAME_HEADER_SIZE);
       w.ensure(1);
       w.buf[w.pos++] = FRAME_END;
     } catch (e) {
@@ -182,13 +194,13 @@ export class FrameWriter {
     const w = scratch.writer;
     let size: number;
     try {
-      w.ensure(7);
+      w.ensure(FRAME_HEADER_SIZE);
       w.buf[0] = FRAME_METHOD;
       w.buf[1] = channel >>> 8;
       w.buf[2] = channel;
-      w.pos = 7;
+      w.pos = FRAME_HEADER_SIZE;
       method.encode(w);
-      writeLongAt(w.buf, 3, w.pos - 7);
+      writeUint32(w.buf, 3, w.pos - FRAME_HEADER_SIZE);
       w.ensure(1);
       w.buf[w.pos++] = FRAME_END;
       size = w.pos;
@@ -231,7 +243,7 @@ export class FrameWriter {
 
   /**
    * Writes a `basic.publish` method frame, its content header and its body
-   * frames (split so that no frame exceeds `frameMax`; 0 means 131072). An
+   * frames (split so that no frame exceeds `frameMax`; 0 means `DEFAULT_FRAME_MAX`, 131072). An
    * empty body sends no body frame. No method object is allocated.
    */
   writePublish(
@@ -244,20 +256,21 @@ export class FrameWriter {
     frameMax: number,
   ): void {
     const w = this.w;
-    // method frame: 7 + 4 (ids) + 2 (ticket) + 2 x 256 (shortstr) + 1 (bits) + 1 (end)
-    const mark = this.beginMethodFrame(channel, 527);
+    // method frame: header + 4 (ids) + 2 (ticket) + 2 x 256 (shortstr) + 1 (bits) + 1 (end)
+    const mark = this.beginMethodFrame(channel, FRAME_HEADER_SIZE + 4 + 2 + 2 * 256 + 1 + 1);
     try {
       const b = w.buf;
-      b[mark + 7] = 0; // class 60, method 40
-      b[mark + 8] = 60;
-      b[mark + 9] = 0;
-      b[mark + 10] = 40;
-      b[mark + 11] = 0; // ticket
-      b[mark + 12] = 0;
-      let p = writeShortstr(b, mark + 13, exchange, 'basic.publish exchange');
+      const q = mark + FRAME_HEADER_SIZE; // the payload
+      b[q] = 0; // class 60, method 40
+      b[q + 1] = 60;
+      b[q + 2] = 0;
+      b[q + 3] = 40;
+      b[q + 4] = 0; // ticket
+      b[q + 5] = 0;
+      let p = writeShortstr(b, q + 6, exchange, 'basic.publish exchange');
       p = writeShortstr(b, p, routingKey, 'basic.publish routing key');
       b[p++] = mandatory ? 1 : 0;
-      writeLongAt(b, mark + 3, p - mark - 7);
+      writeUint32(b, mark + 3, p - q);
       b[p++] = FRAME_END;
       w.pos = p;
       this.contentFrames(channel, properties, body, frameMax);
@@ -286,43 +299,46 @@ export class FrameWriter {
 
   private contentFrames(channel: number, properties: BasicPropertiesInit | undefined, body: Buffer, frameMax: number): void {
     const max = frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX;
-    if (!(max > 8)) throw new InvalidArgumentError(`frameMax ${frameMax} leaves no room for a frame payload`);
+    if (!(max > FRAME_OVERHEAD)) throw new InvalidArgumentError(`frameMax ${frameMax} leaves no room for a frame payload`);
     if (!Buffer.isBuffer(body)) {
       if (!((body as unknown) instanceof Uint8Array)) throw new InvalidArgumentError(`message body must be a Buffer, got ${typeof body}`);
       body = Buffer.from((body as Uint8Array).buffer, (body as Uint8Array).byteOffset, (body as Uint8Array).length);
     }
     const w = this.w;
-    // header frame: 7 + class, weight (4) + body size (8) + properties + end
-    w.ensure(19);
+    // header frame: header + class, weight (4) + body size (8) + properties + end
+    w.ensure(FRAME_HEADER_SIZE + 12);
     let b = w.buf;
     const h = w.pos;
+    const q = h + FRAME_HEADER_SIZE; // the payload
     const len = body.length;
-    b[h] = 2;
+    b[h] = FRAME_HEADER;
     b[h + 1] = channel >>> 8;
     b[h + 2] = channel;
-    b[h + 7] = 0;
-    b[h + 8] = 60;
-    b[h + 9] = 0;
-    b[h + 10] = 0;
-    writeLonglong(b, h + 11, len, 'body size');
-    w.pos = h + 19;
+    b[q] = 0; // class 60
+    b[q + 1] = 60;
+    b[q + 2] = 0; // weight
+    b[q + 3] = 0;
+    writeLonglong(b, q + 4, len, 'body size');
+    w.pos = q + 12;
     BasicProperties.encode(w, properties);
-    const payload = w.pos - h - 7;
-    if (payload + 8 > max) {
-      throw new InvalidArgumentError(`the content header frame (${payload + 8} bytes: properties and headers) exceeds frame-max ${max}`);
+    const payload = w.pos - q;
+    if (payload + FRAME_OVERHEAD > max) {
+      throw new InvalidArgumentError(
+        `the content header frame (${payload + FRAME_OVERHEAD} bytes: properties and headers) exceeds frame-max ${max}`,
+      );
     }
     w.ensure(1);
     b = w.buf;
-    writeLongAt(b, h + 3, payload);
+    writeUint32(b, h + 3, payload);
     b[w.pos++] = FRAME_END;
     if (len === 0) return;
 
     // body frames
-    const maxPayload = max - 8;
+    const maxPayload = max - FRAME_OVERHEAD;
     if (len >= LARGE_BODY_THRESHOLD) {
       for (let off = 0; off < len; off += maxPayload) {
         const n = len - off < maxPayload ? len - off : maxPayload;
-        w.pos = this.bodyFrameHeader(channel, n, 7) + 7;
+        w.pos = this.bodyFrameHeader(channel, n, FRAME_HEADER_SIZE) + FRAME_HEADER_SIZE;
         this.cut();
         this.chunks.push(off === 0 && n === len ? body : body.subarray(off, off + n));
         this.chunkBytes += n;
@@ -332,15 +348,16 @@ export class FrameWriter {
     } else {
       for (let off = 0; off < len; off += maxPayload) {
         const n = len - off < maxPayload ? len - off : maxPayload;
-        const p = this.bodyFrameHeader(channel, n, 8 + n);
+        const p = this.bodyFrameHeader(channel, n, FRAME_OVERHEAD + n);
+        const d = p + FRAME_HEADER_SIZE; // the payload
         b = w.buf;
         if (n < 64) {
-          for (let i = 0; i < n; i++) b[p + 7 + i] = body[off + i];
+          for (let i = 0; i < n; i++) b[d + i] = body[off + i];
         } else {
-          body.copy(b, p + 7, off, off + n);
+          body.copy(b, d, off, off + n);
         }
-        b[p + 7 + n] = FRAME_END;
-        w.pos = p + 8 + n;
+        b[d + n] = FRAME_END;
+        w.pos = d + n + 1;
       }
     }
   }
@@ -348,7 +365,7 @@ export class FrameWriter {
   /** Writes a body frame's 7-byte header at `pos` with `room` bytes available; returns its offset (pos is not moved). */
   private bodyFrameHeader(channel: number, size: number, room: number): number {
     const p = this.frameStart(FRAME_BODY, channel, room);
-    writeLongAt(this.w.buf, p + 3, size);
+    writeUint32(this.w.buf, p + 3, size);
     return p;
   }
 
@@ -467,4 +484,4 @@ export function encodeContentFrames(
 }
 
 /** The 8-byte heartbeat frame. */
-export const HEARTBEAT_BYTES: Buffer = Buffer.from([8, 0, 0, 0, 0, 0, 0, FRAME_END]);
+export const HEARTBEAT_BYTES: Buffer = Buffer.from([FRAME_HEARTBEAT, 0, 0, 0, 0, 0, 0, FRAME_END]);

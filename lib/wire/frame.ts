@@ -125,9 +125,11 @@ export interface FrameHandler {
  */
 export const PROTOCOL_HEADER: Buffer = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
 
-/** Bytes before a frame payload: type, channel, size. */
+/** The size of {@link PROTOCOL_HEADER}, and of the one a peer may answer with. */
+export const PROTOCOL_HEADER_SIZE = 8;
+/** Bytes before a frame payload: type (1), channel (2), payload size (4). */
 export const FRAME_HEADER_SIZE = 7;
-/** Bytes of a frame that are not payload: header plus frame-end. */
+/** Bytes of a frame that are not payload: the header plus the frame-end octet; also the size of a heartbeat frame. */
 export const FRAME_OVERHEAD = 8;
 /** The frame-max used until `connection.tune` is negotiated (RabbitMQ's default). */
 export const DEFAULT_FRAME_MAX = 131072;
