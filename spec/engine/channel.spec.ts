@@ -25,6 +25,7 @@ import { FrameWriter } from '../../lib/wire/frame-writer';
 import type { FakeBroker, FakeSession } from '../support/fake-broker';
 import { type OpenFakeBrokerConnection, openChannel, openOnFakeBroker } from '../support/virtual-broker';
 import * as sinon from 'sinon';
+import { nestedArrayTable } from '../support/nested-table';
 
 /** Names of the methods the client sent on `channel`, in order. */
 function sentOn(session: FakeSession, channel: number): string[] {
@@ -559,14 +560,7 @@ describe('Channel (virtual loop, fake broker)', () => {
   describe('hardening: nothing a publisher or the broker sends takes the connection down', () => {
     /** Method, header and body frames of a message whose headers table nests `levels` arrays (built by hand: the encoder refuses it). */
     function poisonBytes(channel: number, method: spec.AMQPMethod, body: Buffer, levels: number): Buffer {
-      const table = Buffer.alloc(4 + 2 + 5 * levels + 2);
-      table.writeUInt32BE(table.length - 4, 0);
-      table.write('\x01k', 4, 'latin1');
-      for (let i = 0; i < levels; i++) {
-        table[6 + 5 * i] = 0x41;
-        table.writeUInt32BE(table.length - (6 + 5 * i + 5), 6 + 5 * i + 1);
-      }
-      table.write('t\x01', table.length - 2, 'latin1');
+      const table = nestedArrayTable(levels);
       const payload = Buffer.alloc(14 + table.length);
       payload.writeUInt16BE(60, 0);
       payload.writeUInt32BE(body.length, 8); // low half of the 64-bit body size
@@ -658,14 +652,7 @@ describe('Channel (virtual loop, fake broker)', () => {
         peer.onData(() => {
           // connection.start whose server-properties nest 3000 arrays
           const levels = 3000;
-          const table = Buffer.alloc(4 + 2 + 5 * levels + 2);
-          table.writeUInt32BE(table.length - 4, 0);
-          table.write('\x01k', 4, 'latin1');
-          for (let i = 0; i < levels; i++) {
-            table[6 + 5 * i] = 0x41;
-            table.writeUInt32BE(table.length - (6 + 5 * i + 5), 6 + 5 * i + 1);
-          }
-          table.write('t\x01', table.length - 2, 'latin1');
+          const table = nestedArrayTable(levels);
           const tail = Buffer.from('\x00\x00\x00\x05PLAIN\x00\x00\x00\x05en_US', 'latin1');
           const payload = Buffer.concat([Buffer.from([0, 10, 0, 10, 0, 9]), table, tail]);
           const frame = Buffer.alloc(8 + payload.length);

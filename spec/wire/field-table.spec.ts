@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { FrameError, InvalidArgumentError } from '../../lib/errors';
 import { Reader, Writer } from '../../lib/wire/codec';
 import { Decimal, MAX_TABLE_DEPTH, Typed, TypedValue, type FieldTable, type FieldValue } from '../../lib/wire/field-table';
+import { nestedArrayTable } from '../support/nested-table';
 
 function encode(t: FieldTable): Buffer {
   const w = new Writer(16);
@@ -371,15 +372,7 @@ describe('wire/field-table', () => {
 
     it('a 15 KB message nesting 3,000 levels (and one of 100,000) is a FrameError, not a stack overflow', () => {
       for (const levels of [3000, 100000]) {
-        // { k: [[[...[true]...]]] } written front to back: each level is a tag and a length
-        const wire = Buffer.alloc(6 + 5 * levels + 2);
-        wire.writeUInt32BE(wire.length - 4, 0);
-        wire.write('\x01k', 4, 'latin1');
-        for (let i = 0; i < levels; i++) {
-          wire[6 + 5 * i] = 0x41;
-          wire.writeUInt32BE(wire.length - (6 + 5 * i + 5), 6 + 5 * i + 1);
-        }
-        wire.write('t\x01', wire.length - 2, 'latin1');
+        const wire = nestedArrayTable(levels);
         expect(() => decode(wire)).to.throw(FrameError, /nested more than 128 levels/);
       }
     });
