@@ -13,10 +13,11 @@
  * it without an import cycle.
  *
  * The helpers are small enough for V8 to inline where they are called, and
- * on the frame parser's and writer's hot paths they cost what the inline
- * expressions they replaced did (bench/README.md, "wire primitives"). The
- * one exception is field-table.ts's `decodeValue`, too large for V8 to inline
- * them all: its rarer tags keep their reads written out.
+ * in the frame writer, the codec and the field-table encoder they cost what
+ * the inline expressions they replaced did (bench/README.md, "Wire
+ * primitives"). Two places keep their reads written out because the calls
+ * measured slower there, each with a comment saying so: the frame parser's
+ * per-frame path and the rarer tags of field-table.ts's `decodeValue`.
  * @packageDocumentation
  */
 

@@ -524,7 +524,7 @@ export function decodeArray(r: TableReader, depth = 0): FieldValue[] {
  * here. This function is too large for V8 to inline every call within its
  * budget, so the other tags' integer reads are written out: as helper calls
  * they cost 1.8% more per decode of a table with one value of each type
- * (callgrind, +270 instructions; see bench/README.md, "wire primitives").
+ * (callgrind, +270 instructions; see bench/README.md, "Wire primitives").
  */
 export function decodeValue(r: TableReader, depth = 0): FieldValue {
   const b = r.buf;
