@@ -25,11 +25,13 @@ export function closest(name: string, candidates: readonly string[]): string | u
 }
 
 /**
- * "; did you mean 'x'?" for `name`, or "; known names: a, b, c" when no
- * candidate is close: the tail of an unknown-name error message.
+ * "; did you mean 'x'?" for `name`, or "; known options: a, b, c" when no
+ * candidate is close: the tail of every unknown-name error message. `alias`:
+ * the name another client uses for it (`noAck` for `autoAck`), which wins
+ * over the edit-distance guess when it is one of the candidates.
  */
-export function unknownNameHint(name: string, candidates: readonly string[], known = 'known options'): string {
-  const guess = closest(name, candidates);
+export function unknownNameHint(name: string, candidates: readonly string[], known = 'known options', alias?: string): string {
+  const guess = alias !== undefined && candidates.includes(alias) ? alias : closest(name, candidates);
   return guess === undefined ? `; ${known}: ${candidates.join(', ')}` : `; did you mean '${guess}'?`;
 }
 

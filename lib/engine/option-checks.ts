@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
-import { closest } from './did-you-mean';
+import { unknownNameHint } from './did-you-mean';
 
 /** What a value is, for messages: "the string 'fanout'", "the number 50", "an array". */
 export function describeValue(value: unknown): string {
@@ -65,10 +65,8 @@ export function checkOptions(where: string, options: unknown, known: readonly st
 }
 
 function unknownOption(where: string, key: string, known: readonly string[]): InvalidArgumentError {
-  const foreign = FOREIGN_NAMES[key];
-  const guess = foreign !== undefined && known.includes(foreign) ? foreign : closest(key, known);
-  const hint = guess === undefined ? `; known options: ${known.join(', ')}` : `; did you mean '${guess}'?`;
-  return new InvalidArgumentError(`${where}: unknown option '${key}'${hint}`);
+  const foreign = Object.prototype.hasOwnProperty.call(FOREIGN_NAMES, key) ? FOREIGN_NAMES[key] : undefined;
+  return new InvalidArgumentError(`${where}: unknown option '${key}'${unknownNameHint(key, known, 'known options', foreign)}`);
 }
 
 /** Throws an InvalidArgumentError unless `cb` is a function or undefined. */

@@ -12,7 +12,7 @@ import { Writer } from '../wire/codec';
 import type { FieldTable } from '../wire/field-table';
 import { DEFAULT_FRAME_MAX } from '../wire/frame';
 import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/frame-parser';
-import { closest } from './did-you-mean';
+import { closest, unknownNameHint } from './did-you-mean';
 import { Credentials, PlainCredentials } from './credentials';
 import type { TcpOptions, TlsOptions, TransportTarget } from './ioloop';
 
@@ -242,13 +242,6 @@ export class ConnectionParameters {
     return VALIDATORS[name](value, label);
   }
 
-  /**
-   * The candidate closest to a mistyped name, if one is close enough to be
-   * a likely typo; for "did you mean" hints.
-   */
-  protected static suggest(name: string, candidates: readonly string[]): string | undefined {
-    return closest(name, candidates);
-  }
 }
 
 /**
@@ -339,9 +332,7 @@ function unknownOption(key: string): InvalidArgumentError {
   const alias = Object.prototype.hasOwnProperty.call(OPTION_ALIASES, key.toLowerCase())
     ? OPTION_ALIASES[key.toLowerCase()]
     : undefined;
-  const guess = alias ?? closest(key, OPTION_NAMES);
-  const hint = guess === undefined ? `; known options: ${OPTION_NAMES.join(', ')}` : `; did you mean '${guess}'?`;
-  return new InvalidArgumentError(`unknown option '${key}'${hint}`);
+  return new InvalidArgumentError(`unknown option '${key}'${unknownNameHint(key, OPTION_NAMES, 'known options', alias)}`);
 }
 
 function defaultPort(ssl: TlsOptions | false): number {

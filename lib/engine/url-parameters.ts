@@ -7,6 +7,7 @@
 import { readFileSync } from 'fs';
 import { InvalidArgumentError } from '../errors';
 import { PlainCredentials } from './credentials';
+import { unknownNameHint } from './did-you-mean';
 import type { TlsOptions } from './ioloop';
 import { ConnectionParameters, ConnectionParametersOptions } from './parameters';
 
@@ -319,10 +320,7 @@ export class URLParameters extends ConnectionParameters {
         "unknown URL option 'heartbeat_interval' (a pika 0.x alias removed in pika 1.0); use 'heartbeat'",
       );
     }
-    const names = Object.keys(QUERY_OPTIONS);
-    const guess = URLParameters.suggest(name, names);
-    const hint = guess === undefined ? `; known options: ${names.join(', ')}` : `; did you mean '${guess}'?`;
-    throw new InvalidArgumentError(`unknown URL option '${name}'${hint}`);
+    throw new InvalidArgumentError(`unknown URL option '${name}'${unknownNameHint(name, Object.keys(QUERY_OPTIONS))}`);
   }
 
   /** Converts the text of a query value by the option's kind. */
