@@ -3,6 +3,7 @@ import { FrameError, InvalidArgumentError } from '../../lib/errors';
 import { Reader, Writer } from '../../lib/wire/codec';
 import { Decimal, MAX_TABLE_DEPTH, Typed, TypedValue, type FieldTable, type FieldValue } from '../../lib/wire/field-table';
 import { nestedArrayTable } from '../support/nested-table';
+import { prng } from '../support/prng';
 
 function encode(t: FieldTable): Buffer {
   const w = new Writer(16);
@@ -310,17 +311,6 @@ describe('wire/field-table', () => {
   });
 
   describe('nesting depth is bounded in both directions (property test)', () => {
-    /** A small seeded PRNG (mulberry32), so that a failure names its seed. */
-    function prng(seed: number): () => number {
-      let a = seed >>> 0;
-      return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
-    }
 
     /** `levels` containers (tables, arrays, typed ones, mixed at random) inside the top table's key 'k'. */
     function nested(levels: number, rnd: () => number): FieldTable {

@@ -5,18 +5,8 @@ import type { Frame, FrameHandler } from '../../lib/wire/frame';
 import { FrameParser } from '../../lib/wire/frame-parser';
 import { FrameWriter, encodeMethodFrame } from '../../lib/wire/frame-writer';
 import * as spec from '../../lib/wire/spec';
+import { prng } from '../support/prng';
 
-/** mulberry32: a small seeded PRNG */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A stream of many frames of every kind, including multi-frame bodies. */
 function buildStream(): Buffer {
