@@ -7,17 +7,13 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { Writer } from '../wire/codec';
-import { DEFAULT_FRAME_MAX, FRAME_OVERHEAD } from '../wire/frame';
-import { secretMethodPayloadSize } from '../wire/frame-writer';
+import { FRAME_OVERHEAD } from '../wire/frame';
+import { contentHeaderTooLarge, frameMaxInForce, secretMethodPayloadSize } from '../wire/frame-writer';
 import * as spec from '../wire/spec';
 import { unknownNameHint } from './did-you-mean';
 
 /** Bytes of a content header frame besides the properties: class, weight, body size. */
 const CONTENT_HEADER_FIELDS = 12;
-
-function limitOf(frameMax: number): number {
-  return frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX;
-}
 
 /**
  * Throws what encoding `method` would throw (a bad field or table value), and
@@ -36,7 +32,7 @@ export function checkMethodFrame(method: spec.AMQPMethod, frameMax: number, hint
     payload = w.pos;
   }
   const frameSize = payload + FRAME_OVERHEAD;
-  const max = limitOf(frameMax);
+  const max = frameMaxInForce(frameMax);
   if (frameSize > max) {
     throw new InvalidArgumentError(
       `${method.name}: the method frame would be ${frameSize} bytes, more than frame-max ${max} (${hint}); the broker would close the connection`,
@@ -58,10 +54,8 @@ export function checkProperties(properties: spec.BasicPropertiesInit | undefined
   const w = new Writer(256);
   spec.BasicProperties.encode(w, properties);
   const frameSize = FRAME_OVERHEAD + CONTENT_HEADER_FIELDS + w.pos;
-  const max = limitOf(frameMax);
-  if (frameSize > max) {
-    throw new InvalidArgumentError(`the content header frame (${frameSize} bytes: properties and headers) exceeds frame-max ${max}`);
-  }
+  const max = frameMaxInForce(frameMax);
+  if (frameSize > max) throw contentHeaderTooLarge(frameSize, max);
 }
 
 const PROPERTY_NAMES: readonly string[] = spec.BasicProperties.fields.map((f) => f.name);

@@ -25,6 +25,20 @@ const {
   PROTOCOL_HEADER_SIZE,
 } = frameDefs;
 
+/** The frame-max in force: 0 (not negotiated yet) means the default, 131072. */
+export function frameMaxInForce(frameMax: number): number {
+  return frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX;
+}
+
+/**
+ * The error for a content header frame of `frameSize` bytes above `max`:
+ * thrown by the writer, and by the channel when it checks a publish it
+ * queues (see engine/frame-checks.ts), with the same words.
+ */
+export function contentHeaderTooLarge(frameSize: number, max: number): InvalidArgumentError {
+  return new InvalidArgumentError(`the content header frame (${frameSize} bytes: properties and headers) exceeds frame-max ${max}`);
+}
+
 /** Bodies at least this large are referenced by `take()`'s chunk list, not copied. */
 export const LARGE_BODY_THRESHOLD = 32 * 1024;
 /** A pending tail up to this size is copied out by `take()` so that the buffer can be reused from its start. */
@@ -298,7 +312,7 @@ export class FrameWriter {
   }
 
   private contentFrames(channel: number, properties: BasicPropertiesInit | undefined, body: Buffer, frameMax: number): void {
-    const max = frameMax > 0 ? frameMax : DEFAULT_FRAME_MAX;
+    const max = frameMaxInForce(frameMax);
     if (!(max > FRAME_OVERHEAD)) throw new InvalidArgumentError(`frameMax ${frameMax} leaves no room for a frame payload`);
     if (!Buffer.isBuffer(body)) {
       if (!((body as unknown) instanceof Uint8Array)) throw new InvalidArgumentError(`message body must be a Buffer, got ${typeof body}`);
@@ -322,11 +336,7 @@ export class FrameWriter {
     w.pos = q + 12;
     BasicProperties.encode(w, properties);
     const payload = w.pos - q;
-    if (payload + FRAME_OVERHEAD > max) {
-      throw new InvalidArgumentError(
-        `the content header frame (${payload + FRAME_OVERHEAD} bytes: properties and headers) exceeds frame-max ${max}`,
-      );
-    }
+    if (payload + FRAME_OVERHEAD > max) throw contentHeaderTooLarge(payload + FRAME_OVERHEAD, max);
     w.ensure(1);
     b = w.buf;
     writeUint32(b, h + 3, payload);

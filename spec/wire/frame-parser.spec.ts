@@ -7,7 +7,6 @@ import { FrameWriter, encodeMethodFrame } from '../../lib/wire/frame-writer';
 import * as spec from '../../lib/wire/spec';
 import { prng } from '../support/prng';
 
-
 /** A stream of many frames of every kind, including multi-frame bodies. */
 function buildStream(): Buffer {
   const fw = new FrameWriter(1024);
