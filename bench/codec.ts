@@ -21,7 +21,6 @@ import { FrameParser } from '../lib/wire/frame-parser';
 import { FrameWriter } from '../lib/wire/frame-writer';
 import * as spec from '../lib/wire/spec';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 // amqplib's internals (no type declarations for these modules)
 interface AmqplibDefs {
   BasicPublish: number;

@@ -18,11 +18,11 @@
  * Which coney: CONEY_BENCH_SOURCE (a directory holding a compiled coney's
  * index.js), else the lib/ compiled next to this file.
  */
+import * as path from 'node:path';
 import type * as Coney from '../lib/index';
 
-const source = process.env.CONEY_BENCH_SOURCE;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const coney: typeof Coney = source ? require(require('node:path').resolve(source, 'index.js')) : require('../lib/index');
+const source = process.env['CONEY_BENCH_SOURCE'];
+const coney = (source ? require(path.resolve(source, 'index.js')) : require('../lib/index')) as typeof Coney;
 const { spec } = coney;
 
 export interface MicroJob {
@@ -159,7 +159,7 @@ function main(job: MicroJob): MicroResult {
   const connection = new coney.Connection({
     ioloop: loop,
     parameters: new coney.ConnectionParameters({ frameMax: FRAME_MAX, heartbeat: 0, credentials: new coney.PlainCredentials('guest', 'guest') }),
-    onOpen: (c) => c.channel((err, ch) => (channel = err ? null : ch!)),
+    onOpen: (c) => c.channel((err, ch) => (channel = err ? null : ch)),
     onClose: (_c, reason) => process.stderr.write(`micro: connection closed: ${String(reason)}\n`),
   });
   loop.run();

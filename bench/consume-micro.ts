@@ -54,8 +54,8 @@ function job(size: number): MicroJob {
 function runOne(dir: string | null, j: MicroJob): MicroResult | string {
   const child = path.join(BENCH_BUILD_DIR, 'bench', 'consume-micro-child.js');
   const env = { ...process.env };
-  if (dir !== null) env.CONEY_BENCH_SOURCE = dir;
-  else delete env.CONEY_BENCH_SOURCE;
+  if (dir !== null) env['CONEY_BENCH_SOURCE'] = dir;
+  else delete env['CONEY_BENCH_SOURCE'];
   const r = spawnSync(process.execPath, [child, JSON.stringify(j)], { cwd: ROOT, env, encoding: 'utf8', timeout: 180_000 });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('MICRO_RESULT '));
   if (line === undefined) return `failed (${r.status ?? r.signal}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`;

@@ -338,7 +338,7 @@ class FakeConnection {
         if (this.confirmChannels.size > 0) this.publishedByChannel.set(channel, (this.publishedByChannel.get(channel) ?? 0) + 1);
       } else {
         if (end - off < total) return -1; // assemble the whole frame
-        this.onMethod(channel, classId, methodId, buf, off + 11, off + 7 + size);
+        this.onMethod(channel, classId, methodId, buf, off + 11);
         return total;
       }
     } else if (type !== 2 && type !== 3 && type !== 8) {
@@ -364,7 +364,7 @@ class FakeConnection {
     }
   }
 
-  private onMethod(ch: number, classId: number, methodId: number, b: Buffer, p: number, end: number): void {
+  private onMethod(ch: number, classId: number, methodId: number, b: Buffer, p: number): void {
     const key = classId * 1000 + methodId;
     switch (key) {
       case 10011: // connection.start-ok

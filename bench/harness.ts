@@ -138,18 +138,18 @@ export function startFakeServer(verbose = false): Promise<FakeServer> {
       out += d.toString();
       const m = /LISTENING (\d+)/.exec(out);
       if (m) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        child.stdout.off('data', onData);
+        child.stdout.resume();
         resolve({
           port: Number(m[1]),
           stop: () => {
-            child.stdin!.end();
+            child.stdin.end();
             child.kill();
           },
         });
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('exit', (code) => reject(new Error(`fake server exited (${code}) before listening`)));
     child.once('error', reject);
   });

@@ -245,4 +245,4 @@ const ioloop = new NodeIOLoop();
 const consumer = new ReconnectingConsumer(AMQP_URL, ioloop);
 process.once('SIGINT', () => consumer.stop());
 consumer.connect();
-ioloop.start().then(() => console.log(`stopped; received ${consumer.messageCount} messages`));
+void ioloop.start().then(() => console.log(`stopped; received ${consumer.messageCount} messages`));

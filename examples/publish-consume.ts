@@ -88,6 +88,6 @@ process.once('SIGINT', () => {
 });
 
 // Loop so we can communicate with RabbitMQ; resolves once the connection has closed.
-connection.ioloop.start().then(() => {
+void connection.ioloop.start().then(() => {
   console.log(`done: received ${received} messages`);
 });

@@ -28,8 +28,8 @@ import {
 } from '../lib';
 import { flag } from './support/cli';
 
-const AMQPS_URL = process.env.AMQPS_URL ?? 'amqps://guest:guest@localhost:5671/';
-const CA_FILE = process.env.CONEY_TLS_CA;
+const AMQPS_URL = process.env['AMQPS_URL'] ?? 'amqps://guest:guest@localhost:5671/';
+const CA_FILE = process.env['CONEY_TLS_CA'];
 const EXTERNAL = flag('external');
 const QUEUE = `coney-tls-${process.pid}`;
 
@@ -70,8 +70,9 @@ const connection = new SelectConnection({
     process.exitCode = ok ? 0 : 1;
   },
   onOpen: (conn) => {
-    const server = conn.serverProperties;
-    console.log(`connected over TLS to ${parameters} (${String(server.product)} ${String(server.version)})` +
+    // serverProperties is a field table; RabbitMQ's product and version in it are strings
+    const { product, version } = conn.serverProperties as { product?: string; version?: string };
+    console.log(`connected over TLS to ${parameters} (${product} ${version})` +
       `${EXTERNAL ? ', logged in with SASL EXTERNAL' : ''}`);
     conn.channel((err, channel) => {
       if (err) throw err;

@@ -107,7 +107,7 @@ describe('the package', () => {
 
   it('loads with require("coney") and exposes every docs/API.md name', () => {
     const out = runNode(['-e', `const c = require('coney'); console.log(JSON.stringify(Object.keys(c)))`]);
-    const keys: string[] = JSON.parse(out);
+    const keys = JSON.parse(out) as string[];
     for (const name of API_NAMES) expect(keys, name).to.include(name);
   });
 
@@ -123,7 +123,7 @@ describe('the package', () => {
   });
 
   it('reports the package.json version to the broker', () => {
-    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
     expect(VERSION).to.equal(pkg.version);
   });
 

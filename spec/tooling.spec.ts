@@ -212,7 +212,7 @@ describe('test tooling: the throwaway broker', function () {
 
   it('rabbitmqctl reaches the node', async () => {
     const status = await rabbitmqctl(['status']);
-    expect(status).to.include(process.env.CONEY_BROKER_NODENAME);
+    expect(status).to.include(process.env['CONEY_BROKER_NODENAME']);
     expect(status).to.match(/RabbitMQ version: 3\./);
     const vhosts = await rabbitmqctl(['-q', 'list_vhosts']);
     expect(vhosts).to.include(deniedVhost());

@@ -132,7 +132,7 @@ interface SpecModel {
 }
 
 function docOf(el: XmlElement): string {
-  const d = el.children.find((c) => c.name === 'doc' && !c.attrs.type);
+  const d = el.children.find((c) => c.name === 'doc' && !c.attrs['type']);
   if (!d) return '';
   const text = d.text.replace(/\s+/g, ' ').trim();
   // first sentence only: the generated file stays small
@@ -149,59 +149,59 @@ function int(el: XmlElement, attr: string, where: string): number {
 function readModel(root: XmlElement, file: string, baseDomains?: Map<string, string>): SpecModel {
   if (root.name !== 'amqp') throw new Error(`${file}: root element is <${root.name}>, expected <amqp>`);
   const domains = new Map<string, string>(baseDomains);
-  for (const d of root.children.filter((c) => c.name === 'domain')) domains.set(d.attrs.name, d.attrs.type);
+  for (const d of root.children.filter((c) => c.name === 'domain')) domains.set(d.attrs['name'], d.attrs['type']);
   const resolve = (f: XmlElement, where: string): WireType => {
-    let t: string | undefined = f.attrs.type ?? f.attrs.domain;
+    let t: string | undefined = f.attrs['type'] ?? f.attrs['domain'];
     const seen = new Set<string>();
     while (t !== undefined && !WIRE_TYPES.includes(t)) {
       if (seen.has(t)) throw new Error(`${where}: domain cycle at ${t}`);
       seen.add(t);
       t = domains.get(t);
     }
-    if (t === undefined) throw new Error(`${where}: unknown type/domain ${f.attrs.type ?? f.attrs.domain}`);
+    if (t === undefined) throw new Error(`${where}: unknown type/domain ${f.attrs['type'] ?? f.attrs['domain']}`);
     return t as WireType;
   };
   const fieldsOf = (el: XmlElement, where: string): FieldDef[] =>
     el.children
       .filter((c) => c.name === 'field')
       .map((f) => ({
-        name: f.attrs.name,
-        type: resolve(f, `${where}.${f.attrs.name}`),
-        reserved: f.attrs.reserved === '1',
+        name: f.attrs['name'],
+        type: resolve(f, `${where}.${f.attrs['name']}`),
+        reserved: f.attrs['reserved'] === '1',
         doc: docOf(f),
       }));
   const classes: ClassDef[] = root.children
     .filter((c) => c.name === 'class')
     .map((c) => {
-      const where = `${file}: class ${c.attrs.name}`;
+      const where = `${file}: class ${c.attrs['name']}`;
       return {
-        name: c.attrs.name,
+        name: c.attrs['name'],
         index: int(c, 'index', where),
         doc: docOf(c),
-        properties: fieldsOf(c, `${c.attrs.name}`),
+        properties: fieldsOf(c, `${c.attrs['name']}`),
         methods: c.children
           .filter((m) => m.name === 'method')
           .map((m) => ({
-            name: m.attrs.name,
-            index: int(m, 'index', `${where}.${m.attrs.name}`),
-            synchronous: m.attrs.synchronous === '1',
-            content: m.attrs.content === '1',
-            deprecated: m.attrs.deprecated === '1',
-            responses: m.children.filter((r) => r.name === 'response').map((r) => r.attrs.name),
-            receivers: m.children.filter((r) => r.name === 'chassis').map((r) => r.attrs.name),
-            fields: fieldsOf(m, `${c.attrs.name}.${m.attrs.name}`),
+            name: m.attrs['name'],
+            index: int(m, 'index', `${where}.${m.attrs['name']}`),
+            synchronous: m.attrs['synchronous'] === '1',
+            content: m.attrs['content'] === '1',
+            deprecated: m.attrs['deprecated'] === '1',
+            responses: m.children.filter((r) => r.name === 'response').map((r) => r.attrs['name']),
+            receivers: m.children.filter((r) => r.name === 'chassis').map((r) => r.attrs['name']),
+            fields: fieldsOf(m, `${c.attrs['name']}.${m.attrs['name']}`),
             doc: docOf(m),
           })),
       };
     });
   const constants: ConstantDef[] = root.children
     .filter((c) => c.name === 'constant')
-    .map((c) => ({ name: c.attrs.name, value: int(c, 'value', `${file}: constant ${c.attrs.name}`), cls: c.attrs.class ?? '', doc: docOf(c) }));
+    .map((c) => ({ name: c.attrs['name'], value: int(c, 'value', `${file}: constant ${c.attrs['name']}`), cls: c.attrs['class'] ?? '', doc: docOf(c) }));
   return {
-    major: Number(root.attrs.major),
-    minor: Number(root.attrs.minor),
-    revision: Number(root.attrs.revision),
-    port: Number(root.attrs.port ?? 5672),
+    major: Number(root.attrs['major']),
+    minor: Number(root.attrs['minor']),
+    revision: Number(root.attrs['revision']),
+    port: Number(root.attrs['port'] ?? 5672),
     constants,
     domains,
     classes,
@@ -699,7 +699,7 @@ function emitInterfaces(): string[] {
     '',
     '/** A method class: the constructor plus its statics. */',
     'export interface MethodClass<M extends AMQPMethod = AMQPMethod> {',
-    '  // eslint-disable-next-line @typescript-eslint/no-explicit-any',
+    "  // `any`: each method class takes its own init type, and only `any` admits them all here.",
     '  new (init?: any): M;',
     '  readonly classId: number;',
     '  readonly methodId: number;',
@@ -963,9 +963,9 @@ function emitPropertiesClass({ basic, props }: PropsGen): string[] {
     '',
     '  /** The present properties as a plain object. */',
     '  toJSON(): BasicPropertiesInit {',
-    '    const o: Record<string, unknown> = {};',
+    '    const o: BasicPropertiesInit = {};',
     ...props.map(({ prop }) => `    if (this.${prop} !== undefined) o.${prop} = this.${prop};`),
-    '    return o as BasicPropertiesInit;',
+    '    return o;',
     '  }',
     '',
     "  /** Node's `util.inspect` shows the present properties only. */",

@@ -430,7 +430,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
   const id = `${process.pid}-${crypto.randomBytes(3).toString('hex')}${counter++ ? `-${counter}` : ''}`;
   const nodename = `coney-${id}@localhost`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `coney-rabbitmq-${process.pid}-`));
-  const entry: Running = { pids: [], dir, stop: async () => undefined };
+  const entry: Running = { pids: [], dir, stop: () => Promise.resolve() };
   running.add(entry);
 
   let beam: ChildProcess | undefined;
@@ -557,9 +557,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
       RABBITMQ_ALLOW_INPUT: '1',
       RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-noinput -start_epmd false -kernel inet_dist_use_interface {127,0,0,1}',
     };
-    delete serverEnv.NOTIFY_SOCKET;
-    delete serverEnv.RABBITMQ_SERVER_START_ARGS;
-    delete serverEnv.ERL_LIBS;
+    delete serverEnv['NOTIFY_SOCKET'];
+    delete serverEnv['RABBITMQ_SERVER_START_ARGS'];
+    delete serverEnv['ERL_LIBS'];
 
     // our own epmd, loopback only, in the foreground
     epmd = spawn('epmd', ['-port', String(epmdPort), '-address', HOST], {
@@ -648,7 +648,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     return broker;
   } catch (err) {
     // Debugging aid: CONEY_KEEP_FAILED_BROKER_DIR=/some/dir keeps a copy of a failed node's files.
-    if (process.env.CONEY_KEEP_FAILED_BROKER_DIR) fs.cpSync(dir, process.env.CONEY_KEEP_FAILED_BROKER_DIR, { recursive: true });
+    if (process.env['CONEY_KEEP_FAILED_BROKER_DIR']) fs.cpSync(dir, process.env['CONEY_KEEP_FAILED_BROKER_DIR'], { recursive: true });
     const detail = [
       `--- first errors in ${stdoutFile} and ${path.basename(logFile)} ---`,
       firstErrors([stdoutFile, logFile], 12),
@@ -674,11 +674,11 @@ export function brokerEnv(broker: Broker): Record<string, string> {
     CONEY_BROKER_DENIED_VHOST: broker.vhosts.denied,
   };
   if (broker.tls) {
-    env.AMQPS_URL = broker.tls.url;
-    env.CONEY_TLS_CA = broker.tls.caFile;
-    env.CONEY_TLS_CERT = broker.tls.certFile;
-    env.CONEY_TLS_KEY = broker.tls.keyFile;
-    env.CONEY_TLS_CLIENT_USER = broker.tls.clientUser;
+    env['AMQPS_URL'] = broker.tls.url;
+    env['CONEY_TLS_CA'] = broker.tls.caFile;
+    env['CONEY_TLS_CERT'] = broker.tls.certFile;
+    env['CONEY_TLS_KEY'] = broker.tls.keyFile;
+    env['CONEY_TLS_CLIENT_USER'] = broker.tls.clientUser;
   }
   return env;
 }

@@ -26,7 +26,7 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
 /** PATH with the project's node_modules/.bin first, so `mocha`, `tsx` resolve without npx. */
 function pathWithLocalBin(): string {
   const bin = path.resolve(__dirname, '..', 'node_modules', '.bin');
-  const current = process.env.PATH ?? '';
+  const current = process.env['PATH'] ?? '';
   return current.split(path.delimiter).includes(bin) ? current : [bin, current].filter(Boolean).join(path.delimiter);
 }
 
@@ -64,8 +64,8 @@ async function main(): Promise<number> {
   }
   const baseEnv: NodeJS.ProcessEnv = { ...process.env, PATH: pathWithLocalBin() };
 
-  if (process.env.AMQP_URL) {
-    process.stderr.write(`coney: using AMQP_URL=${process.env.AMQP_URL} (no throwaway broker)\n`);
+  if (process.env['AMQP_URL']) {
+    process.stderr.write(`coney: using AMQP_URL=${process.env['AMQP_URL']} (no throwaway broker)\n`);
     return runCommand(argv, baseEnv);
   }
 

@@ -86,7 +86,7 @@ export async function publishConfirmedByPromise(count: number, window: number, p
   for (let i = 0; i < count; i++) {
     if (w.full) await w.room();
     w.sent();
-    publishOne().then(() => w.confirm());
+    publishOne().then(() => w.confirm(), w.fail);
   }
   await w.done;
 }
@@ -114,10 +114,14 @@ export function loadAdapter(name: ClientName): ClientAdapter {
 export class ConfirmWindow {
   private outstanding = 0;
   private confirmed = 0;
-  private wake: (() => void) | null = null;
+  private wake: { resolve: () => void; reject: (err: unknown) => void } | null = null;
   private finish!: () => void;
-  /** Resolves when every publish has been confirmed. */
-  readonly done = new Promise<void>((resolve) => (this.finish = resolve));
+  private abort!: (err: unknown) => void;
+  /** Resolves when every publish has been confirmed; rejects on the first {@link fail}. */
+  readonly done = new Promise<void>((resolve, reject) => {
+    this.finish = resolve;
+    this.abort = reject;
+  });
 
   constructor(
     private readonly count: number,
@@ -131,7 +135,7 @@ export class ConfirmWindow {
 
   /** Resolves when the window has room again. */
   room(): Promise<void> {
-    return new Promise<void>((resolve) => (this.wake = resolve));
+    return new Promise<void>((resolve, reject) => (this.wake = { resolve, reject }));
   }
 
   /** Counts a publish that went out. */
@@ -146,9 +150,19 @@ export class ConfirmWindow {
     if (this.wake !== null && this.outstanding < this.window) {
       const wake = this.wake;
       this.wake = null;
-      wake();
+      wake.resolve();
     }
     if (this.confirmed >= this.count) this.finish();
+  };
+
+  /** A publish failed (nacked, or its promise rejected): the run fails rather than waiting forever. */
+  readonly fail = (err: unknown): void => {
+    // `done` is awaited only after the last publish: mark it handled, whoever fails first
+    this.done.catch(() => undefined);
+    this.abort(err);
+    const wake = this.wake;
+    this.wake = null;
+    wake?.reject(err);
   };
 }
 

@@ -45,8 +45,8 @@ export class AmqplibAdapter implements ClientAdapter {
     const ch = this.confirmCh!;
     const w = new ConfirmWindow(count, window);
     const onConfirm = (err: unknown): void => {
-      if (err) throw err;
-      w.confirm();
+      if (err) w.fail(err);
+      else w.confirm();
     };
     for (let i = 0; i < count; i++) {
       if (w.full) await w.room();
@@ -76,7 +76,9 @@ export class AmqplibAdapter implements ClientAdapter {
       queue,
       (msg) => {
         if (msg === null) return;
-        ch.publish('', msg.properties.replyTo, msg.content, { correlationId: msg.properties.correlationId });
+        // amqplib types the message properties `any`
+        const { replyTo, correlationId } = msg.properties as { replyTo: string; correlationId?: string };
+        ch.publish('', replyTo, msg.content, { correlationId });
       },
       { noAck: true },
     );
@@ -89,7 +91,7 @@ export class AmqplibAdapter implements ClientAdapter {
     await ch.consume(
       replyTo,
       (msg) => {
-        if (msg !== null) rpc.onReply(msg.properties.correlationId);
+        if (msg !== null) rpc.onReply(msg.properties.correlationId as string | undefined);
       },
       { noAck: true },
     );

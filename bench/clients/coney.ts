@@ -10,12 +10,12 @@
  * (`spec.Basic.Deliver`, `spec.FRAME_METHOD`) into a getter call, which costs
  * coney ~20% of its consume CPU and is not what users run.
  */
+import * as path from 'node:path';
 import type * as Coney from '../../lib/index';
 import { ConfirmWindow, publishWithDrain, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
-const source = process.env.CONEY_BENCH_SOURCE;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const coney: typeof Coney = source ? require(require('node:path').resolve(source, 'index.js')) : require('../../lib/index');
+const source = process.env['CONEY_BENCH_SOURCE'];
+const coney = (source ? require(path.resolve(source, 'index.js')) : require('../../lib/index')) as typeof Coney;
 
 type Channel = Coney.Channel;
 type Connection = Coney.SelectConnection;
@@ -54,7 +54,7 @@ export class ConeyAdapter implements ClientAdapter {
         onOpenError: (_c, err) => reject(err),
       });
       // experiments only: e.g. CONEY_BENCH_MULTIPLIER=40 for a 4x higher high-water mark
-      if (process.env.CONEY_BENCH_MULTIPLIER) this.conn.setBackpressureMultiplier(Number(process.env.CONEY_BENCH_MULTIPLIER));
+      if (process.env['CONEY_BENCH_MULTIPLIER']) this.conn.setBackpressureMultiplier(Number(process.env['CONEY_BENCH_MULTIPLIER']));
       this.conn.addOnDrainCallback(() => {
         const w = this.onDrain;
         this.onDrain = null;
@@ -67,7 +67,7 @@ export class ConeyAdapter implements ClientAdapter {
     return new Promise((resolve, reject) => {
       this.ch.queueDeclare(queue, { passive: opts.passive ?? false, exclusive: opts.exclusive ?? false, durable: false }, (err, r) => {
         if (err) return reject(err);
-        resolve({ queue: r!.queue, messageCount: r!.messageCount });
+        resolve({ queue: r.queue, messageCount: r.messageCount });
       });
     });
   }

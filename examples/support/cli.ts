@@ -5,7 +5,7 @@
 import type { Connection } from '../../lib';
 
 /** The broker URL: `AMQP_URL`, or RabbitMQ's default on localhost. */
-export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@localhost:5672/';
+export const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@localhost:5672/';
 
 /** The value after `--name` on the command line, or `fallback`. */
 export function option(name: string, fallback: string): string {

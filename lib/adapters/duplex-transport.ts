@@ -13,6 +13,7 @@
 import type { Duplex } from 'stream';
 import { StreamLostError } from '../errors';
 import type { Transport, TransportHandlers } from '../engine/ioloop';
+import type { ChunkRelease } from '../wire/frame-parser';
 
 /** What a stream error looks like: Node's system errors carry a `code`. */
 interface CodedError extends Error {
@@ -73,7 +74,7 @@ export interface DuplexTransportOptions {
  * @category I/O loops and adapters
  */
 export interface ChunkSource {
-  attach(sink: ((chunk: Buffer) => boolean) | null): void;
+  attach(sink: ((chunk: Buffer) => ChunkRelease) | null): void;
 }
 
 /**
@@ -174,7 +175,7 @@ export class DuplexTransport implements Transport {
   }
 
   /** Hands a chunk on; true when nothing refers to it afterwards (see TransportHandlers.onData). */
-  private onData(chunk: Buffer): boolean {
+  private onData(chunk: Buffer): ChunkRelease {
     return this.closed || this.handlers.onData(chunk) === true;
   }
 

@@ -10,6 +10,7 @@ import type { Duplex } from 'stream';
 import { performance } from 'perf_hooks';
 import { SocketConnectError } from '../errors';
 import { isThenable, reportOrRethrow } from '../engine/callback-runner';
+import { describeValue } from '../engine/option-checks';
 import type {
   IOLoop,
   TimerHandle,
@@ -327,8 +328,8 @@ function unverifiedReason(target: TransportTarget): string | null {
   if (!target.tls) return null;
   const flag: unknown = target.tls.rejectUnauthorized;
   // Node tests the flag by truthiness (0, null and '' turn verification off too).
-  if (flag === undefined) return process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? 'NODE_TLS_REJECT_UNAUTHORIZED=0' : null;
-  return flag ? null : `rejectUnauthorized: ${typeof flag === 'string' ? JSON.stringify(flag) : String(flag)}`;
+  if (flag === undefined) return process.env['NODE_TLS_REJECT_UNAUTHORIZED'] === '0' ? 'NODE_TLS_REJECT_UNAUTHORIZED=0' : null;
+  return flag ? null : `rejectUnauthorized: ${JSON.stringify(flag) ?? typeof flag}`;
 }
 
 /** `5`, `0.25`: seconds as people write them. */
@@ -429,7 +430,7 @@ class ConnectAttempt {
       return;
     }
     if (typeof stream?.on !== 'function' || typeof stream.write !== 'function') {
-      return this.fail(new TypeError(`openStream gave ${String(stream)}, not a Duplex stream`));
+      return this.fail(new TypeError(`openStream gave ${describeValue(stream)}, not a Duplex stream`));
     }
     this.stream = stream;
     const event = pendingEvent(stream);

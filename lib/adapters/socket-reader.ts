@@ -3,6 +3,7 @@
  * `NodeIOLoop`'s TCP and Unix sockets.
  * @packageDocumentation
  */
+import type { ChunkRelease } from '../wire/frame-parser';
 import type { ChunkSource } from './duplex-transport';
 
 /** Size of a slab that successive reads are made into. */
@@ -40,7 +41,7 @@ export class SocketReader implements ChunkSource {
   private used = 0;
   /** Where the next read goes: `slab.subarray(used)`, made again only when `used` moves. */
   private rest = this.slab;
-  private sink: ((chunk: Buffer) => boolean) | null = null;
+  private sink: ((chunk: Buffer) => ChunkRelease) | null = null;
   /** Chunks read before a sink was attached; null once one was. */
   private early: Buffer[] | null = [];
 
@@ -62,7 +63,7 @@ export class SocketReader implements ChunkSource {
   };
 
   /** Hands a chunk to the sink (or queues it until there is one); true when the sink released it. */
-  private deliver(chunk: Buffer): boolean {
+  private deliver(chunk: Buffer): ChunkRelease {
     const sink = this.sink;
     if (sink !== null) return sink(chunk) === true;
     this.early?.push(chunk);
@@ -79,7 +80,7 @@ export class SocketReader implements ChunkSource {
     this.rest = this.slab.subarray(this.used);
   }
 
-  attach(sink: ((chunk: Buffer) => boolean) | null): void {
+  attach(sink: ((chunk: Buffer) => ChunkRelease) | null): void {
     const early = this.early;
     if (sink === null || early === null || early.length === 0) {
       this.early = null;

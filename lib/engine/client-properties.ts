@@ -28,7 +28,7 @@ export function clientProperties(overrides: FieldTable = {}, connectionName?: st
     platform: `Node.js ${process.version}`,
     information: 'AMQP 0-9-1 client for TypeScript, in the style of pika',
   };
-  const userCapabilities = overrides.capabilities;
+  const userCapabilities = overrides['capabilities'];
   const capabilities =
     userCapabilities !== null && typeof userCapabilities === 'object' && !Array.isArray(userCapabilities)
       ? { ...CLIENT_CAPABILITIES, ...(userCapabilities as FieldTable) }

@@ -3,12 +3,13 @@
  * run in the call itself: a bad value or an oversized frame then throws
  * there, instead of later to whoever's reply freed the queue, or as a broker
  * close of the whole connection (501 FRAME_ERROR for a frame above frame-max).
+ * A method is checked by encoding it, and that encoding is what is sent.
  * @packageDocumentation
  */
 import { InvalidArgumentError } from '../errors';
 import { Writer } from '../wire/codec';
 import { FRAME_OVERHEAD } from '../wire/frame';
-import { contentHeaderTooLarge, frameMaxInForce, secretMethodPayloadSize } from '../wire/frame-writer';
+import { contentHeaderTooLarge, encodeMethodFrame, encodeSecretMethodFrame, frameMaxInForce } from '../wire/frame-writer';
 import * as spec from '../wire/spec';
 import { unknownNameHint } from './did-you-mean';
 
@@ -16,28 +17,27 @@ import { unknownNameHint } from './did-you-mean';
 const CONTENT_HEADER_FIELDS = 12;
 
 /**
- * Throws what encoding `method` would throw (a bad field or table value), and
- * an InvalidArgumentError when its frame would exceed `frameMax` (0: not
- * negotiated, 131072). Methods are small and this runs once per call, not per
- * publish, so encoding twice is cheap.
+ * Encodes `method` as a frame of `channel`, once, in the call that sends it:
+ * throws what encoding throws (a bad field or table value), and an
+ * InvalidArgumentError when the frame would exceed `frameMax` (0: not
+ * negotiated, 131072). The bytes returned are what is sent, when the call's
+ * turn comes (`OutboundBuffer.writeFrame`), so nothing is encoded twice.
+ *
+ * A method that carries a secret is encoded into a buffer of its own whose
+ * outgrown copies are zeroed, and the frame is zeroed before an oversize
+ * throws; the method itself is left as is.
  */
-export function checkMethodFrame(method: spec.AMQPMethod, frameMax: number, hint = 'arguments or strings too large'): void {
-  let payload: number;
-  if (carriesSecret(method)) {
-    // Its scratch copies are zeroed: the password must not linger in garbage.
-    payload = secretMethodPayloadSize(method);
-  } else {
-    const w = new Writer(256);
-    method.encode(w);
-    payload = w.pos;
-  }
-  const frameSize = payload + FRAME_OVERHEAD;
+export function checkedMethodFrame(channel: number, method: spec.AMQPMethod, frameMax: number, hint = 'arguments or strings too large'): Buffer {
+  const secret = carriesSecret(method);
+  const frame = secret ? encodeSecretMethodFrame(channel, method) : encodeMethodFrame(channel, method);
   const max = frameMaxInForce(frameMax);
-  if (frameSize > max) {
+  if (frame.length > max) {
+    if (secret) frame.fill(0);
     throw new InvalidArgumentError(
-      `${method.name}: the method frame would be ${frameSize} bytes, more than frame-max ${max} (${hint}); the broker would close the connection`,
+      `${method.name}: the method frame would be ${frame.length} bytes, more than frame-max ${max} (${hint}); the broker would close the connection`,
     );
   }
+  return frame;
 }
 
 /** Methods whose fields hold a secret: the SASL response, the new secret (an OAuth token). */

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type { FrameHandler } from '../wire/frame';
+import type { ChunkRelease } from '../wire/frame-parser';
 import { FrameParser } from '../wire/frame-parser';
 import type { HeartbeatChecker } from './heartbeat-checker';
 import type { Transport, TransportHandlers } from './ioloop';
@@ -13,7 +14,7 @@ import type { Transport, TransportHandlers } from './ioloop';
 /** What a link reports to its connection, while it is live. */
 export interface LinkEvents {
   /** A chunk arrived; true when nothing refers to it afterwards (see TransportHandlers.onData). */
-  onLinkData(link: Link, chunk: Buffer): boolean;
+  onLinkData(link: Link, chunk: Buffer): ChunkRelease;
   /** The transport closed (err null: the peer ended it). */
   onLinkClosed(link: Link, err: Error | null): void;
   /** The transport can take more. */

@@ -309,7 +309,7 @@ export class URLParameters extends ConnectionParameters {
       const parsed = URLParameters.parseValue(name, kind, value, label);
       options[option] = option === 'ssl' ? parsed : URLParameters.checkOption(option, parsed, label);
     }
-    return options as ConnectionParametersOptions;
+    return options;
   }
 
   /** The entry for a query option; a clear error for unknown ones. */
@@ -459,7 +459,7 @@ function sslOptions(parsed: unknown, label: string): TlsOptions | false {
   const servername = str('server_hostname');
   if (servername !== undefined) tls.servername = servername;
   const ciphers = str('ciphers');
-  if (ciphers !== undefined) tls.ciphers = ciphers;
+  if (ciphers !== undefined) tls['ciphers'] = ciphers;
   const verify = verifyFlag(opts, label);
   if (verify !== undefined) tls.rejectUnauthorized = verify;
   return tls;
@@ -495,7 +495,7 @@ function verifyFlag(opts: Record<string, unknown>, label: string): boolean | und
   for (const key of ['verify', 'cert_reqs']) {
     const value = opts[key];
     if (value === undefined || value === null) continue;
-    const flag = table[String(value).toLowerCase()];
+    const flag = table[(typeof value === 'string' ? value : JSON.stringify(value)).toLowerCase()];
     if (flag === undefined) {
       const expected = key === 'verify' ? "'none' or 'required'" : "'CERT_NONE' or 'CERT_REQUIRED'";
       throw new InvalidArgumentError(`invalid ${label}: '${key}' must be ${expected}, got ${JSON.stringify(value)}`);

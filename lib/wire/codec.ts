@@ -259,8 +259,10 @@ export class Reader {
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return `a string of ${v.length} characters`;
-  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'no prototype'})`;
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'object') return `an object (${(v).constructor?.name ?? 'no prototype'})`;
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'function') return 'a function';
+  return `${typeof v} ${(v as number | boolean | bigint | symbol).toString()}`;
 }
 
 /** @internal An InvalidArgumentError for an integer field out of range. */
@@ -279,8 +281,13 @@ export function badInt(method: string, field: string, v: unknown, type: 'octet' 
  */
 export const writeLongAt: (b: Buffer, p: number, v: number) => number = writeUint32;
 
-/** @internal Writes a shortstr (length octet + UTF-8) at `p`; needs 256 bytes of room. */
-export function writeShortstr(b: Buffer, p: number, s: string, what: string): number {
+/**
+ * @internal Throws an InvalidArgumentError unless `s` is a string that fits
+ * an AMQP short string (at most 255 bytes of UTF-8); `what` names it in the
+ * message. The one short-string check: the encoders run it, and so do the
+ * calls that check their arguments before anything is encoded.
+ */
+export function checkShortstr(s: unknown, what: string): asserts s is string {
   if (typeof s !== 'string') {
     throw new InvalidArgumentError(`${what} must be a string, got ${describe(s)}`);
   }
@@ -292,6 +299,11 @@ export function writeShortstr(b: Buffer, p: number, s: string, what: string): nu
       throw new InvalidArgumentError(`${what} is ${len} bytes of UTF-8; a shortstr holds at most 255`);
     }
   }
+}
+
+/** @internal Writes a shortstr (length octet + UTF-8) at `p`; needs 256 bytes of room. */
+export function writeShortstr(b: Buffer, p: number, s: string, what: string): number {
+  checkShortstr(s, what);
   const len = writeUtf8At(b, p + 1, s);
   b[p] = len;
   return p + 1 + len;

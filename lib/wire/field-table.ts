@@ -192,8 +192,9 @@ function rangeError(key: string, type: string, v: unknown): InvalidArgumentError
 function typeError(key: string, what: string, v: unknown): InvalidArgumentError {
   let d: string;
   if (v === null) d = 'null';
-  else if (typeof v === 'object') d = `an object (${(v as object).constructor?.name ?? 'no prototype'})`;
-  else d = `${typeof v}${typeof v === 'symbol' || typeof v === 'function' ? '' : ' ' + String(v)}`;
+  else if (typeof v === 'object') d = `an object (${v.constructor?.name ?? 'no prototype'})`;
+  else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === undefined) d = `${typeof v} ${String(v)}`;
+  else d = typeof v; // a symbol or a function
   return new InvalidArgumentError(`field table key '${key}': expected ${what}, got ${d}`);
 }
 
@@ -257,7 +258,7 @@ export function encodeArray(w: ByteSink, a: readonly FieldValue[], key = '', dep
 }
 
 function isPlainObject(v: object): boolean {
-  const p = Object.getPrototypeOf(v);
+  const p: unknown = Object.getPrototypeOf(v);
   return p === Object.prototype || p === null;
 }
 

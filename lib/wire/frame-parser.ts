@@ -28,6 +28,22 @@ const PROTOCOL_HEADER_START = 0x41;
 export const DEFAULT_MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
 
 /**
+ * Whether received bytes were released: the answer that climbs back from the
+ * body handler through {@link FrameParser.push} and the transport to the
+ * socket reader, which reads into the chunk's memory again only on `true`.
+ *
+ * - `true`, released: nothing refers to the bytes once the call returns
+ *   (frames decoded into objects of their own, body pieces copied or dropped).
+ * - `false` (or no answer at all from a handler), kept: a view of them may
+ *   live on (a body handed to the application uncopied); the memory must not
+ *   be reused.
+ *
+ * See docs/DESIGN.md on reading into reused memory.
+ * @inline
+ */
+export type ChunkRelease = boolean;
+
+/**
  * Any exception from decoding a sound frame's payload becomes a FrameError,
  * so that it closes the connection instead of escaping the I/O loop (a
  * RangeError, a TypeError from a decoder bug).
@@ -196,7 +212,7 @@ export class FrameParser {
    * cut from it was released by `onBody` returning true, and the parser holds
    * none. The caller may then reuse the chunk's memory for its next read.
    */
-  push(chunk: Buffer, handler: FrameHandler | ((f: Frame) => void)): boolean {
+  push(chunk: Buffer, handler: FrameHandler | ((f: Frame) => void)): ChunkRelease {
     if (this.failed !== null) throw this.failed;
     let h: FrameHandler;
     if (typeof handler === 'function') {

@@ -53,6 +53,43 @@ function checkChannel(channel: number): void {
 }
 
 /**
+ * A whole message on its way down to the wire (`basic.publish`, content
+ * header, body frames): the one argument list of every hop, from the
+ * channel's host through the outbound buffer to {@link FrameWriter.writePublish}.
+ * `frameMax` splits the body (0: `DEFAULT_FRAME_MAX`, 131072). `R`: what the
+ * hop answers (the outbound buffer: false above its high-water mark).
+ * @inline
+ */
+export type PublishWriter<R = void> = (
+  channel: number,
+  exchange: string,
+  routingKey: string,
+  mandatory: boolean,
+  properties: BasicPropertiesInit | undefined,
+  body: Buffer,
+  frameMax: number,
+) => R;
+
+/**
+ * Encodes a method frame at `w.pos` (header, payload, frame-end) and moves
+ * `pos` past it. Throws what encoding throws, leaving `pos` anywhere: the
+ * caller rolls back.
+ */
+function putMethodFrame(w: Writer, channel: number, method: AMQPMethod): void {
+  w.ensure(FRAME_HEADER_SIZE);
+  const mark = w.pos;
+  const b = w.buf;
+  b[mark] = FRAME_METHOD;
+  b[mark + 1] = channel >>> 8;
+  b[mark + 2] = channel;
+  w.pos = mark + FRAME_HEADER_SIZE;
+  method.encode(w);
+  writeUint32(w.buf, mark + 3, w.pos - mark - FRAME_HEADER_SIZE);
+  w.ensure(1);
+  w.buf[w.pos++] = FRAME_END;
+}
+
+/**
  * Encodes frames into a reused buffer. `take()` hands the pending bytes to
  * the transport as a list of chunks; the chunks stay valid after later
  * writes (written bytes are never overwritten once handed out), so the
@@ -172,18 +209,28 @@ export class FrameWriter {
 
   /** Writes one method frame. */
   writeMethod(channel: number, method: AMQPMethod): void {
+    checkChannel(channel);
+    this.prepare();
     const w = this.w;
-    const mark = this.beginMethodFrame(channel, FRAME_HEADER_SIZE);
+    const mark = w.pos;
     try {
-      w.pos = mark + FRAME_HEADER_SIZE;
-      method.encode(w);
-      writeUint32(w.buf, mark + 3, w.pos - mark - FRAME_HEADER_SIZE);
-      w.ensure(1);
-      w.buf[w.pos++] = FRAME_END;
+      putMethodFrame(w, channel, method);
     } catch (e) {
       w.pos = mark;
       throw e;
     }
+  }
+
+  /**
+   * Writes a frame encoded beforehand (`encodeMethodFrame`): a call's
+   * method, encoded once when the call was made and sent when its turn comes.
+   * The bytes are copied.
+   */
+  writeFrame(frame: Buffer): void {
+    this.prepare();
+    const w = this.w;
+    w.ensure(frame.length);
+    w.pos += frame.copy(w.buf, w.pos);
   }
 
   /**
@@ -203,32 +250,25 @@ export class FrameWriter {
    * A write that throws zeroes everything it wrote and leaves nothing queued.
    */
   writeSecretMethod(channel: number, method: AMQPMethod): void {
-    checkChannel(channel);
-    const scratch = new TrackingWriter(4096);
-    const w = scratch.writer;
-    let size: number;
+    let frame: Buffer;
     try {
-      w.ensure(FRAME_HEADER_SIZE);
-      w.buf[0] = FRAME_METHOD;
-      w.buf[1] = channel >>> 8;
-      w.buf[2] = channel;
-      w.pos = FRAME_HEADER_SIZE;
-      method.encode(w);
-      writeUint32(w.buf, 3, w.pos - FRAME_HEADER_SIZE);
-      w.ensure(1);
-      w.buf[w.pos++] = FRAME_END;
-      size = w.pos;
-    } catch (e) {
-      scratch.wipeAll();
-      throw e;
+      frame = encodeSecretMethodFrame(channel, method);
     } finally {
       wipeBufferFields(method);
     }
-    scratch.wipeOutgrown();
+    this.writeSecretFrame(frame);
+  }
+
+  /**
+   * Queues a frame that carries a secret, encoded beforehand by
+   * `encodeSecretMethodFrame`, as a chunk of its own (never copied
+   * into the shared buffer); its bytes stay until {@link wipeTakenSecrets}.
+   */
+  writeSecretFrame(frame: Buffer): void {
     this.cut(); // the bytes before it go first
-    this.chunks.push(w.buf.subarray(0, size));
-    this.chunkBytes += size;
-    this.secretsQueued.push(w.buf);
+    this.chunks.push(frame);
+    this.chunkBytes += frame.length;
+    this.secretsQueued.push(frame);
   }
 
   /** True while secret frames that {@link take} handed out have not been wiped or forgotten. */
@@ -260,15 +300,7 @@ export class FrameWriter {
    * frames (split so that no frame exceeds `frameMax`; 0 means `DEFAULT_FRAME_MAX`, 131072). An
    * empty body sends no body frame. No method object is allocated.
    */
-  writePublish(
-    channel: number,
-    exchange: string,
-    routingKey: string,
-    mandatory: boolean,
-    properties: BasicPropertiesInit | undefined,
-    body: Buffer,
-    frameMax: number,
-  ): void {
+  readonly writePublish: PublishWriter = (channel, exchange, routingKey, mandatory, properties, body, frameMax) => {
     const w = this.w;
     // method frame: header + 4 (ids) + 2 (ticket) + 2 x 256 (shortstr) + 1 (bits) + 1 (end)
     const mark = this.beginMethodFrame(channel, FRAME_HEADER_SIZE + 4 + 2 + 2 * 256 + 1 + 1);
@@ -292,7 +324,7 @@ export class FrameWriter {
       w.pos = mark;
       throw e;
     }
-  }
+  };
 
   /**
    * Writes a content header frame (class `basic`) and the body frames. With
@@ -451,20 +483,36 @@ class TrackingWriter {
 }
 
 /**
+ * Encodes one method frame that carries a secret (a SASL response, an OAuth
+ * token) into a buffer of its own: every buffer the encoding grew out of is
+ * zeroed at once, and everything it wrote when it throws. The caller zeroes
+ * the frame once it is no longer needed ({@link FrameWriter.writeSecretFrame}
+ * does, through `wipeTakenSecrets`). The method itself is left as is.
+ */
+export function encodeSecretMethodFrame(channel: number, method: AMQPMethod): Buffer {
+  checkChannel(channel);
+  const scratch = new TrackingWriter(4096);
+  const w = scratch.writer;
+  try {
+    putMethodFrame(w, channel, method);
+  } catch (e) {
+    scratch.wipeAll();
+    throw e;
+  }
+  scratch.wipeOutgrown();
+  return w.buf.subarray(0, w.pos);
+}
+
+/**
  * The payload size of `method` (what its frame holds between the 7-byte
  * header and the frame-end octet), measured by encoding it into scratch
  * buffers that are all zeroed before returning: for methods that carry a
- * secret (a SASL response, an OAuth token). The method itself is left as is.
- * Throws what encoding throws.
+ * secret. The method itself is left as is. Throws what encoding throws.
  */
 export function secretMethodPayloadSize(method: AMQPMethod): number {
-  const scratch = new TrackingWriter(4096);
-  try {
-    method.encode(scratch.writer);
-    return scratch.writer.pos;
-  } finally {
-    scratch.wipeAll();
-  }
+  const frame = encodeSecretMethodFrame(0, method);
+  frame.fill(0);
+  return frame.length - FRAME_OVERHEAD;
 }
 
 /** Zeroes the Buffer-valued fields of a method (a SASL response), which hold a secret once it is written or dropped. */
@@ -474,11 +522,16 @@ export function wipeBufferFields(method: AMQPMethod): void {
   }
 }
 
-/** Encodes one method frame into a new Buffer (for tests and simple peers). */
+/**
+ * Encodes one method frame into a Buffer of its own: what a call encodes once,
+ * when it is made, for {@link FrameWriter.writeFrame} to send later (and for
+ * tests and simple peers). Throws what encoding throws.
+ */
 export function encodeMethodFrame(channel: number, method: AMQPMethod): Buffer {
-  const fw = new FrameWriter(8192);
-  fw.writeMethod(channel, method);
-  return Buffer.concat(fw.take());
+  checkChannel(channel);
+  const w = new Writer(256);
+  putMethodFrame(w, channel, method);
+  return w.buf.subarray(0, w.pos);
 }
 
 /** Encodes a content header frame and the body frames into a new Buffer (for tests and simple peers). */

@@ -135,4 +135,4 @@ export const FRAME_OVERHEAD = 8;
 export const DEFAULT_FRAME_MAX = 131072;
 
 /** The heartbeat frame, shared (frames are not mutated). */
-export const HEARTBEAT_FRAME: HeartbeatFrame = Object.freeze({ type: 8, channel: 0 }) as HeartbeatFrame;
+export const HEARTBEAT_FRAME: HeartbeatFrame = Object.freeze({ type: 8, channel: 0 });

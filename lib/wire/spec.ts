@@ -135,7 +135,7 @@ export interface AMQPMethod {
 
 /** A method class: the constructor plus its statics. */
 export interface MethodClass<M extends AMQPMethod = AMQPMethod> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // `any`: each method class takes its own init type, and only `any` admits them all here.
   new (init?: any): M;
   readonly classId: number;
   readonly methodId: number;
@@ -5995,7 +5995,7 @@ export class BasicProperties implements BasicPropertiesInit {
 
   /** The present properties as a plain object. */
   toJSON(): BasicPropertiesInit {
-    const o: Record<string, unknown> = {};
+    const o: BasicPropertiesInit = {};
     if (this.contentType !== undefined) o.contentType = this.contentType;
     if (this.contentEncoding !== undefined) o.contentEncoding = this.contentEncoding;
     if (this.headers !== undefined) o.headers = this.headers;
@@ -6010,7 +6010,7 @@ export class BasicProperties implements BasicPropertiesInit {
     if (this.userId !== undefined) o.userId = this.userId;
     if (this.appId !== undefined) o.appId = this.appId;
     if (this.clusterId !== undefined) o.clusterId = this.clusterId;
-    return o as BasicPropertiesInit;
+    return o;
   }
 
   /** Node's `util.inspect` shows the present properties only. */

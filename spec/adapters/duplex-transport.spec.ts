@@ -81,7 +81,7 @@ describe('DuplexTransport', function () {
     const rec = recorder();
     const tr = new DuplexTransport(a, rec.handlers);
     const got: Buffer[] = [];
-    b.on('data', (d) => got.push(d));
+    b.on('data', (d: Buffer) => got.push(d));
     expect(tr.write([Buffer.from('a'), Buffer.alloc(0), Buffer.from('b'), Buffer.from('c')])).to.equal(true);
     await sleep(5);
     expect(a.writevCalls.map((c) => c.map(String))).to.deep.equal([['a', 'b', 'c']]);

@@ -315,7 +315,7 @@ describe('NodeIOLoop', function () {
       let serverGot = '';
       let serverEnded = false;
       const s = await server((sock) => {
-        sock.on('data', (d) => (serverGot += d));
+        sock.on('data', (d: Buffer) => (serverGot += d.toString()));
         sock.on('end', () => (serverEnded = true));
       });
       const rec = new Recorder();
@@ -355,7 +355,7 @@ describe('NodeIOLoop', function () {
       const onData = rec.onData.bind(rec);
       rec.onData = (chunk) => {
         onData(chunk);
-        throw new Error(`onData threw on ${chunk}`);
+        throw new Error(`onData threw on ${chunk.toString()}`);
       };
       await new Promise<void>((resolve) =>
         loop.connect(target({ port: s.port }), rec, () => {
@@ -612,14 +612,14 @@ describe('NodeIOLoop', function () {
       let warn: sinon.SinonStub;
       let savedEnv: string | undefined;
       beforeEach(() => {
-        savedEnv = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+        savedEnv = process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
         // Swallows Node's own warning about the variable as well.
         warn = sinon.stub(process, 'emitWarning');
       });
       afterEach(() => {
         warn.restore();
-        if (savedEnv === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
-        else process.env.NODE_TLS_REJECT_UNAUTHORIZED = savedEnv;
+        if (savedEnv === undefined) delete process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
+        else process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = savedEnv;
       });
       const coneyWarnings = () => warn.getCalls().filter((c) => c.args[1] === 'ConeyWarning').map((c) => String(c.args[0]));
 
@@ -646,7 +646,7 @@ describe('NodeIOLoop', function () {
       });
 
       it('warns for NODE_TLS_REJECT_UNAUTHORIZED=0 when the options leave the flag unset', async function () {
-        process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+        process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = '0';
         const s = await tlsServer('127.0.0.1');
         const [err, tr] = await connect(loop, target({ port: s.port, tls: {} }), new Recorder());
         expect(err).to.equal(null);

@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import * as sinon from 'sinon';
+import { inspect } from 'node:util';
 import { CallbackRunner, handTo, isThenable, reportOrRethrow, rethrow } from '../../lib/engine/callback-runner';
 
 /** Lets pending promise reactions run. */
@@ -205,7 +206,7 @@ describe('CallbackRunner', () => {
 
     it('is false for everything else', () => {
       for (const value of [undefined, null, 0, 'then', {}, { then: true }, () => undefined]) {
-        expect(isThenable(value), String(value)).to.equal(false);
+        expect(isThenable(value), inspect(value)).to.equal(false);
       }
     });
   });

@@ -75,8 +75,8 @@ describe('Channel (virtual loop, fake broker)', () => {
       const ch = openChannel(s);
       const replies = holdReplies(s.broker, spec.Queue.Declare, declareOk);
       const done: string[] = [];
-      ch.queueDeclare('a', {}, (err, ok) => done.push(err ? err.message : ok!.queue));
-      ch.queueDeclare('b', {}, (err, ok) => done.push(err ? err.message : ok!.queue));
+      ch.queueDeclare('a', {}, (err, ok) => done.push(err ? err.message : ok.queue));
+      ch.queueDeclare('b', {}, (err, ok) => done.push(err ? err.message : ok.queue));
       s.loop.runUntilIdle();
       expect(s.session.sent(spec.Queue.Declare).map((m) => m.queue)).to.deep.equal(['a']);
       replies.release();
@@ -135,6 +135,32 @@ describe('Channel (virtual loop, fake broker)', () => {
       s.loop.runUntilIdle();
       expect(order).to.deep.equal(['a ok', 'b ok', 'c ok']);
       expect(ch.isOpen).to.equal(true);
+    });
+
+    it('encodes a call once, when it is made, and sends those bytes when its turn comes', () => {
+      const s = openOnFakeBroker();
+      const ch = openChannel(s);
+      const replies = holdReplies(s.broker, spec.Queue.Declare, declareOk);
+      const encode = sinon.spy(spec.Queue.Declare.prototype, 'encode');
+      try {
+        ch.queueDeclare('a');
+        ch.queueDeclare('b', { arguments: { 'x-max-length': 5 } });
+        expect(encode.callCount, 'both encoded in the calls').to.equal(2);
+        // A bad argument still throws in the call, even behind a call in flight.
+        expect(() => ch.queueDeclare('c'.repeat(300))).to.throw(InvalidArgumentError, /queue is 300 bytes/);
+        expect(() => ch.queueDeclare('c', { arguments: { n: NaN } })).to.throw(InvalidArgumentError, /NaN/);
+        const encoded = encode.callCount;
+        s.loop.runUntilIdle();
+        replies.release();
+        s.loop.runUntilIdle();
+        expect(encode.callCount, 'nothing encoded again when sent').to.equal(encoded);
+      } finally {
+        encode.restore();
+      }
+      expect(s.session.sent(spec.Queue.Declare).map((m) => [m.queue, m.arguments])).to.deep.equal([
+        ['a', {}],
+        ['b', { 'x-max-length': 5 }],
+      ]);
     });
 
     it('calls a noWait callback once the frame is written, not synchronously, with no result', () => {
@@ -318,8 +344,8 @@ describe('Channel (virtual loop, fake broker)', () => {
         return true;
       };
       const cancelled: string[] = [];
-      ch.basicCancel('manual', (err, ok) => cancelled.push(err ? err.message : ok!.consumerTag));
-      ch.basicCancel('auto', (err, ok) => cancelled.push(err ? err.message : ok!.consumerTag));
+      ch.basicCancel('manual', (err, ok) => cancelled.push(err ? err.message : ok.consumerTag));
+      ch.basicCancel('auto', (err, ok) => cancelled.push(err ? err.message : ok.consumerTag));
       expect(ch.consumerTags).to.deep.equal([]);
       s.loop.runUntilIdle();
       expect(cancelled).to.deep.equal(['manual', 'auto']);
@@ -684,7 +710,7 @@ describe('Channel (virtual loop, fake broker)', () => {
       const allocUnsafe = sinon.spy(Buffer, 'allocUnsafe');
       s.session.peer.write(bytes, 1000);
       s.loop.runUntilIdle();
-      const big = allocUnsafe.getCalls().filter((c) => (c.args[0] as number) > 10008);
+      const big = allocUnsafe.getCalls().filter((c) => c.args[0] > 10008);
       allocUnsafe.restore();
       expect(big, 'nothing of the announced size is allocated').to.deep.equal([]);
       expect(got).to.deep.equal([]);
@@ -793,10 +819,10 @@ describe('Channel (virtual loop, fake broker)', () => {
       const s = openOnFakeBroker();
       const ch = openChannel(s);
       const loose = ch as unknown as Record<string, (...args: unknown[]) => unknown>;
-      expect(() => loose.exchangeDeclare('x', 'fanout')).to.throw(InvalidArgumentError, /exchangeDeclare: options must be an object, got the string "fanout"; did you mean \{ type: "fanout" \}\?/);
-      expect(() => loose.basicQos(50)).to.throw(InvalidArgumentError, /basicQos: options must be an object, got the number 50; did you mean \{ prefetchCount: 50 \}\?/);
-      expect(() => loose.queueDeclare('q', true)).to.throw(InvalidArgumentError, /queueDeclare: options must be an object, got the boolean true/);
-      expect(() => loose.queueDeclare('q', {}, 'not a function')).to.throw(InvalidArgumentError, /queueDeclare: the callback must be a function/);
+      expect(() => loose['exchangeDeclare']('x', 'fanout')).to.throw(InvalidArgumentError, /exchangeDeclare: options must be an object, got the string "fanout"; did you mean \{ type: "fanout" \}\?/);
+      expect(() => loose['basicQos'](50)).to.throw(InvalidArgumentError, /basicQos: options must be an object, got the number 50; did you mean \{ prefetchCount: 50 \}\?/);
+      expect(() => loose['queueDeclare']('q', true)).to.throw(InvalidArgumentError, /queueDeclare: options must be an object, got the boolean true/);
+      expect(() => loose['queueDeclare']('q', {}, 'not a function')).to.throw(InvalidArgumentError, /queueDeclare: the callback must be a function/);
       s.loop.runUntilIdle();
       expect(s.session.sent(spec.Exchange.Declare)).to.deep.equal([]);
       expect(s.session.sent(spec.Basic.Qos)).to.deep.equal([]);
@@ -806,12 +832,12 @@ describe('Channel (virtual loop, fake broker)', () => {
       const s = openOnFakeBroker();
       const ch = openChannel(s);
       const loose = ch as unknown as Record<string, (...args: unknown[]) => unknown>;
-      expect(() => loose.queueDeclare('q', { durabel: true })).to.throw(InvalidArgumentError, /queueDeclare: unknown option 'durabel'; did you mean 'durable'\?/);
-      expect(() => loose.basicConsume('q', () => undefined, { noAck: true })).to.throw(InvalidArgumentError, /basicConsume: unknown option 'noAck'; did you mean 'autoAck'\?/);
-      expect(() => loose.exchangeDeclare('x', { type: 'fanout', auto_delete: true })).to.throw(InvalidArgumentError, /did you mean 'autoDelete'/);
-      expect(() => loose.basicQos({ prefetch: 10 })).to.throw(InvalidArgumentError, /did you mean 'prefetchCount'/);
-      expect(() => loose.queueDelete('q', { zzzzzzz: 1 })).to.throw(InvalidArgumentError, /known options: ifUnused, ifEmpty, noWait/);
-      expect(() => loose.basicPublish('', 'q', 'x', {}, { mandatory: true, onConfrim: () => 1 })).to.throw(InvalidArgumentError, /did you mean 'onConfirm'/);
+      expect(() => loose['queueDeclare']('q', { durabel: true })).to.throw(InvalidArgumentError, /queueDeclare: unknown option 'durabel'; did you mean 'durable'\?/);
+      expect(() => loose['basicConsume']('q', () => undefined, { noAck: true })).to.throw(InvalidArgumentError, /basicConsume: unknown option 'noAck'; did you mean 'autoAck'\?/);
+      expect(() => loose['exchangeDeclare']('x', { type: 'fanout', auto_delete: true })).to.throw(InvalidArgumentError, /did you mean 'autoDelete'/);
+      expect(() => loose['basicQos']({ prefetch: 10 })).to.throw(InvalidArgumentError, /did you mean 'prefetchCount'/);
+      expect(() => loose['queueDelete']('q', { zzzzzzz: 1 })).to.throw(InvalidArgumentError, /known options: ifUnused, ifEmpty, noWait/);
+      expect(() => loose['basicPublish']('', 'q', 'x', {}, { mandatory: true, onConfrim: () => 1 })).to.throw(InvalidArgumentError, /did you mean 'onConfirm'/);
       expect(ch.consumerTags).to.deep.equal([]);
     });
 
@@ -827,8 +853,8 @@ describe('Channel (virtual loop, fake broker)', () => {
         else return false;
         return true;
       };
-      ch.basicGet('a', (err, msg) => order.push(`get-after ${err} ${msg}`), { autoAck: true });
-      ch.basicGet('b', { autoAck: true }, (err, msg) => order.push(`get-before ${err} ${msg}`));
+      ch.basicGet('a', (err, msg) => order.push(`get-after ${err} ${msg ? 'a message' : msg}`), { autoAck: true });
+      ch.basicGet('b', { autoAck: true }, (err, msg) => order.push(`get-before ${err} ${msg ? 'a message' : msg}`));
       ch.confirmDelivery(null, { noWait: false }, (err) => order.push(`confirm ${err}`));
       s.loop.runUntilIdle();
       expect(order).to.deep.equal(['purge-after null', 'purge-before null', 'get-after null null', 'get-before null null', 'confirm null']);

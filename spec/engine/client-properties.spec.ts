@@ -10,11 +10,11 @@ import { VERSION } from '../../lib/version';
 describe('clientProperties', () => {
   it('says who we are and what we implement', () => {
     const props = clientProperties();
-    expect(props.product).to.equal('coney');
-    expect(props.version).to.equal(VERSION);
-    expect(props.platform).to.equal(`Node.js ${process.version}`);
-    expect(props.information).to.be.a('string').and.not.equal('');
-    expect(props.capabilities).to.deep.equal(CLIENT_CAPABILITIES);
+    expect(props['product']).to.equal('coney');
+    expect(props['version']).to.equal(VERSION);
+    expect(props['platform']).to.equal(`Node.js ${process.version}`);
+    expect(props['information']).to.be.a('string').and.not.equal('');
+    expect(props['capabilities']).to.deep.equal(CLIENT_CAPABILITIES);
     expect(props).not.to.have.property('connection_name');
   });
 
@@ -33,14 +33,14 @@ describe('clientProperties', () => {
 
   it('merges the user properties over ours', () => {
     const props = clientProperties({ product: 'my-app', extra: 'x' });
-    expect(props.product).to.equal('my-app');
-    expect(props.extra).to.equal('x');
-    expect(props.version).to.equal(VERSION);
+    expect(props['product']).to.equal('my-app');
+    expect(props['extra']).to.equal('x');
+    expect(props['version']).to.equal(VERSION);
   });
 
   it('merges user capabilities key by key: one can be turned off, others added', () => {
     const props = clientProperties({ capabilities: { 'connection.blocked': false, custom_feature: true } });
-    expect(props.capabilities).to.deep.equal({ ...CLIENT_CAPABILITIES, 'connection.blocked': false, custom_feature: true });
+    expect(props['capabilities']).to.deep.equal({ ...CLIENT_CAPABILITIES, 'connection.blocked': false, custom_feature: true });
   });
 
   for (const [what, value] of [
@@ -49,21 +49,21 @@ describe('clientProperties', () => {
     ['null', null],
   ] as const) {
     it(`keeps our capabilities when the user gives ${what} for them`, () => {
-      expect(clientProperties({ capabilities: value as never }).capabilities).to.deep.equal(CLIENT_CAPABILITIES);
+      expect(clientProperties({ capabilities: value as never })['capabilities']).to.deep.equal(CLIENT_CAPABILITIES);
     });
   }
 
   it('sends the connection name as connection_name, over a user property of that name', () => {
-    expect(clientProperties({}, 'orders-worker').connection_name).to.equal('orders-worker');
-    expect(clientProperties({ connection_name: 'from properties' }, 'from parameters').connection_name).to.equal('from parameters');
-    expect(clientProperties({ connection_name: 'from properties' }).connection_name).to.equal('from properties');
+    expect(clientProperties({}, 'orders-worker')['connection_name']).to.equal('orders-worker');
+    expect(clientProperties({ connection_name: 'from properties' }, 'from parameters')['connection_name']).to.equal('from parameters');
+    expect(clientProperties({ connection_name: 'from properties' })['connection_name']).to.equal('from properties');
   });
 
   it('changes neither the user object nor our capabilities', () => {
     const overrides = { product: 'mine', capabilities: { custom: true } };
     const props = clientProperties(overrides, 'n');
     expect(overrides).to.deep.equal({ product: 'mine', capabilities: { custom: true } });
-    expect(props.capabilities).not.to.equal(CLIENT_CAPABILITIES);
-    expect(clientProperties().capabilities, 'a fresh table per call').not.to.equal(clientProperties().capabilities);
+    expect(props['capabilities']).not.to.equal(CLIENT_CAPABILITIES);
+    expect(clientProperties()['capabilities'], 'a fresh table per call').not.to.equal(clientProperties()['capabilities']);
   });
 });

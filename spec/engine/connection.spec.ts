@@ -52,7 +52,7 @@ describe('Connection (virtual loop, fake broker)', () => {
       const startOk = session.sent(spec.Connection.StartOk)[0];
       expect(startOk.mechanism).to.equal('PLAIN');
       expect(Buffer.from(startOk.response as Buffer).toString()).to.equal('\0user\0pw');
-      const caps = startOk.clientProperties.capabilities as Record<string, unknown>;
+      const caps = startOk.clientProperties['capabilities'] as Record<string, unknown>;
       for (const cap of [
         'publisher_confirms',
         'exchange_exchange_bindings',
@@ -64,14 +64,14 @@ describe('Connection (virtual loop, fake broker)', () => {
       ]) {
         expect(caps[cap], cap).to.equal(true);
       }
-      expect(startOk.clientProperties.product).to.equal('coney');
+      expect(startOk.clientProperties['product']).to.equal('coney');
       const tuneOk = session.sent(spec.Connection.TuneOk)[0];
       expect(tuneOk.channelMax).to.equal(100);
       expect(tuneOk.frameMax).to.equal(65536);
       expect(tuneOk.heartbeat).to.equal(60);
       expect(session.sent(spec.Connection.Open)[0].virtualHost).to.equal('vh');
       expect([connection.channelMax, connection.frameMax, connection.heartbeat]).to.deep.equal([100, 65536, 60]);
-      expect(connection.serverProperties.product).to.equal('fake-broker');
+      expect(connection.serverProperties['product']).to.equal('fake-broker');
     });
 
     it('lets a heartbeat callable pick the interval from the broker value', () => {
@@ -228,6 +228,7 @@ describe('Connection (virtual loop, fake broker)', () => {
           session.peer.end();
           return true;
         }
+        return false;
       };
       loop.runUntilIdle();
       expect(events.openErrors).to.have.length(1);
@@ -245,6 +246,7 @@ describe('Connection (virtual loop, fake broker)', () => {
           session.send(0, new spec.Connection.Close({ replyCode: 403, replyText: 'ACCESS_REFUSED - Login was refused' }));
           return true;
         }
+        return false;
       };
       loop.runUntilIdle();
       expect(events.openErrors).to.have.length(1);
@@ -260,6 +262,7 @@ describe('Connection (virtual loop, fake broker)', () => {
           session.send(0, new spec.Connection.Close({ replyCode: 530, replyText: "NOT_ALLOWED - access to vhost 'secret' refused" }));
           return true;
         }
+        return false;
       };
       loop.runUntilIdle();
       expect(events.openErrors).to.have.length(1);
@@ -369,6 +372,7 @@ describe('Connection (virtual loop, fake broker)', () => {
           session.send(0, new spec.Connection.Close({ replyCode: 403, replyText: 'ACCESS_REFUSED' }));
           return true;
         }
+        return false;
       };
       const errs: Error[] = [];
       new Connection({
@@ -584,6 +588,7 @@ describe('Connection (virtual loop, fake broker)', () => {
           session.peer.destroy(new Error('ECONNRESET'));
           return true;
         }
+        return false;
       };
       connection.close();
       loop.runUntilIdle();
@@ -616,7 +621,7 @@ describe('Connection (virtual loop, fake broker)', () => {
       broker.session.send(0, new spec.Connection.Blocked({ reason: 'low on memory' }));
       loop.runUntilIdle();
       expect(blocked.calledOnce).to.equal(true);
-      expect(blocked.firstCall.args[1].reason).to.equal('low on memory');
+      expect((blocked.firstCall.args[1] as spec.Connection.Blocked).reason).to.equal('low on memory');
       expect(connection.isBlocked).to.equal(true);
       loop.advance(20);
       broker.session.send(0, new spec.Connection.Unblocked());

@@ -72,7 +72,7 @@ describe('engine/content-assembler', () => {
     expect(got.equals(body)).to.equal(true);
     expect(messages[0].properties.messageId).to.equal('m');
     // one buffer for the body; only small ones for the method and header frames that span chunks
-    const big = allocUnsafe.getCalls().filter((c) => (c.args[0] as number) > 4096);
+    const big = allocUnsafe.getCalls().filter((c) => c.args[0] > 4096);
     expect(big.map((c) => c.args[0])).to.deep.equal([16 * MiB]);
     expect(big[0].returnValue).to.equal(got);
     expect(allocUnsafeSlow.callCount + concat.callCount + from.callCount).to.equal(0);

@@ -5,7 +5,8 @@
  * are measured here with the wire layer's own encoders.
  */
 import { expect } from 'chai';
-import { checkMethodFrame, checkProperties, checkPropertyNames } from '../../lib/engine/frame-checks';
+import * as sinon from 'sinon';
+import { checkedMethodFrame, checkProperties, checkPropertyNames } from '../../lib/engine/frame-checks';
 import { InvalidArgumentError } from '../../lib/errors';
 import { encodeContentFrames, encodeMethodFrame } from '../../lib/wire/frame-writer';
 import * as spec from '../../lib/wire/spec';
@@ -29,37 +30,37 @@ function propertiesOfFrameSize(size: number): spec.BasicPropertiesInit {
 }
 
 describe('frame checks', () => {
-  describe('checkMethodFrame', () => {
+  describe('checkedMethodFrame', () => {
     it('accepts a method frame of exactly frame-max bytes and rejects one byte more', () => {
-      expect(() => checkMethodFrame(declareOfFrameSize(4096), 4096)).not.to.throw();
-      expect(() => checkMethodFrame(declareOfFrameSize(4097), 4096)).to.throw(
+      expect(() => checkedMethodFrame(1, declareOfFrameSize(4096), 4096)).not.to.throw();
+      expect(() => checkedMethodFrame(1, declareOfFrameSize(4097), 4096)).to.throw(
         InvalidArgumentError,
         'queue.declare: the method frame would be 4097 bytes, more than frame-max 4096 (arguments or strings too large); the broker would close the connection',
       );
     });
 
     it('takes frame-max 0 (not negotiated yet) as 131072', () => {
-      expect(() => checkMethodFrame(declareOfFrameSize(131072), 0)).not.to.throw();
-      expect(() => checkMethodFrame(declareOfFrameSize(131073), 0)).to.throw(InvalidArgumentError, /131073 bytes, more than frame-max 131072/);
+      expect(() => checkedMethodFrame(1, declareOfFrameSize(131072), 0)).not.to.throw();
+      expect(() => checkedMethodFrame(1, declareOfFrameSize(131073), 0)).to.throw(InvalidArgumentError, /131073 bytes, more than frame-max 131072/);
     });
 
     it('puts the caller\'s hint in the message', () => {
-      expect(() => checkMethodFrame(declareOfFrameSize(5000), 4096, 'a client property too large')).to.throw(
+      expect(() => checkedMethodFrame(1, declareOfFrameSize(5000), 4096, 'a client property too large')).to.throw(
         InvalidArgumentError,
         /\(a client property too large\)/,
       );
     });
 
     it('throws what encoding would throw', () => {
-      expect(() => checkMethodFrame(new spec.Queue.Declare({ queue: 'q'.repeat(256) }), 0)).to.throw(InvalidArgumentError, /at most 255/);
-      expect(() => checkMethodFrame(new spec.Basic.Qos({ prefetchCount: 70000 }), 0)).to.throw(InvalidArgumentError, 'basic.qos: field prefetchCount must be an integer in 0..65535 (short), got 70000');
-      expect(() => checkMethodFrame(new spec.Queue.Declare({ queue: 'q', arguments: { n: NaN } }), 0)).to.throw(InvalidArgumentError, /NaN/);
+      expect(() => checkedMethodFrame(1, new spec.Queue.Declare({ queue: 'q'.repeat(256) }), 0)).to.throw(InvalidArgumentError, /at most 255/);
+      expect(() => checkedMethodFrame(1, new spec.Basic.Qos({ prefetchCount: 70000 }), 0)).to.throw(InvalidArgumentError, 'basic.qos: field prefetchCount must be an integer in 0..65535 (short), got 70000');
+      expect(() => checkedMethodFrame(1, new spec.Queue.Declare({ queue: 'q', arguments: { n: NaN } }), 0)).to.throw(InvalidArgumentError, /NaN/);
     });
 
     it('measures a start-ok without wiping its secret', () => {
       const response = Buffer.from('\0user\0pa55word');
       const startOk = new spec.Connection.StartOk({ clientProperties: {}, mechanism: 'PLAIN', response, locale: 'en_US' });
-      checkMethodFrame(startOk, 4096);
+      checkedMethodFrame(0, startOk, 4096);
       expect(response.toString(), 'the response is still there to be sent').to.equal('\0user\0pa55word');
       expect(startOk.response).to.equal(response);
     });
@@ -67,9 +68,45 @@ describe('frame checks', () => {
     it('rejects an oversized start-ok and update-secret, with the same sizes as other methods', () => {
       const startOk = new spec.Connection.StartOk({ clientProperties: {}, mechanism: 'PLAIN', response: Buffer.alloc(5000, 1), locale: 'en_US' });
       const size = encodeMethodFrame(0, startOk).length;
-      expect(() => checkMethodFrame(startOk, 4096)).to.throw(InvalidArgumentError, `connection.start-ok: the method frame would be ${size} bytes, more than frame-max 4096`);
+      expect(() => checkedMethodFrame(0, startOk, 4096)).to.throw(InvalidArgumentError, `connection.start-ok: the method frame would be ${size} bytes, more than frame-max 4096`);
       const update = new spec.Connection.UpdateSecret({ newSecret: 't'.repeat(5000), reason: 'refresh' });
-      expect(() => checkMethodFrame(update, 4096)).to.throw(InvalidArgumentError, /^connection\.update-secret: the method frame would be \d+ bytes/);
+      expect(() => checkedMethodFrame(0, update, 4096)).to.throw(InvalidArgumentError, /^connection\.update-secret: the method frame would be \d+ bytes/);
+    });
+
+    it('returns the frame it encoded: the bytes that are sent, for the given channel', () => {
+      const declare = new spec.Queue.Declare({ queue: 'q', durable: true, arguments: { 'x-max-length': 10 } });
+      expect(checkedMethodFrame(7, declare, 4096)).to.deep.equal(encodeMethodFrame(7, declare));
+      const startOk = new spec.Connection.StartOk({ clientProperties: {}, mechanism: 'PLAIN', response: Buffer.from('\0u\0p'), locale: 'en_US' });
+      expect(checkedMethodFrame(0, startOk, 4096)).to.deep.equal(encodeMethodFrame(0, startOk));
+    });
+
+    it('encodes a method once', () => {
+      const declare = new spec.Queue.Declare({ queue: 'q' });
+      const encode = sinon.spy(declare, 'encode');
+      checkedMethodFrame(1, declare, 4096);
+      expect(encode.callCount).to.equal(1);
+    });
+
+    it('leaves no copy of the secret of an oversized start-ok', () => {
+      const secret = Buffer.from('S3cr3tPw-Zq9');
+      const response = Buffer.concat([Buffer.from('\0user\0'), secret]);
+      const startOk = new spec.Connection.StartOk({ clientProperties: { pad: 'x'.repeat(5000) }, mechanism: 'PLAIN', response, locale: 'en_US' });
+      const allocated: Buffer[] = [];
+      const allocUnsafe = Buffer.allocUnsafe;
+      sinon.stub(Buffer, 'allocUnsafe').callsFake((n: number) => {
+        const b = allocUnsafe(n);
+        allocated.push(b);
+        return b;
+      });
+      try {
+        expect(() => checkedMethodFrame(0, startOk, 4096)).to.throw(InvalidArgumentError, /frame-max 4096/);
+      } finally {
+        sinon.restore();
+      }
+      const holds = (b: Buffer) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).includes(secret);
+      expect(allocated.length).to.be.greaterThan(0);
+      expect(allocated.filter(holds)).to.deep.equal([]);
+      expect(holds(response), 'the method itself is left as is').to.equal(true);
     });
   });
 

@@ -45,9 +45,9 @@ describe('handshake', () => {
       expect(reply.mechanism).to.equal('PLAIN');
       expect(Buffer.from(reply.response as Buffer).toString()).to.equal('\0user\0pw');
       expect(reply.locale).to.equal('de_DE');
-      expect(reply.clientProperties.product).to.equal('my-app');
-      expect(reply.clientProperties.connection_name).to.equal('worker-1');
-      expect(reply.clientProperties.capabilities).to.have.property('publisher_confirms', true);
+      expect(reply.clientProperties['product']).to.equal('my-app');
+      expect(reply.clientProperties['connection_name']).to.equal('worker-1');
+      expect(reply.clientProperties['capabilities']).to.have.property('publisher_confirms', true);
     });
 
     it('answers EXTERNAL with an empty response for ExternalCredentials', () => {

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { VirtualIOLoop } from '../../lib/adapters/virtual-ioloop';
 import type { Transport } from '../../lib/engine/ioloop';
 import { OutboundBuffer } from '../../lib/engine/outbound-buffer';
+import { encodeMethodFrame, encodeSecretMethodFrame } from '../../lib/wire/frame-writer';
 import * as spec from '../../lib/wire/spec';
 
 const PASSWORD = Buffer.from('S3cr3tPw-Zq9');
@@ -119,6 +120,31 @@ describe('engine/outbound-buffer', () => {
       loop.runUntilIdle();
       expect(transport.chunks.some(holds)).to.equal(true);
       expect(holds(method.response as Buffer)).to.equal(true);
+    });
+  });
+
+  describe('writeFrame / writeSecretFrame (frames encoded when their call was made)', () => {
+    it('writeFrame sends the bytes once flushed', () => {
+      const { loop, outbound, transport } = setup();
+      const frame = encodeMethodFrame(1, new spec.Basic.Qos({ prefetchCount: 10 }));
+      outbound.writeFrame(frame);
+      expect(outbound.pendingBytes).to.equal(frame.length);
+      loop.runUntilIdle();
+      expect(Buffer.concat(transport.chunks)).to.deep.equal(frame);
+    });
+
+    it('writeSecretFrame zeroes the frame once the transport passed it on, and at once when nothing is accepted', () => {
+      const { loop, outbound, transport } = setup();
+      const frame = encodeSecretMethodFrame(0, startOk());
+      outbound.writeSecretFrame(frame);
+      loop.runUntilIdle();
+      expect(transport.chunks).to.include(frame);
+      expect(frame.every((b) => b === 0)).to.equal(true);
+
+      const late = encodeSecretMethodFrame(0, startOk());
+      outbound.detach();
+      outbound.writeSecretFrame(late);
+      expect(late.every((b) => b === 0)).to.equal(true);
     });
   });
 });

@@ -278,9 +278,9 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
     expect(err, 'RabbitMQ closes the connection on a NaN header').to.be.instanceOf(ConnectionClosedByBroker);
     expect((err as ConnectionClosedByBroker).replyCode).to.equal(541);
     const raw = decodeTagged(rawProperties(contentHeaders(tap.outbound)[0]).headers!);
-    expect(raw.nan.hex, "coney encodes NaN as 'd' (the IEEE 754 quiet NaN)").to.equal('647ff8000000000000');
-    expect(raw.inf.hex).to.equal('647ff0000000000000');
-    expect(raw.ninf.hex).to.equal('64fff0000000000000');
+    expect(raw['nan'].hex, "coney encodes NaN as 'd' (the IEEE 754 quiet NaN)").to.equal('647ff8000000000000');
+    expect(raw['inf'].hex).to.equal('647ff0000000000000');
+    expect(raw['ninf'].hex).to.equal('64fff0000000000000');
 
     // pika's own decoder on those exact bytes (they cannot reach pika through RabbitMQ)
     const tables = ['nan', 'inf', 'ninf'].map((k) => {
@@ -340,24 +340,24 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
     // the 13 plain properties
     const sp = doc.messages[0].properties;
     const p = received[0].properties;
-    expect(sp.user_id).to.equal(user);
-    expect(p.contentType).to.equal(sp.content_type);
-    expect(p.contentEncoding).to.equal(sp.content_encoding);
-    expect(p.deliveryMode).to.equal(coneyView(sp.delivery_mode));
-    expect(p.priority).to.equal(coneyView(sp.priority));
-    expect(p.correlationId).to.equal(sp.correlation_id);
-    expect(p.replyTo).to.equal(sp.reply_to);
-    expect(p.expiration).to.equal(sp.expiration);
-    expect(p.messageId).to.equal(sp.message_id);
+    expect(sp['user_id']).to.equal(user);
+    expect(p.contentType).to.equal(sp['content_type']);
+    expect(p.contentEncoding).to.equal(sp['content_encoding']);
+    expect(p.deliveryMode).to.equal(coneyView(sp['delivery_mode']));
+    expect(p.priority).to.equal(coneyView(sp['priority']));
+    expect(p.correlationId).to.equal(sp['correlation_id']);
+    expect(p.replyTo).to.equal(sp['reply_to']);
+    expect(p.expiration).to.equal(sp['expiration']);
+    expect(p.messageId).to.equal(sp['message_id']);
     expect(p.timestamp, 'timestamp (pika sends seconds)').to.be.instanceOf(Date);
-    expect(p.timestamp!.getTime()).to.equal(Number(coneyView(sp.timestamp)) * 1000);
-    expect(p.type).to.equal(sp.type);
-    expect(p.userId).to.equal(sp.user_id);
-    expect(p.appId).to.equal(sp.app_id);
-    expect(p.clusterId).to.equal(sp.cluster_id);
+    expect(p.timestamp!.getTime()).to.equal(Number(coneyView(sp['timestamp'])) * 1000);
+    expect(p.type).to.equal(sp['type']);
+    expect(p.userId).to.equal(sp['user_id']);
+    expect(p.appId).to.equal(sp['app_id']);
+    expect(p.clusterId).to.equal(sp['cluster_id']);
 
     // the headers
-    const sentHeaders = sp.headers as Record<string, J>;
+    const sentHeaders = sp['headers'] as Record<string, J>;
     const encodings = doc.messages[0].header_encodings;
     const wire = decodeTagged(rawProperties(inboundRaw[0]).headers!);
     const got = p.headers as FieldTable;
@@ -375,16 +375,16 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
       expect(got[key], `header '${key}' (sent ${JSON.stringify(sentHeaders[key])}, wire ${wire[key].hex})`).to.deep.equal(coneyView(sentHeaders[key]));
     }
     // pika's integer encoding (data.py:131-142): 'I' when it fits int32, else 'l'; pika.compat.long forces 'l'
-    expect(sig(wire.int32_max)).to.equal('I:2147483647');
-    expect(sig(wire.int32_min)).to.equal('I:-2147483648');
-    expect(sig(wire.int_beyond_int32)).to.equal('l:2147483648');
-    expect(sig(wire.int64_min)).to.equal('l:-9223372036854775808');
-    expect(sig(wire.long_marker)).to.equal('l:7');
-    expect(got.int_2_53_plus_1, 'beyond 2^53: bigint').to.equal(9007199254740993n);
-    expect(got.int64_min).to.equal(-9223372036854775808n);
-    expect(got.int64_max).to.equal(9223372036854775807n);
-    expect(sig(wire.timestamp_aware), 'an aware datetime goes out in UTC').to.equal('T:1700000000');
-    expect(sig(wire.array)).to.equal('A[I:1,S:"two",t:1,V,x:0001,D:1,25,T:946684800,l:1099511627776,A[A[],F{}]]');
+    expect(sig(wire['int32_max'])).to.equal('I:2147483647');
+    expect(sig(wire['int32_min'])).to.equal('I:-2147483648');
+    expect(sig(wire['int_beyond_int32'])).to.equal('l:2147483648');
+    expect(sig(wire['int64_min'])).to.equal('l:-9223372036854775808');
+    expect(sig(wire['long_marker'])).to.equal('l:7');
+    expect(got['int_2_53_plus_1'], 'beyond 2^53: bigint').to.equal(9007199254740993n);
+    expect(got['int64_min']).to.equal(-9223372036854775808n);
+    expect(got['int64_max']).to.equal(9223372036854775807n);
+    expect(sig(wire['timestamp_aware']), 'an aware datetime goes out in UTC').to.equal('T:1700000000');
+    expect(sig(wire['array'])).to.equal('A[I:1,S:"two",t:1,V,x:0001,D:1,25,T:946684800,l:1099511627776,A[A[],F{}]]');
 
     // the message without properties
     for (const name of PROPERTY_NAMES) {
@@ -394,9 +394,9 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
 
     // what pika cannot send at all
     const unsupported = Object.fromEntries(doc.unsupported.map((u) => [u.what, u]));
-    expect(unsupported.float.error, PIKA_BUG.floatEncode).to.match(/^UnsupportedAMQPFieldException/);
-    expect(unsupported.float_integral.error, PIKA_BUG.floatEncode).to.match(/^UnsupportedAMQPFieldException/);
-    expect(unsupported.int_2_64.error, 'beyond int64: struct.error (no uint64 in RabbitMQ\'s table)').to.match(/^error: /);
-    expect(unsupported.int_below_int64.error).to.match(/^error: /);
+    expect(unsupported['float'].error, PIKA_BUG.floatEncode).to.match(/^UnsupportedAMQPFieldException/);
+    expect(unsupported['float_integral'].error, PIKA_BUG.floatEncode).to.match(/^UnsupportedAMQPFieldException/);
+    expect(unsupported['int_2_64'].error, 'beyond int64: struct.error (no uint64 in RabbitMQ\'s table)').to.match(/^error: /);
+    expect(unsupported['int_below_int64'].error).to.match(/^error: /);
   });
 });

@@ -180,7 +180,7 @@ export async function openTappedConnection(): Promise<{ connection: SelectConnec
       socket.write = function tappedWrite(this: net.Socket, chunk: unknown, ...rest: unknown[]): boolean {
         tap.outbound.push(Buffer.from(chunk as Buffer));
         return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-      } as typeof socket.write;
+      };
       return socket;
     },
   });
@@ -406,7 +406,7 @@ export function pikaView(v: FieldValue): J {
     const x = v.value as FieldValue;
     switch (v.type) {
       case 'b': case 'B': case 's': case 'u': case 'I': case 'i': case 'l': // prettier-ignore
-        return { $int: String(x) };
+        return { $int: (x as number | bigint).toString() };
       case 'f':
         return floatJson(Math.fround(x as number));
       case 'd':
@@ -438,13 +438,13 @@ export function coneyView(j: J): FieldValue {
   if (Array.isArray(j)) return j.map(coneyView);
   const o = j as { [key: string]: unknown };
   if ('$int' in o) {
-    const n = BigInt(o.$int as string);
+    const n = BigInt(o['$int'] as string);
     return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
   }
-  if ('$float' in o) return typeof o.$float === 'number' ? o.$float : Number(String(o.$float).replace('inf', 'Infinity').replace('nan', 'NaN'));
-  if ('$decimal' in o) return parseDecimal(o.$decimal as string);
-  if ('$datetime' in o) return new Date((o.$datetime as number) * 1000);
-  if ('$bytes' in o) return Buffer.from(o.$bytes as string, 'base64');
+  if ('$float' in o) return typeof o['$float'] === 'number' ? o['$float'] : Number(String(o['$float']).replace('inf', 'Infinity').replace('nan', 'NaN'));
+  if ('$decimal' in o) return parseDecimal(o['$decimal'] as string);
+  if ('$datetime' in o) return new Date((o['$datetime'] as number) * 1000);
+  if ('$bytes' in o) return Buffer.from(o['$bytes'] as string, 'base64');
   const out: { [key: string]: FieldValue } = {};
   for (const [k, x] of Object.entries(o)) {
     // defineProperty: a '__proto__' key must stay an own key, as coney decodes it

@@ -19,7 +19,6 @@ interface PrereqsModule {
   NPM_COMMAND: string;
 }
 // Plain CommonJS on purpose (it runs before anything is compiled).
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const prereqs = require(path.join(__dirname, '..', '..', 'tools', 'check-prereqs.js')) as PrereqsModule;
 
 describe('test tooling: tools/check-prereqs.js', () => {

@@ -37,7 +37,7 @@ describe('fuzz harness (tools/fuzz)', () => {
     let depth = 0;
     let v: unknown = t;
     while (v !== null && typeof v === 'object' && !Buffer.isBuffer(v)) {
-      v = Array.isArray(v) ? v[0] : (v as Record<string, unknown>).k;
+      v = Array.isArray(v) ? v[0] : (v as Record<string, unknown>)['k'];
       depth++;
     }
     expect(depth).to.be.at.least(40);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { FrameError, InvalidArgumentError } from '../../lib/errors';
-import { Reader, Writer } from '../../lib/wire/codec';
+import { Reader, Writer, checkShortstr } from '../../lib/wire/codec';
 
 const bytes = (w: Writer) => w.buf.subarray(0, w.pos).toString('hex');
 
@@ -57,6 +57,21 @@ describe('wire/codec: Writer', () => {
     expect(() => w.shortstr('x'.repeat(256), 'my field')).to.throw(InvalidArgumentError, /my field is 256 bytes/);
     expect(() => w.timestamp(new Date(-1000))).to.throw(InvalidArgumentError);
     expect(() => w.longstr(5 as unknown as string)).to.throw(InvalidArgumentError);
+  });
+});
+
+describe('wire/codec: checkShortstr (the one short-string check)', () => {
+  it('accepts strings of up to 255 bytes of UTF-8, counting bytes, not characters', () => {
+    expect(() => checkShortstr('', 'queue')).not.to.throw();
+    expect(() => checkShortstr('q'.repeat(255), 'queue')).not.to.throw();
+    expect(() => checkShortstr('\u00e9'.repeat(127), 'queue')).not.to.throw(); // 254 bytes
+    expect(() => checkShortstr('\u00e9'.repeat(128), 'queue')).to.throw(InvalidArgumentError, 'queue is 256 bytes of UTF-8; a shortstr holds at most 255');
+  });
+
+  it('names the value in its messages, and rejects what is not a string', () => {
+    expect(() => checkShortstr('r'.repeat(300), 'routingKey')).to.throw(InvalidArgumentError, /^routingKey is 300 bytes/);
+    expect(() => checkShortstr(42, 'exchange')).to.throw(InvalidArgumentError, 'exchange must be a string, got number 42');
+    expect(() => checkShortstr(null, 'exchange')).to.throw(InvalidArgumentError, 'exchange must be a string, got null');
   });
 });
 

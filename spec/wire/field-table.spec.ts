@@ -142,9 +142,9 @@ describe('wire/field-table', () => {
       V: null,
       x: Buffer.alloc(0),
     });
-    expect(t.x).to.be.instanceOf(Buffer);
-    expect(t.T).to.be.instanceOf(Date);
-    expect(t.D).to.be.instanceOf(Decimal);
+    expect(t['x']).to.be.instanceOf(Buffer);
+    expect(t['T']).to.be.instanceOf(Date);
+    expect(t['D']).to.be.instanceOf(Decimal);
   });
 
   it('round-trips int64 beyond 2^53 as bigint, and numbers within it as numbers', () => {
@@ -166,8 +166,8 @@ describe('wire/field-table', () => {
       negSafe: -(2 ** 53 - 1),
       num: 2 ** 40,
     });
-    expect(t.max).to.be.a('bigint');
-    expect(t.safe).to.be.a('number');
+    expect(t['max']).to.be.a('bigint');
+    expect(t['safe']).to.be.a('number');
     // a large double that is an integer goes out as int64 and comes back as a bigint
     expect(rt({ big: 2 ** 60 })).to.deep.equal({ big: 2n ** 60n });
   });
@@ -369,7 +369,7 @@ describe('wire/field-table', () => {
 
     it('a cyclic table or array throws InvalidArgumentError naming the key, not RangeError', () => {
       const table: Record<string, FieldValue> = { a: 1 };
-      table.self = table;
+      table['self'] = table;
       expect(() => encode(table)).to.throw(InvalidArgumentError, /key 'self'.*cyclic/);
       const list: FieldValue[] = [1];
       list.push(list);

@@ -243,7 +243,7 @@ describe('wire/frame-parser', () => {
       const spy = sinon.spy(Buffer, 'allocUnsafe');
       try {
         expect(() => p.push(hex('01 0001 fffffff0'), () => {})).to.throw(FrameError, /exceeds the frame limit 1008 \(maxMessageSize 1000 \+ 8\)/);
-        expect(spy.getCalls().filter((c) => (c.args[0] as number) > 1008)).to.deep.equal([]);
+        expect(spy.getCalls().filter((c) => c.args[0] > 1008)).to.deep.equal([]);
       } finally {
         spy.restore();
       }

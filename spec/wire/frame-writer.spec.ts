@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { InvalidArgumentError } from '../../lib/errors';
 import type { Frame } from '../../lib/wire/frame';
 import { FrameParser } from '../../lib/wire/frame-parser';
-import { FrameWriter, LARGE_BODY_THRESHOLD, encodeMethodFrame, secretMethodPayloadSize } from '../../lib/wire/frame-writer';
+import { FrameWriter, LARGE_BODY_THRESHOLD, encodeMethodFrame, encodeSecretMethodFrame, secretMethodPayloadSize } from '../../lib/wire/frame-writer';
 import * as sinon from 'sinon';
 import * as spec from '../../lib/wire/spec';
 
@@ -173,6 +173,34 @@ describe('wire/frame-writer', () => {
     expect(buf.toString('hex')).to.equal('01000000000004000a0033ce');
   });
 
+  it('writeFrame sends a frame encoded beforehand as writeMethod would, in order with the frames around it', () => {
+    const declare = new spec.Queue.Declare({ queue: 'q', arguments: { 'x-max-length': 10 } });
+    const viaWriteMethod = new FrameWriter();
+    viaWriteMethod.writeHeartbeat();
+    viaWriteMethod.writeMethod(3, declare);
+    viaWriteMethod.writeHeartbeat();
+    const viaWriteFrame = new FrameWriter();
+    viaWriteFrame.writeHeartbeat();
+    viaWriteFrame.writeFrame(encodeMethodFrame(3, declare));
+    viaWriteFrame.writeHeartbeat();
+    expect(Buffer.concat(viaWriteFrame.take())).to.deep.equal(Buffer.concat(viaWriteMethod.take()));
+  });
+
+  it('writeFrame copies frames larger than its free space', () => {
+    const fw = new FrameWriter(1024);
+    const frame = encodeMethodFrame(1, new spec.Queue.Declare({ queue: 'q', arguments: { big: 'v'.repeat(200000) } }));
+    fw.writeHeartbeat();
+    fw.writeFrame(frame);
+    const frames = parse(fw.take(), 1 << 20);
+    expect(frames.map((f) => f.type)).to.deep.equal([8, 1]);
+    expect((methodOf(frames[1]) as spec.Queue.Declare).arguments['big']).to.have.length(200000);
+  });
+
+  it('encodeMethodFrame rejects a channel number out of range, and throws what encoding throws', () => {
+    expect(() => encodeMethodFrame(65536, new spec.Connection.CloseOk())).to.throw(InvalidArgumentError, /channel number/);
+    expect(() => encodeMethodFrame(1, new spec.Queue.Declare({ queue: 'q'.repeat(256) }))).to.throw(InvalidArgumentError, /256 bytes/);
+  });
+
   it('grows for frames larger than its buffer', () => {
     const fw = new FrameWriter(1024);
     const big = 'v'.repeat(200000);
@@ -180,7 +208,7 @@ describe('wire/frame-writer', () => {
     fw.writePublish(1, '', 'q', false, { headers: { big } }, pattern(20000), 1 << 20);
     const frames = parse(fw.take(), 1 << 20);
     expect(frames.map((f) => f.type)).to.deep.equal([1, 1, 2, 3]);
-    expect((methodOf(frames[0]) as spec.Queue.Declare).arguments.big).to.equal(big);
+    expect((methodOf(frames[0]) as spec.Queue.Declare).arguments['big']).to.equal(big);
   });
 
   describe('writeSecretMethod (connection.start-ok with a password)', () => {
@@ -265,6 +293,21 @@ describe('wire/frame-writer', () => {
       expect(fw.take()).to.deep.equal([]);
       expect(allocated.filter(holds)).to.deep.equal([]);
       expect(holds(bad.response as Buffer)).to.equal(false);
+    });
+
+    it('writeSecretFrame queues a frame of encodeSecretMethodFrame uncopied, until wipeTakenSecrets', () => {
+      const fw = new FrameWriter();
+      const method = startOk();
+      const frame = encodeSecretMethodFrame(0, method);
+      expect(frame).to.deep.equal(encodeMethodFrame(0, startOk()));
+      expect(holds(method.response as Buffer), 'the method itself is left as is').to.equal(true);
+      fw.writeHeartbeat();
+      fw.writeSecretFrame(frame);
+      const chunks = fw.take();
+      expect(chunks).to.have.length(2);
+      expect(chunks[1]).to.equal(frame);
+      fw.wipeTakenSecrets();
+      expect(frame.every((b) => b === 0)).to.equal(true);
     });
 
     it('secretMethodPayloadSize measures like an encoding and zeroes its scratch copies', () => {

@@ -49,16 +49,21 @@ export class AllocGuard {
     for (const name of ['alloc', 'allocUnsafe', 'allocUnsafeSlow'] as const) {
       const original = Buffer[name] as unknown as AllocFn;
       this.originals.push([name, original]);
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
-      const guard = this;
-      const wrapped = function (this: unknown, size: number, ...rest: never[]): Buffer {
-        // one comparison on the hot path; the slow branch only for the rare big ones
-        if (size > guard.limit) guard.record(size);
-        if (size > HARD_CAP) throw new AllocationRefused(size);
-        return original.call(this, size, ...rest);
-      };
-      (Buffer as unknown as Record<string, AllocFn>)[name] = wrapped;
+      (Buffer as unknown as Record<string, AllocFn>)[name] = AllocGuard.wrap(this, original);
     }
+  }
+
+  /**
+   * `original`, watched by `guard`. A `function`, not an arrow, to pass on the
+   * `this` it is called with; so the guard comes in as a parameter.
+   */
+  private static wrap(guard: AllocGuard, original: AllocFn): AllocFn {
+    return function (this: unknown, size: number, ...rest: never[]): Buffer {
+      // one comparison on the hot path; the slow branch only for the rare big ones
+      if (size > guard.limit) guard.record(size);
+      if (size > HARD_CAP) throw new AllocationRefused(size);
+      return original.call(this, size, ...rest);
+    };
   }
 
   /** Puts the original allocators back. */

@@ -175,7 +175,7 @@ class Script {
         const tags = peer.consumers.get(ch) ?? [];
         const tag = tags.length > 0 && rng.chance(0.8) ? rng.pick(tags) : `ctag-${rng.int(3)}`;
         const values = randomMethodValues(rng, spec.Basic.Deliver, () => ({}));
-        values.consumerTag = tag;
+        values['consumerTag'] = tag;
         peer.queue(frame(1, ch, methodPayload(spec.Basic.Deliver, values)));
         const size = rng.smallSize(500);
         const deep = rng.chance(0.15);
@@ -281,7 +281,7 @@ export const connectionTarget: Target = {
       settle(script, loop);
     }
 
-    const peer = script.peer as ScriptedPeer | null;
+    const peer = script.peer;
     if (peer !== null) {
       const events = rng.range(1, 8);
       for (let e = 0; e < events; e++) {

@@ -197,20 +197,20 @@ export function cyclicJsTable(rng: Rng): FieldTable {
   const t: FieldTable = { a: 1 };
   switch (rng.int(4)) {
     case 0:
-      t.self = t;
+      t['self'] = t;
       break;
     case 1: {
       const a: FieldValue[] = [1];
       a.push(a);
-      t.arr = a;
+      t['arr'] = a;
       break;
     }
     case 2:
-      t.typed = Typed.table(t);
+      t['typed'] = Typed.table(t);
       break;
     default: {
       const b: FieldTable = { back: t };
-      t.b = { mid: [b] };
+      t['b'] = { mid: [b] };
     }
   }
   return t;
@@ -304,6 +304,13 @@ function u64(v: number): Buffer {
   return b;
 }
 
+/** The bytes of a string field: raw bytes as they are, anything else (a string from the generators) as UTF-8 text. */
+function stringBytes(v: RawFieldValue): Buffer {
+  if (Buffer.isBuffer(v)) return v;
+  if (typeof v === 'object' && !(v instanceof Date)) throw new Error('fieldBytes: a field table for a string field');
+  return Buffer.from(String(v));
+}
+
 /** Writes one typed field; strings longer than their type allows are written anyway (truncated length octet). */
 function fieldBytes(type: spec.AMQPType, v: RawFieldValue): Buffer {
   switch (type) {
@@ -318,11 +325,11 @@ function fieldBytes(type: spec.AMQPType, v: RawFieldValue): Buffer {
     case 'timestamp':
       return u64(v instanceof Date ? Math.floor(v.getTime() / 1000) : Number(v));
     case 'shortstr': {
-      const b = Buffer.isBuffer(v) ? v : Buffer.from(String(v));
+      const b = stringBytes(v);
       return Buffer.concat([Buffer.from([b.length & 0xff]), b.subarray(0, 255)]);
     }
     case 'longstr': {
-      const b = Buffer.isBuffer(v) ? v : Buffer.from(String(v));
+      const b = stringBytes(v);
       return Buffer.concat([u32(b.length), b]);
     }
     case 'table':

@@ -131,9 +131,9 @@ function main(): number {
   // so every warning (and, through its stack, its connection) would pile up until the end.
   let warnings = 0;
   const emitWarning = process.emitWarning;
-  process.emitWarning = (() => {
+  process.emitWarning = () => {
     warnings++;
-  }) as typeof process.emitWarning;
+  };
 
   // stack traces cost time on every FrameError the targets provoke; a dozen frames
   // locate a bug, --verbose keeps more for the report

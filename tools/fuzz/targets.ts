@@ -131,7 +131,7 @@ export const parserTarget: Target = {
       const p = parser as FrameParser & { maxMessageSize?: number };
       if ('maxMessageSize' in p) {
         if (maxMessageSize !== null) p.maxMessageSize = maxMessageSize;
-        ctx.limitAllocations((p.maxMessageSize as number) + 8);
+        ctx.limitAllocations(p.maxMessageSize + 8);
       }
       const target: FrameHandler | ((f: Frame) => void) = style === 'fn' ? () => undefined : handlerFor(rng);
       let failed = false;
@@ -168,7 +168,8 @@ function canonical(v: unknown, depth = 0): string {
   if (depth > 200) return '…';
   if (v === null || v === undefined) return String(v);
   if (typeof v === 'bigint') return `${v}n`;
-  if (typeof v !== 'object') return JSON.stringify(v) ?? String(v);
+  if (typeof v === 'function' || typeof v === 'symbol') return v.toString();
+  if (typeof v !== 'object') return JSON.stringify(v);
   if (Buffer.isBuffer(v)) return `<${v.toString('hex')}>`;
   if (v instanceof Date) return `D${v.getTime()}`;
   if (v instanceof Decimal) return `Dec(${v.value},${v.places})`;
@@ -383,11 +384,11 @@ export const encodersTarget: Target = {
       if (!rng.chance(0.4)) continue;
       props[f.name] = rng.chance(0.2) ? wrongValue(rng) : f.name === 'headers' ? randomTable(rng) : randomFieldOf(rng, f.type, f.binary, () => ({}));
     }
-    if (rng.chance(0.05)) props.headers = cyclicJsTable(rng);
-    if (rng.chance(0.05)) props.noSuchProperty = 1;
+    if (rng.chance(0.05)) props['headers'] = cyclicJsTable(rng);
+    if (rng.chance(0.05)) props['noSuchProperty'] = 1;
     ctx.input(`properties ${describeValue(props)}`);
     try {
-      spec.BasicProperties.encode(w, props as spec.BasicPropertiesInit);
+      spec.BasicProperties.encode(w, props);
     } catch (err) {
       ctx.check(err, InvalidArgumentError, 'BasicProperties.encode');
     }
