@@ -162,6 +162,8 @@ export interface LatestMd {
   wallSecs: number;
   /** 1-minute load averages at the start and at the end */
   load: [number, number];
+  /** The recovery figure (bench/recovery.ts), when it ran. */
+  recovery?: string;
 }
 
 export function writeLatest(file: string, d: LatestMd): void {
@@ -193,7 +195,7 @@ coney uses less). Targets are goals, reported and not asserted. See bench/README
 ## Client benchmark
 
 ${d.table}
-${codec}${failures}`;
+${codec}${d.recovery === undefined ? '' : `\n## Recovery after a network cut (bench/recovery.ts)\n\n${d.recovery}\n`}${failures}`;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
 }

@@ -9,6 +9,9 @@
  *    throwaway RabbitMQ (tools/rabbitmq-node.ts) for the whole run.
  *    Median of 3 runs (1 with --quick). One table; also written to
  *    bench/results/latest.md.
+ * 3. The recovery figure (bench/recovery.ts), on that RabbitMQ: time from a
+ *    network cut to the first delivery and the first confirm, with automatic
+ *    recovery and with the README's hand-written reconnect.
  *
  * Options (after `npm run bench --`):
  *   --quick              short runs, 1 run each (under 2 minutes)
@@ -150,7 +153,10 @@ async function main(): Promise<void> {
   }
 
   const broker = scenarios.filter((s) => s.group === 'broker');
-  if (broker.length > 0) {
+  // The recovery figure runs with the broker scenarios (or alone: --only recovery).
+  const recoveryWanted = !flag('--no-broker') && (only === undefined || new RegExp(only).test('recovery'));
+  let recovery: string | undefined;
+  if (broker.length > 0 || recoveryWanted) {
     log('client benchmark: starting a throwaway RabbitMQ...');
     // loaded here so that --no-broker runs do not need RabbitMQ installed
     const { startBroker } = await import('../tools/rabbitmq-node');
@@ -158,6 +164,11 @@ async function main(): Promise<void> {
     log(`client benchmark: RabbitMQ on port ${b.port} (started in ${(b.startupMs / 1000).toFixed(1)} s)`);
     try {
       await runGroup(broker, { host: b.host, port: b.port, vhost: '/', ...creds }, results, failures);
+      if (recoveryWanted) {
+        log('recovery figure: 10 proxy cuts, automatic recovery and then the hand-written reconnect...');
+        const { runRecoveryBench, recoveryTable } = await import('./recovery');
+        recovery = recoveryTable(await runRecoveryBench(b.host, b.port));
+      }
     } finally {
       await b.stop();
     }
@@ -176,6 +187,7 @@ async function main(): Promise<void> {
   const title = `client benchmark (${quick ? 'quick' : 'full'}, ${runs === 1 ? '1 run' : `median of ${runs} runs`}, coney from ${coneyFrom})`;
   console.log(title);
   console.log(printTable(HEADER, body));
+  if (recovery !== undefined) console.log(`\nrecovery after a network cut (bench/recovery.ts)\n${recovery}`);
   if (failures.length > 0) {
     console.log(`\n${failures.length} failed run(s):`);
     for (const f of failures) console.log(`  ${f}`);
@@ -193,6 +205,7 @@ async function main(): Promise<void> {
       failures,
       wallSecs: (Date.now() - started) / 1000,
       load: [loadAtStart, os.loadavg()[0]],
+      recovery,
     });
     // every run's raw numbers, for whoever wants more than the medians
     const raw = scenarios.map((s) => ({ scenario: s.id, label: s.label, runs: Object.fromEntries(results.get(s.id)!) }));

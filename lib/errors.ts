@@ -24,7 +24,6 @@ export class AMQPError extends Error {
  * `channel.close`) to an error class: the one body of ConnectionClosed and
  * ChannelClosed, whose bases differ.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function withReply<B extends new (...args: any[]) => AMQPError>(Base: B) {
   abstract class Closed extends Base {
     /** The AMQP reply code of the close. */
@@ -32,7 +31,6 @@ function withReply<B extends new (...args: any[]) => AMQPError>(Base: B) {
     /** The AMQP reply text of the close. */
     readonly replyText: string;
     // A mixin's constructor must take `any[]`; the classes built on it declare the real signature.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       const [replyCode, replyText, message] = args as [number, string, string | undefined];
       super(message ?? `(${replyCode}) ${replyText}`);
@@ -251,3 +249,19 @@ export class ConnectionWorkflowFailed extends AMQPConnectionError {
  * @category Errors
  */
 export class NoFreeChannelsError extends AMQPConnectionError {}
+
+/**
+ * Automatic recovery gave up: `maxAttempts` rounds failed, the broker
+ * refused the reconnect, or a redeclare failed and `onEntityError` said
+ * 'abort'. `reason` is the outage that started the recovery; `cause` the
+ * last failure. `onRecoveryFailed` and then `onClose` receive it.
+ * @category Errors
+ */
+export class RecoveryFailedError extends AMQPConnectionError {
+  /** Why the connection was lost in the first place. */
+  readonly reason: Error;
+  constructor(message: string, details: { cause: unknown; reason: Error }) {
+    super(message, { cause: details.cause });
+    this.reason = details.reason;
+  }
+}

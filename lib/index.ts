@@ -53,6 +53,9 @@ export { VirtualIOLoop, VirtualPeer, type VirtualIOLoopOptions, type VirtualList
 export { DuplexTransport, type DuplexTransportOptions, type ChunkSource } from './adapters/duplex-transport';
 export { StreamIOLoop, type StreamIOLoopOptions } from './adapters/stream-ioloop';
 export { SelectConnection, type SelectConnectionOptions } from './adapters/select-connection';
+export type { RecoveryOptions } from './recovery/options';
+export type { RecoveryEvents } from './recovery/connection-recovery';
+export type { RecordedEntity, RecordedExchange, RecordedQueue, RecordedBinding, RecordedConsumer } from './recovery/recorded-entity';
 
 export {
   AMQPError,
@@ -84,5 +87,6 @@ export {
   StackTimeoutError,
   ConnectionWorkflowFailed,
   NoFreeChannelsError,
+  RecoveryFailedError,
 } from './errors';
 export { VERSION } from './version';

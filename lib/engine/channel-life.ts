@@ -3,9 +3,12 @@
  *
  * ```
  * opening ──open-ok──▶ open ──close()──▶ closing ──close-ok──▶ closed
- *    │                  │                   ▲                    ▲
- *    └──close()─────────┼───────────────────┘                    │
- *                       └──broker channel.close, connection closed┘
+ *    │                 │  ▲                 ▲                    ▲
+ *    └──close()────────┼──┼─────────────────┘                    │
+ *                      ├──┼──broker channel.close, connection closed
+ *           connection │  │ restored (same object)               │
+ *        lost, recovery▼  │                                      │
+ *                   recovering ──close(), recovery gave up───────┘
  * ```
  * @packageDocumentation
  */
@@ -15,6 +18,8 @@ export type ChannelLife =
   /** `channel.open` sent; `pendingClose`: the connection began closing meanwhile. */
   | { readonly kind: 'opening'; pendingClose: { readonly code: number; readonly text: string } | null }
   | { readonly kind: 'open' }
+  /** The connection is recovering: calls are held, and the channel comes back as the same object. */
+  | { readonly kind: 'recovering' }
   /**
    * close() was called (`byApplication`), or the client closes it over a broker
    * error. `closeSent`: our `channel.close` went out (only close-ok counts then).

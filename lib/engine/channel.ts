@@ -13,6 +13,9 @@ import {
   InvalidArgumentError,
   UndecodableMessageError,
 } from '../errors';
+import { checkShortstr } from '../wire/codec';
+import type { ChunkRelease } from '../wire/frame-parser';
+import type { PublishWriter } from '../wire/frame-writer';
 import * as spec from '../wire/spec';
 import { rethrow } from './callback-runner';
 import { type Invoker, CallbackList } from './callback-list';
@@ -37,13 +40,16 @@ import {
   type QueueDeleteOptions,
   type UnbindOptions,
 } from './channel-options';
+import { ChannelRecovery } from './channel-recovery';
 import { ConfirmTracker } from './confirm-tracker';
 import { checkCallback, checkOptions, describeValue } from './option-checks';
 import { PublishConfirms } from './publish-confirms';
 import { type AssembledMessage, ContentAssembler } from './content-assembler';
-import { checkMethodFrame, checkProperties, checkPropertyNames } from './frame-checks';
+import { checkedMethodFrame, checkProperties, checkPropertyNames } from './frame-checks';
 import type { IOLoop } from './ioloop';
+import type { RecoveryHooks } from './recovery-hooks';
 import { type RpcCall, RpcQueue } from './rpc-queue';
+import type { RetainedPublish } from './retained-publishes';
 
 /** @internal What a channel needs from its connection. */
 export interface ChannelHost {
@@ -57,15 +63,10 @@ export interface ChannelHost {
   readonly writableNeedDrain: boolean;
   /** Queues a method frame. */
   sendMethod(channel: number, method: spec.AMQPMethod): void;
+  /** Queues a method frame encoded when its call was made (see `checkedMethodFrame`). */
+  sendFrame(frame: Buffer): void;
   /** Queues a whole message; false above the high-water mark. */
-  sendPublish(
-    channel: number,
-    exchange: string,
-    routingKey: string,
-    mandatory: boolean,
-    properties: spec.BasicPropertiesInit | undefined,
-    body: Buffer,
-  ): boolean;
+  readonly sendPublish: PublishWriter<boolean>;
   /** Runs a user callback with exception isolation. */
   invoke<A extends unknown[]>(fn: ((...args: A) => unknown) | undefined, ...args: A): boolean;
   /** Routes the rejection of a promise a user callback returned, like a throw. */
@@ -77,6 +78,8 @@ export interface ChannelHost {
   channelClosed(channel: Channel, draining: boolean): void;
   /** The broker broke the protocol on this channel. */
   protocolError(replyCode: number, err: FrameError): void;
+  /** Automatic recovery, when on: told of topology and consumers; decides what comes back. */
+  readonly recovery: RecoveryHooks | null;
 }
 
 /**
@@ -126,16 +129,6 @@ interface Consumer {
 /** Makes a consumer tag unique enough across connections (pika uses the same shape). */
 function generateConsumerTag(channelNumber: number): string {
   return `ctag${channelNumber}.${Math.random().toString(16).slice(2, 10)}${Date.now().toString(16)}`;
-}
-
-/** Throws an InvalidArgumentError unless `value` is a string that fits an AMQP short string. */
-function checkShortString(name: string, value: unknown): void {
-  if (typeof value !== 'string') {
-    throw new InvalidArgumentError(`${name} must be a string, got ${value === null ? 'null' : typeof value}`);
-  }
-  if (value.length > 85 && Buffer.byteLength(value) > 255) {
-    throw new InvalidArgumentError(`${name} is longer than 255 bytes (AMQP short string): ${value.slice(0, 40)}...`);
-  }
 }
 
 /** "delivery 7 (consumer c1, queue jobs) on channel 2", for reports about one message. */
@@ -197,14 +190,25 @@ export class Channel extends LifeCycle {
   private pendingGet: { cb: Completion<GetMessage | null>; queue: string; autoAck: boolean } | null = null;
   /** Why the message being skipped could not be decoded (null: not skipping one for that). */
   private undecodable: FrameError | null = null;
+  /** What the channel keeps to come back after a recovery (null: recovery off, or recovery's own channel). */
+  private readonly recovery: ChannelRecovery | null;
+  /** tx.select was accepted: such a channel is not recovered (an open transaction cannot be). */
+  private txMode = false;
+  /** Body bytes of publishes queued behind other calls (or held while recovering). */
+  private queuedBytes = 0;
+  /** The completion of `connection.channel()` for a channel made while recovering: it opens with the others. */
+  private openedCallback: Completion<Channel> | undefined = undefined;
 
   /** @internal Created by `Connection.channel()`. */
   constructor(
     private readonly host: ChannelHost,
     /** The channel number on its connection. */
     readonly channelNumber: number,
+    /** False for automatic recovery's own channel, which records nothing and is never recovered. */
+    recoverable = true,
   ) {
     super();
+    this.recovery = recoverable && host.recovery !== null ? new ChannelRecovery(host.recovery.republish) : null;
     this.content = new ContentAssembler(channelNumber);
     this.publishConfirms = new PublishConfirms(
       channelNumber,
@@ -310,13 +314,24 @@ export class Channel extends LifeCycle {
       const life = this.life;
       if (life.kind !== 'opening') {
         // close() was called while opening: the open did not give a usable channel.
-        const reason = life.kind === 'open' ? new ChannelWrongStateError(`channel ${this.channelNumber} is open`) : life.reason;
+        const reason = life.kind === 'open' || life.kind === 'recovering' ? new ChannelWrongStateError(`channel ${this.channelNumber} is ${life.kind}`) : life.reason;
         return this.host.invoke(cb, reason);
       }
       this.setLife({ kind: 'open' });
       if (life.pendingClose !== null) return this.closeAfterOpen(life.pendingClose, cb);
       this.host.invoke(cb, null, this);
     });
+  }
+
+  /**
+   * @internal Made while the connection recovers: the channel waits (its
+   * calls held) and opens with the others once the connection is back;
+   * `cb` runs then.
+   */
+  openAfterRecovery(cb?: Completion<Channel>): void {
+    this.setLife({ kind: 'recovering' });
+    this.openedCallback = cb;
+    this.rpc.hold(new ChannelWrongStateError(`channel ${this.channelNumber} is waiting for the connection to recover`));
   }
 
   /** The connection began closing while this channel was opening: close it now. */
@@ -340,6 +355,14 @@ export class Channel extends LifeCycle {
     const kind = this.life.kind;
     if (kind === 'closing' || kind === 'closed') {
       throw new ChannelWrongStateError(`channel ${this.channelNumber} is already ${kind}`);
+    }
+    if (kind === 'recovering') {
+      // No broker channel exists meanwhile: closed here and now, and not brought back.
+      const reason = new ChannelClosedByClient(replyCode, replyText);
+      this.setLife({ kind: 'closing', reason, closeSent: true, byApplication: true });
+      this.finishClose(reason);
+      this.host.invoke(cb, null, new spec.Channel.CloseOk());
+      return;
     }
     this.beginClose(replyCode, replyText, true, cb);
   }
@@ -382,12 +405,128 @@ export class Channel extends LifeCycle {
     const life = this.life;
     if (life.kind === 'open') this.close(replyCode, replyText);
     else if (life.kind === 'opening') life.pendingClose = { code: replyCode, text: replyText };
+    else if (life.kind === 'recovering') this.finishClose(new ChannelClosedByClient(replyCode, replyText));
   }
 
   /** @internal The connection closed: this channel is closed with the same reason. */
   onConnectionClosed(reason: Error): void {
     if (this.life.kind === 'closed') return;
     this.finishClose(reason);
+  }
+
+  // ---- recovery ------------------------------------------------------------------------
+
+  /**
+   * @internal The connection was lost and is recovering. An open channel
+   * holds its calls and waits to be restored; the call in flight gets
+   * `reason`, as do acks of deliveries the broker will redeliver. A channel
+   * that is not open, or is in a transaction (which the broker rolled
+   * back), closes with `reason` instead.
+   */
+  onConnectionLost(reason: Error): void {
+    const recovery = this.recovery;
+    const kind = this.life.kind;
+    if (recovery === null || (kind !== 'open' && kind !== 'recovering') || this.txMode) return this.onConnectionClosed(reason);
+    // Lost again before this channel was restored: what the restore had begun is redone next time.
+    if (kind === 'recovering') return this.rpc.hold(reason);
+    this.setLife({ kind: 'recovering' });
+    this.content.reset();
+    this.undecodable = null;
+    const pendingGet = this.pendingGet;
+    this.pendingGet = null;
+    if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
+    this.rpc.hold(reason);
+    recovery.onLost();
+    if (this.confirmMode && recovery.retained === null) {
+      // Not republishing: what was sent has an unknown fate, and the application is told so.
+      const through = recovery.sentThrough;
+      this.confirms.answer(through, true);
+      this.publishConfirms.failThrough(through, reason, this.confirms.answeredThrough);
+    }
+  }
+
+  /**
+   * @internal The connection is back: reopens this channel under its number,
+   * then re-applies qos and confirm mode, re-registers the consumers
+   * `keepConsumer` keeps (the others are reported to the cancel callbacks),
+   * republishes what the broker never answered, and sends what was held.
+   * `done` runs once the broker answered the last of the restoring calls
+   * (the republished and held calls are written right after), or once the
+   * channel closed or the connection was lost again.
+   */
+  restore(done: () => void): void {
+    const recovery = this.recovery!;
+    const calls = [this.restoreCall(new spec.Channel.Open(), () => this.onRestored())];
+    for (const qos of recovery.qosMethods()) calls.push(this.restoreCall(qos));
+    if (this.confirmMode) calls.push(this.restoreCall(new spec.Confirm.Select({ noWait: false })));
+    for (const [tag, consume] of [...recovery.consumes]) {
+      if (this.consumers.has(tag) && this.keepConsumer(consume)) calls.push(this.restoreCall(consume));
+      else this.dropConsumer(tag, consume.queue);
+    }
+    // Each of those awaits its reply before the next goes out; once the last one is answered
+    // the channel is back (done), and the republished and held calls follow in the same turn.
+    const last = calls[calls.length - 1];
+    calls[calls.length - 1] = { ...last, complete: (err, reply) => (last.complete(err, reply), done()) };
+    if (this.confirmMode) for (const p of recovery.renumber()) calls.push(this.republishCall(p));
+    this.rpc.release(calls);
+  }
+
+  /** open-ok on the new connection: the channel is usable again (and one made while recovering hears so). */
+  private onRestored(): void {
+    this.setLife({ kind: 'open' });
+    const cb = this.openedCallback;
+    this.openedCallback = undefined;
+    this.host.invoke(cb, null, this);
+  }
+
+  /** @internal A server-named queue got a new name: this channel's consumers on it follow. */
+  renameQueue(oldName: string, newName: string): void {
+    this.recovery?.renameQueue(oldName, newName);
+    for (const consumer of this.consumers.values()) if (consumer.queue === oldName) consumer.queue = newName;
+  }
+
+  /** @internal Body bytes of publishes waiting behind other calls (held while recovering). */
+  get heldBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Asks recovery (the application's `filter`) whether the consumer comes back; one that throws keeps it. */
+  private keepConsumer(m: spec.Basic.Consume): boolean {
+    const options = { autoAck: m.noAck, exclusive: m.exclusive, noLocal: m.noLocal, arguments: m.arguments };
+    let keep = true;
+    this.host.invoke(() => (keep = this.host.recovery!.keepConsumer(m.queue, m.consumerTag, options)));
+    return keep;
+  }
+
+  /** A consumer recovery does not bring back: gone, and the application told through the cancel callbacks. */
+  private dropConsumer(tag: string, queue: string): void {
+    this.recovery!.consumes.delete(tag);
+    this.host.recovery!.topology.onConsumerEnded(queue);
+    if (!this.consumers.delete(tag)) return; // the application cancelled it while recovering
+    this.cancelCallbacks.run(this.invoker, this, new spec.Basic.Cancel({ consumerTag: tag, noWait: true }));
+  }
+
+  /** One step of {@link restore}: dropped, not held, if the connection is lost again (the next restore redoes it). */
+  private restoreCall(method: spec.AMQPMethod, onOk?: () => void): RpcCall {
+    const frame = checkedMethodFrame(this.channelNumber, method, this.host.frameMax);
+    return {
+      transmit: () => this.host.sendFrame(frame),
+      replies: method.replies,
+      dropOnLoss: true,
+      complete: (err) => {
+        if (err === null) onOk?.();
+      },
+    };
+  }
+
+  /** Republishes an unanswered publish; its sequence number is the one it had. */
+  private republishCall(p: RetainedPublish): RpcCall {
+    return {
+      transmit: () => void this.host.sendPublish(this.channelNumber, p.exchange, p.routingKey, p.mandatory, p.properties, p.body, this.host.frameMax),
+      replies: null,
+      dropOnLoss: true,
+      complete: () => undefined,
+    };
   }
 
   // ---- exchanges ---------------------------------------------------------------------
@@ -399,9 +538,9 @@ export class Channel extends LifeCycle {
     const cb = completion(callback);
     checkOptions('exchangeDeclare', options, EXCHANGE_DECLARE_OPTIONS, (v) => (typeof v === 'string' ? `{ type: ${JSON.stringify(v)} }` : undefined));
     checkCallback('exchangeDeclare', cb);
-    checkShortString('exchange', exchange);
+    checkShortstr(exchange, 'exchange');
     const { type = 'direct', passive = false, durable = false, autoDelete = false, internal = false } = options;
-    checkShortString('type', type);
+    checkShortstr(type, 'type');
     const noWait = options.noWait ?? false;
     this.call(
       new spec.Exchange.Declare({ exchange, type, passive, durable, autoDelete, internal, noWait, arguments: options.arguments ?? {} }),
@@ -417,7 +556,7 @@ export class Channel extends LifeCycle {
     const cb = completion(callback);
     checkOptions('exchangeDelete', options, ['ifUnused', 'noWait']);
     checkCallback('exchangeDelete', cb);
-    checkShortString('exchange', exchange);
+    checkShortstr(exchange, 'exchange');
     const noWait = options.noWait ?? false;
     this.call(new spec.Exchange.Delete({ exchange, ifUnused: options.ifUnused ?? false, noWait }), noWait, cb);
   }
@@ -449,9 +588,9 @@ export class Channel extends LifeCycle {
     const where = Method === spec.Exchange.Bind ? 'exchangeBind' : 'exchangeUnbind';
     checkOptions(where, options, BIND_OPTIONS);
     checkCallback(where, cb);
-    checkShortString('destination', destination);
-    checkShortString('source', source);
-    checkShortString('routingKey', routingKey);
+    checkShortstr(destination, 'destination');
+    checkShortstr(source, 'source');
+    checkShortstr(routingKey, 'routingKey');
     const noWait = options.noWait ?? false;
     this.call(new Method({ destination, source, routingKey, noWait, arguments: options.arguments ?? {} }), noWait, cb);
   }
@@ -465,7 +604,7 @@ export class Channel extends LifeCycle {
     const cb = completion(callback);
     checkOptions('queueDeclare', options, QUEUE_DECLARE_OPTIONS);
     checkCallback('queueDeclare', cb);
-    checkShortString('queue', queue);
+    checkShortstr(queue, 'queue');
     const { passive = false, durable = false, exclusive = false, autoDelete = false } = options;
     const noWait = options.noWait ?? false;
     this.call(
@@ -482,10 +621,10 @@ export class Channel extends LifeCycle {
     const cb = completion(callback);
     checkOptions('queueBind', options, BIND_OPTIONS);
     checkCallback('queueBind', cb);
-    checkShortString('queue', queue);
-    checkShortString('exchange', exchange);
+    checkShortstr(queue, 'queue');
+    checkShortstr(exchange, 'exchange');
     const key = routingKey ?? queue;
-    checkShortString('routingKey', key);
+    checkShortstr(key, 'routingKey');
     const noWait = options.noWait ?? false;
     this.call(new spec.Queue.Bind({ queue, exchange, routingKey: key, noWait, arguments: options.arguments ?? {} }), noWait, cb);
   }
@@ -497,10 +636,10 @@ export class Channel extends LifeCycle {
     const cb = completion(callback);
     checkOptions('queueUnbind', options, ['arguments']);
     checkCallback('queueUnbind', cb);
-    checkShortString('queue', queue);
-    checkShortString('exchange', exchange);
+    checkShortstr(queue, 'queue');
+    checkShortstr(exchange, 'exchange');
     const key = routingKey ?? queue;
-    checkShortString('routingKey', key);
+    checkShortstr(key, 'routingKey');
     this.call(new spec.Queue.Unbind({ queue, exchange, routingKey: key, arguments: options.arguments ?? {} }), false, cb);
   }
 
@@ -516,7 +655,7 @@ export class Channel extends LifeCycle {
     const [options = {}, cb] = optionsAndCallback<NoWaitOptions, spec.Queue.PurgeOk>(a, b);
     checkOptions('queuePurge', options, ['noWait']);
     checkCallback('queuePurge', cb);
-    checkShortString('queue', queue);
+    checkShortstr(queue, 'queue');
     const noWait = options.noWait ?? false;
     this.call(new spec.Queue.Purge({ queue, noWait }), noWait, cb);
   }
@@ -528,7 +667,7 @@ export class Channel extends LifeCycle {
     const cb = completion(callback);
     checkOptions('queueDelete', options, ['ifUnused', 'ifEmpty', 'noWait']);
     checkCallback('queueDelete', cb);
-    checkShortString('queue', queue);
+    checkShortstr(queue, 'queue');
     const noWait = options.noWait ?? false;
     this.call(new spec.Queue.Delete({ queue, ifUnused: options.ifUnused ?? false, ifEmpty: options.ifEmpty ?? false, noWait }), noWait, cb);
   }
@@ -563,12 +702,12 @@ export class Channel extends LifeCycle {
   basicConsume(queue: string, onMessage: OnMessage, options: ConsumeOptions = {}, callback?: AnyCallback<spec.Basic.ConsumeOk>): string {
     const cb = completion(callback);
     this.checkUsable('basicConsume');
-    checkShortString('queue', queue);
+    checkShortstr(queue, 'queue');
     if (typeof onMessage !== 'function') throw new InvalidArgumentError('basicConsume: onMessage must be a function');
     checkOptions('basicConsume', options, CONSUME_OPTIONS);
     checkCallback('basicConsume', cb);
     const consumerTag = options.consumerTag ?? generateConsumerTag(this.channelNumber);
-    checkShortString('consumerTag', consumerTag);
+    checkShortstr(consumerTag, 'consumerTag');
     if (this.consumers.has(consumerTag) || this.cancelled.has(consumerTag)) {
       throw new DuplicateConsumerTag(`consumer tag ${JSON.stringify(consumerTag)} is already in use on channel ${this.channelNumber}`);
     }
@@ -640,8 +779,8 @@ export class Channel extends LifeCycle {
     mandatory: boolean | PublishOptions = false,
   ): boolean {
     this.checkUsable('basicPublish');
-    checkShortString('exchange', exchange);
-    checkShortString('routingKey', routingKey);
+    checkShortstr(exchange, 'exchange');
+    checkShortstr(routingKey, 'routingKey');
     checkPropertyNames(properties);
     let onConfirm: ErrorCallback | undefined;
     if (typeof mandatory !== 'boolean') ({ mandatory, onConfirm } = this.publishOptions(mandatory));
@@ -649,8 +788,9 @@ export class Channel extends LifeCycle {
     let below: boolean;
     if (this.rpc.nothingWaiting) {
       // Throws (and takes no sequence number) when the properties cannot be encoded.
-      below = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
+      below = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes, this.host.frameMax);
       this.countPublish();
+      if (this.recovery !== null && this.confirmMode) this.recovery.sent(this.confirms.nextTag - 1, exchange, routingKey, mandatory, properties, bytes);
     } else {
       below = this.queuePublish(exchange, routingKey, bytes, properties, mandatory);
     }
@@ -687,14 +827,19 @@ export class Channel extends LifeCycle {
     // on the direct path, and so that every numbered publish does reach the broker.
     checkProperties(properties, this.host.frameMax);
     this.countPublish();
+    const seq = this.confirmMode ? this.confirms.nextTag - 1 : 0;
+    this.queuedBytes += bytes.length;
     this.rpc.submit({
       transmit: () => {
-        this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes);
+        this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes, this.host.frameMax);
+        if (seq !== 0) this.recovery?.sent(seq, exchange, routingKey, mandatory, properties, bytes);
       },
       replies: null,
-      // The channel closed first: the message is dropped, as pika drops publishes on a
-      // closed channel; the onClose callbacks say why (and onConfirm gets the reason).
-      complete: () => undefined,
+      // Written, or the channel closed first: then the message is dropped, as pika drops
+      // publishes on a closed channel; the onClose callbacks say why (and onConfirm gets the reason).
+      complete: () => {
+        this.queuedBytes -= bytes.length;
+      },
     });
     // Not written yet: report the connection's current backlog state.
     return !this.host.writableNeedDrain;
@@ -711,34 +856,49 @@ export class Channel extends LifeCycle {
   basicGet(queue: string, a: GetOptions | AnyCallback<GetMessage | null> | undefined, b?: GetOptions | AnyCallback<GetMessage | null>): void {
     this.checkUsable('basicGet');
     const [options = {}, cb] = optionsAndCallback<GetOptions, GetMessage | null>(a, b);
-    checkShortString('queue', queue);
+    checkShortstr(queue, 'queue');
     checkOptions('basicGet', options, ['autoAck']);
     if (typeof cb !== 'function') throw new InvalidArgumentError('basicGet: a callback is required');
     const autoAck = options.autoAck ?? false;
     this.call(new spec.Basic.Get({ queue, noAck: autoAck }), false, (err, reply) => {
-      if (err !== null) return this.host.invoke(cb, err);
-      if (reply instanceof spec.Basic.GetEmpty) return this.host.invoke(cb, null, null);
+      if (err !== null) this.host.invoke(cb, err);
+      else if (reply instanceof spec.Basic.GetEmpty) this.host.invoke(cb, null, null);
       // get-ok: the message content follows; the callback runs when it is complete.
-      this.pendingGet = { cb, queue, autoAck };
+      else this.pendingGet = { cb, queue, autoAck };
     });
   }
 
   /** Acknowledges one message, or all up to `deliveryTag` with `multiple`. */
   basicAck(deliveryTag = 0, multiple = false): void {
     this.checkUsable('basicAck');
-    this.sendAsync(new spec.Basic.Ack({ deliveryTag, multiple }));
+    const tag = this.brokerTag(deliveryTag);
+    if (tag >= 0) this.sendAsync(new spec.Basic.Ack({ deliveryTag: tag, multiple }));
   }
 
   /** Rejects one or more messages (`basic.nack`, a RabbitMQ extension). */
   basicNack(deliveryTag = 0, multiple = false, requeue = true): void {
     this.checkUsable('basicNack');
-    this.sendAsync(new spec.Basic.Nack({ deliveryTag, multiple, requeue }));
+    const tag = this.brokerTag(deliveryTag);
+    if (tag >= 0) this.sendAsync(new spec.Basic.Nack({ deliveryTag: tag, multiple, requeue }));
   }
 
   /** Rejects one message (`basic.reject`). */
   basicReject(deliveryTag: number, requeue = true): void {
     this.checkUsable('basicReject');
-    this.sendAsync(new spec.Basic.Reject({ deliveryTag, requeue }));
+    const tag = this.brokerTag(deliveryTag);
+    if (tag >= 0) this.sendAsync(new spec.Basic.Reject({ deliveryTag: tag, requeue }));
+  }
+
+  /**
+   * The broker's delivery tag for the application's, or -1 for a delivery
+   * from before the last connection loss: that ack, nack or reject is
+   * dropped (the broker redelivers the message; on the new channel the old
+   * tag would be unknown, and the broker would close the channel with 406).
+   */
+  private brokerTag(tag: number): number {
+    const recovery = this.recovery;
+    if (recovery === null) return tag;
+    return this.life.kind === 'recovering' ? -1 : recovery.brokerTag(tag);
   }
 
   /**
@@ -852,15 +1012,18 @@ export class Channel extends LifeCycle {
   }
 
   /** Submits a method; `noWait` (or an asynchronous method) awaits no reply. `R`: the reply's class. */
-  private call<R extends spec.AMQPMethod>(method: spec.AMQPMethod, noWait: boolean, cb: Completion<R> | undefined): void {
+  private call<R extends spec.AMQPMethod>(method: spec.AMQPMethod, noWait: boolean, cb: Completion<R> | undefined, dropOnLoss = false): void {
     if (!(method instanceof spec.Channel.Open) && !(method instanceof spec.Basic.Cancel)) this.checkUsable(method.name);
     const awaitsReply = method.synchronous && !noWait;
-    checkMethodFrame(method, this.host.frameMax);
+    // Encoded here, once: a bad argument throws in the call, and these bytes are what is sent.
+    const frame = checkedMethodFrame(this.channelNumber, method, this.host.frameMax);
     const call: RpcCall = {
-      transmit: () => this.host.sendMethod(this.channelNumber, method),
+      transmit: () => this.host.sendFrame(frame),
       replies: awaitsReply ? method.replies : null,
       observed: cb !== undefined,
+      dropOnLoss,
       complete: (err, reply) => {
+        if (err === null && this.recovery !== null) this.record(method, reply);
         if (cb === undefined) return;
         // Without a reply, "done" means written: run the callback after this turn's flush.
         if (!awaitsReply && err === null) this.host.ioloop.addCallback(() => this.host.invoke(cb, null));
@@ -870,9 +1033,31 @@ export class Channel extends LifeCycle {
     this.rpc.submit(call);
   }
 
+  /** Sends an ack, nack or reject now, or behind the calls waiting; one still waiting when the connection is lost is dropped. */
+  /** Tells recovery what the broker accepted: qos, consumers, transactions, topology. */
+  private record(method: spec.AMQPMethod, reply: spec.AMQPMethod | undefined): void {
+    const recovery = this.recovery!;
+    const topology = this.host.recovery!.topology;
+    if (method instanceof spec.Basic.Qos) recovery.recordQos(method);
+    else if (method instanceof spec.Tx.Select) this.txMode = true;
+    else if (method instanceof spec.Basic.Consume) {
+      recovery.consumes.set(method.consumerTag, method);
+      topology.onConsumerStarted(method.queue);
+    } else if (method instanceof spec.Basic.Cancel) this.forgetConsumer(method.consumerTag);
+    else topology.onTopology(method, reply);
+  }
+
+  /** A consumer ended (cancelled by either side): recovery forgets it. */
+  private forgetConsumer(tag: string): void {
+    const consume = this.recovery?.consumes.get(tag);
+    if (consume === undefined) return;
+    this.recovery!.consumes.delete(tag);
+    this.host.recovery!.topology.onConsumerEnded(consume.queue);
+  }
+
   private sendAsync(method: spec.AMQPMethod): void {
     if (this.rpc.nothingWaiting) this.host.sendMethod(this.channelNumber, method);
-    else this.call(method, true, undefined);
+    else this.call(method, true, undefined, true);
   }
 
   // ---- inbound ----------------------------------------------------------------------------------------
@@ -905,14 +1090,14 @@ export class Channel extends LifeCycle {
    * @internal A piece of a body frame's payload for this channel (`rest`: the
    * frame's bytes still to come; see FrameHandler.onBody).
    */
-  onBodyFrame(payload: Buffer, rest: number): boolean {
+  onBodyFrame(payload: Buffer, rest: number): ChunkRelease {
     if (!this.inboundOpen) return true;
     try {
       const complete = this.content.bodyPiece(payload, rest);
       // the body is this very piece (no copy): it goes to the application, which may keep it
-      const kept = this.content.body === payload;
+      const released = this.content.body !== payload;
       if (complete) this.onContent();
-      return !kept;
+      return released;
     } catch (err) {
       if (!(err instanceof FrameError)) throw err;
       this.host.protocolError(spec.UNEXPECTED_FRAME, err);
@@ -961,7 +1146,10 @@ export class Channel extends LifeCycle {
 
   private onDeliver(method: spec.Basic.Deliver, properties: spec.BasicProperties, body: Buffer): void {
     const consumer = this.consumers.get(method.consumerTag);
+    if (this.recovery !== null) this.recovery.lastBrokerTag = method.deliveryTag;
     if (consumer !== undefined) {
+      // After a recovery the application's tags go on from the last connection's.
+      if (this.recovery !== null) method.deliveryTag += this.recovery.tagOffset;
       // host.invoke, without its rest-parameter arrays: same isolation, same `this` (undefined)
       const onMessage = consumer.onMessage;
       try {
@@ -993,6 +1181,10 @@ export class Channel extends LifeCycle {
   }
 
   private onGetOk(message: GetMessage): void {
+    if (this.recovery !== null) {
+      this.recovery.lastBrokerTag = message.method.deliveryTag;
+      message.method.deliveryTag += this.recovery.tagOffset;
+    }
     const pending = this.pendingGet;
     this.pendingGet = null;
     if (pending !== null) this.host.invoke(pending.cb, null, message);
@@ -1002,6 +1194,9 @@ export class Channel extends LifeCycle {
     if (!this.confirmMode) {
       throw new FrameError(`${method.name} on channel ${this.channelNumber}, which is not in confirm mode`);
     }
+    // After a recovery the broker numbers from 1 again: its tags are translated to the application's.
+    const remap = this.recovery?.remap;
+    if (remap != null) method.deliveryTag = remap.toApp(method.deliveryTag);
     const tag = method.deliveryTag;
     const from = method.multiple ? this.confirms.answeredThrough + 1 : tag;
     if (!this.confirms.answer(method.deliveryTag, method.multiple)) {
@@ -1012,11 +1207,13 @@ export class Channel extends LifeCycle {
       );
     }
     this.publishConfirms.answered(from, tag, method instanceof spec.Basic.Nack, this.confirms.answeredThrough);
+    this.recovery?.retained?.answered(from, tag);
     if (this.confirmCallback !== null) this.host.invoke(this.confirmCallback, this, method);
   }
 
   private onBrokerCancel(method: spec.Basic.Cancel): void {
     this.consumers.delete(method.consumerTag);
+    this.forgetConsumer(method.consumerTag);
     if (!method.noWait) {
       this.host.sendMethod(this.channelNumber, new spec.Basic.CancelOk({ consumerTag: method.consumerTag }));
     }
@@ -1131,13 +1328,17 @@ export class Channel extends LifeCycle {
     const unasked = this.closedUnasked(life, reason);
     this.setLife({ kind: 'closed', reason });
     this.content.reset();
+    if (this.recovery !== null) for (const queue of this.recovery.forgetConsumers()) this.host.recovery!.topology.onConsumerEnded(queue);
     this.consumers.clear();
     this.cancelled.clear();
     this.host.channelClosed(this, draining);
     const pendingGet = this.pendingGet;
     this.pendingGet = null;
     if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
-    const observed = this.rpc.failAll(reason) || pendingGet !== null;
+    const opened = this.openedCallback;
+    this.openedCallback = undefined;
+    if (opened !== undefined) this.host.invoke(opened, reason);
+    const observed = this.rpc.failAll(reason) || pendingGet !== null || opened !== undefined;
     this.publishConfirms.fail(reason);
     if (!observed && this.closeCallbacks.size === 0 && unasked) {
       process.emitWarning(

@@ -5,13 +5,20 @@
  *
  * ```
  * init ──loop runs──▶ opening ──open-ok──▶ open ──close()──▶ closing
- *   │                    │                   │                  │
- *   └─close() before─────┴──every attempt────┴──lost, broker────┴──close-ok,
- *     the loop ran         failed, or close()   close, error        lost, timeout
- *                                  ▼
- *                               closed
+ *   │                    │                 │ ▲                │
+ *   └─close() before─────┴──every attempt──┼─┼─lost, broker───┴──close-ok,
+ *     the loop ran         failed, or      │ │ close, error      lost, timeout
+ *                          close()         │ │ (no recovery)
+ *                 lost, recovery on        │ └──────────────────┐ restored
+ *                       ▼                  │                    │
+ *                  recovering ──reconnected──▶ restoring ───────┘
+ *                       ▲                           │
+ *                       └──lost again───────────────┘
+ *   recovering, restoring ──close(), recovery gave up──▶ closed
  * ```
- * The transitions are the Connection's methods that assign `life`.
+ * The transitions are the Connection's methods that assign `life`; what
+ * recovering and restoring do is decided by the recovery layer above
+ * (RecoveryHooks), which the engine calls and which calls back.
  * @packageDocumentation
  */
 import type { ConnectionClosedByClient } from '../errors';
@@ -60,11 +67,20 @@ export type ConnectionLife =
       readonly timer: TimerHandle;
       closeSent: boolean;
     }
+  /**
+   * The link was lost and automatic recovery is bringing the connection
+   * back: waiting before a round (`workflow` null) or trying the parameter
+   * sets (`attempt`: the one in progress). Channels hold their calls.
+   */
+  | { readonly kind: 'recovering'; readonly reason: Error; workflow: ConnectionWorkflow | null; attempt: Attempt | null }
+  /** Reconnected on `link`: the topology and the channels are being restored before the connection counts as open again. */
+  | { readonly kind: 'restoring'; readonly link: Link; blocked: Blocked | null; readonly reason: Error }
   /** Over: every attempt failed, or the open connection closed for `reason`. */
   | { readonly kind: 'closed'; readonly reason: Error };
 
 /** The name of the state, as the public getters and error messages use it. */
-export function lifeName(life: ConnectionLife): 'init' | 'opening' | 'open' | 'closing' | 'closed' {
+export function lifeName(life: ConnectionLife): 'init' | 'opening' | 'open' | 'recovering' | 'closing' | 'closed' {
   if (life.kind === 'init' && life.closeRequested) return 'closing';
+  if (life.kind === 'restoring') return 'recovering';
   return life.kind;
 }

@@ -40,6 +40,8 @@ export class ConnectionWorkflow {
     private readonly parameters: readonly ConnectionParameters[],
     private readonly attempt: AttemptFn,
     private readonly done: (err: Error | null, params?: ConnectionParameters) => void,
+    /** `rounds`: instead of the last set's connectionAttempts (recovery runs one round at a time, with its own backoff). */
+    private readonly options: { readonly rounds?: number } = {},
   ) {}
 
   /** Begins with the first parameter set. */
@@ -72,7 +74,7 @@ export class ConnectionWorkflow {
     if (this.index >= this.parameters.length) {
       this.index = -1;
       this.round += 1;
-      if (this.round >= this.last.connectionAttempts) return this.finish(this.failure());
+      if (this.round >= (this.options.rounds ?? this.last.connectionAttempts)) return this.finish(this.failure());
       this.retryTimer = this.loop.callLater(this.last.retryDelay, () => this.next());
       return;
     }

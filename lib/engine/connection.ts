@@ -6,6 +6,7 @@
  */
 import {
   AMQPConnectionError,
+  NoFreeChannelsError,
   ConnectionOpenAborted,
   AMQPHeartbeatTimeout,
   ConnectionBlockedTimeout,
@@ -20,19 +21,20 @@ import {
 } from '../errors';
 import type { FieldTable } from '../wire/field-table';
 import type { FrameHandler } from '../wire/frame';
-import { DEFAULT_MAX_MESSAGE_SIZE } from '../wire/frame-parser';
+import { type ChunkRelease, DEFAULT_MAX_MESSAGE_SIZE } from '../wire/frame-parser';
+import { type PublishWriter, wipeBufferFields } from '../wire/frame-writer';
 import * as spec from '../wire/spec';
 import { type Invoker, CallbackList } from './callback-list';
 import { CallbackRunner } from './callback-runner';
 import { Channel } from './channel';
 import { ChannelNumbers } from './channel-numbers';
-import { type AnyCallback, type Callback, completion, type ErrorCallback } from './callback-types';
+import { type AnyCallback, type Callback, type Completion, completion, type ErrorCallback } from './callback-types';
 import { type Attempt, type Blocked, type ConnectionLife, lifeName } from './connection-life';
 import { type LifeName, LifeCycle } from './life-cycle';
 import { ConnectionWorkflow } from './connection-workflow';
 import { checkCallback, checkOptions, describeValue } from './option-checks';
 import { type ParametersInput, toParameterSets } from './parameter-sets';
-import { checkMethodFrame } from './frame-checks';
+import { checkedMethodFrame } from './frame-checks';
 import {
   brokerCloseError,
   foreignProtocol,
@@ -46,6 +48,7 @@ import { HeartbeatChecker } from './heartbeat-checker';
 import type { IOLoop, Transport } from './ioloop';
 import { Link, type LinkEvents } from './link';
 import { OutboundBuffer } from './outbound-buffer';
+import type { RecoveryHooks } from './recovery-hooks';
 import { ConnectionParameters } from './parameters';
 
 /**
@@ -86,7 +89,7 @@ export function checkConnectionOptions(options: unknown, known: readonly string[
   checkOptions('connection options', options, known);
   const o = options as Record<string, unknown>;
   for (const name of ['onOpen', 'onOpenError', 'onClose', 'onCallbackError']) checkCallback('connection options', o[name], name);
-  const loop = o.ioloop as { addCallback?: unknown; callLater?: unknown } | undefined;
+  const loop = o['ioloop'] as { addCallback?: unknown; callLater?: unknown } | undefined;
   if (loop !== undefined && (typeof loop !== 'object' || loop === null || typeof loop.addCallback !== 'function' || typeof loop.callLater !== 'function')) {
     throw new InvalidArgumentError(`connection options: ioloop must be an IOLoop (NodeIOLoop, VirtualIOLoop, ...), got ${describeValue(loop)}`);
   }
@@ -147,6 +150,10 @@ export class Connection extends LifeCycle {
   private readonly channels = new Map<number, Channel>();
   private channelNumbers = new ChannelNumbers(65535);
   private readonly updateSecretCallbacks: Array<(err: Error | null) => void> = [];
+  /** Automatic recovery, when on (installed by SelectConnection's `recovery` option). */
+  private recoveryHooks: RecoveryHooks | null = null;
+  /** A publish was refused (false) while recovering: the drain callbacks fire after recovery. */
+  private heldBacklog = false;
   private readonly outbound: OutboundBuffer;
   /** What this connection's links report (see Link.handlers). */
   private readonly linkEvents: LinkEvents = {
@@ -179,12 +186,20 @@ export class Connection extends LifeCycle {
   /** True while the broker has this connection blocked (`connection.blocked`). */
   get isBlocked(): boolean {
     const life = this.life;
-    return (life.kind === 'open' || life.kind === 'closing') && life.blocked !== null;
+    return (life.kind === 'open' || life.kind === 'closing' || life.kind === 'restoring') && life.blocked !== null;
   }
 
-  /** True between a `false` from `basicPublish` and the drain callback. */
+  /**
+   * True between a `false` from `basicPublish` and the drain callback. While
+   * recovering, the publishes held for after the recovery count as backlog.
+   */
   get writableNeedDrain(): boolean {
-    return this.outbound.needDrain;
+    if (this.outbound.needDrain) return true;
+    if (this.life.kind !== 'recovering' && this.life.kind !== 'restoring') return false;
+    let held = 0;
+    for (const channel of this.channels.values()) held += channel.heldBytes;
+    if (held > this.outbound.highWaterMark) this.heldBacklog = true;
+    return this.heldBacklog;
   }
 
   /** Bytes queued for the broker and not yet given to the OS. */
@@ -300,13 +315,16 @@ export class Connection extends LifeCycle {
   channel(callback?: AnyCallback<Channel>, channelNumber?: number): Channel {
     const cb = completion(callback);
     checkCallback('connection.channel', cb);
-    if (this.life.kind !== 'open') {
+    const kind = this.life.kind;
+    if (kind !== 'open' && kind !== 'recovering' && kind !== 'restoring') {
       throw new ConnectionWrongStateError(`connection.channel(): the connection is ${lifeName(this.life)}, not open`);
     }
     const number = this.channelNumbers.allocate(channelNumber);
     const channel = new Channel(this, number);
     this.channels.set(number, channel);
-    channel.open(cb);
+    // While recovering it opens with the others once the connection is back (its calls wait till then).
+    if (kind === 'open') channel.open(cb);
+    else channel.openAfterRecovery(cb);
     return channel;
   }
 
@@ -320,10 +338,20 @@ export class Connection extends LifeCycle {
     }
     // Checked first: a bad or oversized argument throws here and leaves no callback waiting.
     const method = new spec.Connection.UpdateSecret({ newSecret, reason });
-    checkMethodFrame(method, this.frameMax);
+    const frame = checkedMethodFrame(0, method, this.frameMax);
     // The new secret (a token) is built apart and zeroed once sent, like the start-ok of eraseOnConnect.
-    this.outbound.writeMethod(0, method, { wipeAfterWrite: true });
+    this.sendSecretFrame(frame, method);
     this.updateSecretCallbacks.push(cb ?? (() => undefined));
+  }
+
+  /**
+   * Queues the frame of `method`, which carries a secret: it is zeroed once
+   * the transport has passed it on, and the method's own Buffer fields (the
+   * SASL response) are zeroed now.
+   */
+  private sendSecretFrame(frame: Buffer, method: spec.AMQPMethod): void {
+    wipeBufferFields(method);
+    this.outbound.writeSecretFrame(frame);
   }
 
   // ---- close -----------------------------------------------------------------
@@ -346,6 +374,12 @@ export class Connection extends LifeCycle {
       life.workflow.abort(); // reports ConnectionOpenAborted at once: the connection is closed then
     } else if (life.kind === 'open') {
       this.toClosing(life.link, life.blocked, new ConnectionClosedByClient(replyCode, replyText));
+    } else if (life.kind === 'restoring') {
+      this.recoveryHooks?.cancel();
+      this.toClosing(life.link, life.blocked, new ConnectionClosedByClient(replyCode, replyText));
+    } else if (life.kind === 'recovering') {
+      // No link to say goodbye on: closed here and now, every held call told.
+      this.terminate(new ConnectionClosedByClient(replyCode, replyText), false, false);
     }
   }
 
@@ -369,17 +403,14 @@ export class Connection extends LifeCycle {
     this.outbound.writeMethod(channel, method);
   }
 
-  /** @internal Queues a whole message; false when above the high-water mark. */
-  sendPublish(
-    channel: number,
-    exchange: string,
-    routingKey: string,
-    mandatory: boolean,
-    properties: spec.BasicPropertiesInit | undefined,
-    body: Buffer,
-  ): boolean {
-    return this.outbound.writePublish(channel, exchange, routingKey, mandatory, properties, body, this.frameMax);
+  /** @internal Queues a method frame encoded when its call was made. */
+  sendFrame(frame: Buffer): void {
+    this.outbound.writeFrame(frame);
   }
+
+  /** @internal Queues a whole message; false when above the high-water mark. */
+  readonly sendPublish: PublishWriter<boolean> = (channel, exchange, routingKey, mandatory, properties, body, frameMax) =>
+    this.outbound.writePublish(channel, exchange, routingKey, mandatory, properties, body, frameMax);
 
   /** @internal Runs a user callback with exception isolation. */
   invoke<A extends unknown[]>(fn: ((...args: A) => unknown) | undefined, ...args: A): boolean {
@@ -436,6 +467,7 @@ export class Connection extends LifeCycle {
 
   /** @internal */
   onDrain(): void {
+    this.heldBacklog = false; // what was held while recovering has been written and has drained too
     this.drainCallbacks.run(this.invoker, this);
   }
 
@@ -476,21 +508,22 @@ export class Connection extends LifeCycle {
 
   /** The attempt in progress, if any. */
   private get attemptNow(): Attempt | null {
-    return this.life.kind === 'opening' ? this.life.attempt : null;
+    const life = this.life;
+    return life.kind === 'opening' || life.kind === 'recovering' ? life.attempt : null;
   }
 
   /** The link whose frames are acted on: the attempt's, or the open connection's. */
   private get currentLink(): Link | null {
     const life = this.life;
-    if (life.kind === 'opening') return life.attempt?.link ?? null;
-    if (life.kind === 'open' || life.kind === 'closing') return life.link;
+    if (life.kind === 'opening' || life.kind === 'recovering') return life.attempt?.link ?? null;
+    if (life.kind === 'open' || life.kind === 'closing' || life.kind === 'restoring') return life.link;
     return null;
   }
 
   /** One try at one parameter set: TCP/TLS connect, then the AMQP handshake. Returns its abort. */
   private attempt(params: ConnectionParameters, done: (err: Error | null) => void): () => void {
     const life = this.life;
-    if (life.kind !== 'opening') throw new Error(`internal: an attempt while ${life.kind}`);
+    if (life.kind !== 'opening' && life.kind !== 'recovering') throw new Error(`internal: an attempt while ${life.kind}`);
     this.parameters = params;
     const stackTimer = this.ioloop.callLater(params.stackTimeout, () =>
       this.failAttempt(new StackTimeoutError(`connection to ${params} did not open within stackTimeout ${params.stackTimeout} s`)),
@@ -535,7 +568,7 @@ export class Connection extends LifeCycle {
 
   /** Cancels everything the attempt started: connect, stack timer, stream. */
   private cleanupAttempt(attempt: Attempt, graceful = false): void {
-    if (this.life.kind === 'opening') this.life.attempt = null;
+    if (this.life.kind === 'opening' || this.life.kind === 'recovering') this.life.attempt = null;
     this.ioloop.removeTimeout(attempt.stackTimer);
     const abortConnect = attempt.abortConnect;
     attempt.abortConnect = null;
@@ -571,7 +604,7 @@ export class Connection extends LifeCycle {
       onBadHeader: (channel, bodySize, error) => {
         if (link.live) this.channelFor(channel)?.onBadHeaderFrame(bodySize, error);
       },
-      onBody: (channel, payload, rest) => {
+      onBody: (channel, payload, rest): ChunkRelease => {
         if (!link.live) return true;
         return this.channelFor(channel)?.onBodyFrame(payload, rest) ?? true;
       },
@@ -587,7 +620,7 @@ export class Connection extends LifeCycle {
   }
 
   /** Parses a chunk; true when nothing refers to it afterwards (see TransportHandlers.onData). */
-  private onData(link: Link, chunk: Buffer): boolean {
+  private onData(link: Link, chunk: Buffer): ChunkRelease {
     const frames = link.frames;
     if (frames === null) return true;
     this.lastReceivedAt = this.ioloop.now();
@@ -640,15 +673,22 @@ export class Connection extends LifeCycle {
     if (attempt === null) return this.unexpected(start);
     this.serverProperties = start.serverProperties;
     let reply: spec.Connection.StartOk;
+    let frame: Buffer;
     try {
       reply = startOk(attempt.params, start);
       // Before tune, brokers take frames of frame-min-size only (RabbitMQ resets the socket,
       // which would read as a wrong password).
-      checkMethodFrame(reply, spec.FRAME_MIN_SIZE, 'before connection.tune only frame-min-size frames are accepted: make clientProperties smaller');
+      frame = checkedMethodFrame(0, reply, spec.FRAME_MIN_SIZE, 'before connection.tune only frame-min-size frames are accepted: make clientProperties smaller');
     } catch (err) {
       return this.failAttempt(err as Error);
     }
-    this.outbound.writeMethod(0, reply, { wipeAfterWrite: attempt.params.credentials.eraseOnConnect === true });
+    if (attempt.params.credentials.eraseOnConnect === true) {
+      this.sendSecretFrame(frame, reply);
+    } else {
+      // Through the reused output buffer like any frame (documented); this copy need not linger.
+      this.outbound.writeFrame(frame);
+      frame.fill(0);
+    }
     attempt.step = 'awaiting-tune';
   }
 
@@ -668,7 +708,8 @@ export class Connection extends LifeCycle {
       return this.failAttempt(err as Error);
     }
     ({ channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat } = limits);
-    this.channelNumbers = new ChannelNumbers(this.channelMax);
+    // A recovering connection's channels keep their numbers: reserveChannelNumbers renews them once open.
+    if (this.life.kind !== 'recovering') this.channelNumbers = new ChannelNumbers(this.channelMax);
     attempt.link.parser.frameMax = this.frameMax;
     this.sendMethod(0, new spec.Connection.TuneOk(limits));
     this.sendMethod(0, new spec.Connection.Open({ virtualHost: params.virtualHost }));
@@ -692,7 +733,7 @@ export class Connection extends LifeCycle {
 
   private onBlocked(method: spec.Connection.Blocked): void {
     const life = this.life;
-    if (life.kind !== 'open' && life.kind !== 'closing') return;
+    if (life.kind !== 'open' && life.kind !== 'closing' && life.kind !== 'restoring') return;
     if (life.blocked === null) {
       const timeout = this.parameters?.blockedConnectionTimeout;
       const timer =
@@ -708,7 +749,7 @@ export class Connection extends LifeCycle {
 
   private onUnblocked(method: spec.Connection.Unblocked): void {
     const life = this.life;
-    if (life.kind === 'open' || life.kind === 'closing') {
+    if (life.kind === 'open' || life.kind === 'closing' || life.kind === 'restoring') {
       this.clearBlocked(life.blocked);
       life.blocked = null;
     }
@@ -775,15 +816,25 @@ export class Connection extends LifeCycle {
   /**
    * open or closing → closed: everything released, everyone told once.
    * `graceful`: flush and end the stream so our last frames arrive;
-   * otherwise (a dead or stuck peer) destroy it.
+   * otherwise (a dead or stuck peer) destroy it. With recovery on, a close
+   * the application did not ask for (`recover`) becomes a recovery instead.
    */
-  private terminate(reason: Error, graceful = false): void {
+  private terminate(reason: Error, graceful = false, recover = true): void {
     const life = this.life;
-    if (life.kind !== 'open' && life.kind !== 'closing') return;
+    if (life.kind === 'init' || life.kind === 'opening' || life.kind === 'closed') return;
+    if (recover && (life.kind === 'open' || life.kind === 'restoring') && this.recoveryHooks?.shouldRecover(reason) === true) {
+      return this.suspend(life, reason, graceful);
+    }
     this.life = { kind: 'closed', reason };
-    if (life.kind === 'closing') this.ioloop.removeTimeout(life.timer);
-    this.clearBlocked(life.blocked);
-    this.dropLink(life.link, graceful);
+    if (life.kind === 'recovering') {
+      this.recoveryHooks?.cancel();
+      life.workflow?.abort(); // its done callback finds the connection closed and does nothing
+    } else {
+      if (life.kind === 'closing') this.ioloop.removeTimeout(life.timer);
+      if (life.kind === 'restoring') this.recoveryHooks?.cancel();
+      this.clearBlocked(life.blocked);
+      this.dropLink(life.link, graceful);
+    }
     for (const channel of [...this.channels.values()]) channel.onConnectionClosed(reason);
     this.channels.clear();
     for (const cb of this.updateSecretCallbacks.splice(0)) this.invoke(cb, reason);
@@ -791,6 +842,131 @@ export class Connection extends LifeCycle {
     this.reportUnhandled(reason, unexpected && this.closeCallbacks.size === 0, 'closed');
     this.closeCallbacks.run(this.invoker, this, reason);
     this.runEndHooks();
+  }
+
+  // ---- recovery (the mechanics; lib/recovery decides) -----------------------------------
+
+  /** @internal Turns automatic recovery on (SelectConnection's `recovery` option); before the connection opens. */
+  installRecovery(hooks: RecoveryHooks): void {
+    this.recoveryHooks = hooks;
+  }
+
+  /** @internal Automatic recovery, when on: what channels consult. */
+  get recovery(): RecoveryHooks | null {
+    return this.recoveryHooks;
+  }
+
+  /**
+   * open or restoring → recovering: the link goes, the channels hold their
+   * calls (the call in flight on each gets `reason`), and the recovery layer
+   * schedules the reconnect.
+   */
+  private suspend(life: Extract<ConnectionLife, { kind: 'open' | 'restoring' }>, reason: Error, graceful: boolean): void {
+    this.life = { kind: 'recovering', reason, workflow: null, attempt: null };
+    this.clearBlocked(life.blocked);
+    this.dropLink(life.link, graceful);
+    for (const channel of [...this.channels.values()]) channel.onConnectionLost(reason);
+    for (const cb of this.updateSecretCallbacks.splice(0)) this.invoke(cb, reason);
+    this.recoveryHooks!.onLost(reason);
+  }
+
+  /**
+   * @internal One round of reconnecting: every parameter set once, in order.
+   * `done(null)`: reconnected (the connection is restoring); otherwise the
+   * last attempt's error, and the connection waits for the next round.
+   */
+  reconnect(done: (err: Error | null) => void): void {
+    const life = this.life;
+    if (life.kind !== 'recovering' || life.workflow !== null) throw new Error(`internal: reconnect while ${life.kind}`);
+    const workflow = new ConnectionWorkflow(
+      this.ioloop,
+      this.parameterSets,
+      (params, attemptDone) => this.attempt(params, attemptDone),
+      (err) => this.onReconnected(workflow, err, done),
+      { rounds: 1 },
+    );
+    life.workflow = workflow;
+    workflow.start();
+  }
+
+  private onReconnected(workflow: ConnectionWorkflow, err: Error | null, done: (err: Error | null) => void): void {
+    const life = this.life;
+    if (life.kind !== 'recovering' || life.workflow !== workflow) return; // closed meanwhile
+    life.workflow = null;
+    const link = life.attempt?.link ?? null;
+    if (err !== null || link === null) return done(err ?? new AMQPConnectionError('the connection reopened without a stream'));
+    this.life = { kind: 'restoring', link, blocked: null, reason: life.reason };
+    this.reserveChannelNumbers();
+    done(null);
+  }
+
+  /** The new connection's numbers: each channel keeps its own; one above the new channelMax cannot come back. */
+  private reserveChannelNumbers(): void {
+    const numbers = new ChannelNumbers(this.channelMax);
+    for (const [number, channel] of [...this.channels]) {
+      if (number <= numbers.max) numbers.allocate(number);
+      else channel.onConnectionClosed(new NoFreeChannelsError(`channel ${number} is above the recovered connection's channelMax ${numbers.max}`));
+    }
+    this.channelNumbers = numbers;
+  }
+
+  /** @internal Opens a channel of recovery's own (it records nothing and is never recovered) while restoring. */
+  openRecoveryChannel(cb: Completion<Channel>): void {
+    if (this.life.kind !== 'restoring') return void this.invoke(cb, new ConnectionWrongStateError(`the connection is ${lifeName(this.life)}`));
+    const number = this.channelNumbers.allocate();
+    const channel = new Channel(this, number, false);
+    this.channels.set(number, channel);
+    channel.open(cb);
+  }
+
+  /** @internal A server-named queue got a new name: every channel's consumers on it follow. */
+  renameQueue(oldName: string, newName: string): void {
+    for (const channel of this.channels.values()) channel.renameQueue(oldName, newName);
+  }
+
+  /** @internal Restores every recovering channel; `done` once each is back (or closed, or the link was lost again). */
+  restoreChannels(done: () => void): void {
+    const waiting = [...this.channels.values()].filter((channel) => channel.isRecovering);
+    let left = waiting.length;
+    if (left === 0) return done();
+    for (const channel of waiting) {
+      channel.restore(() => {
+        left -= 1;
+        if (left === 0) done();
+      });
+    }
+  }
+
+  /** @internal restoring → open: recovery is complete. */
+  completeRecovery(): void {
+    const life = this.life;
+    if (life.kind !== 'restoring') return;
+    this.life = { kind: 'open', link: life.link, blocked: life.blocked };
+    // A channel made after the others began their restore opens now.
+    for (const channel of this.channels.values()) if (channel.isRecovering) channel.restore(() => undefined);
+    if (this.heldBacklog) {
+      this.heldBacklog = false;
+      // Publishers got false while recovering: they hear of the drain once what was held is written.
+      this.outbound.oweDrain();
+    }
+  }
+
+  /**
+   * @internal This reconnect cannot be restored yet (the broker still holds
+   * the old connection's exclusive queue): says goodbye on the new link and
+   * recovers again, `reason` being why.
+   */
+  retryRecovery(reason: Error): void {
+    if (this.life.kind !== 'restoring') return;
+    this.sendMethod(0, new spec.Connection.Close({ replyCode: spec.CONNECTION_FORCED, replyText: 'recovery will retry' }));
+    this.terminate(reason, true);
+  }
+
+  /** @internal Recovery gave up: the connection closes with `err` (onClose), and so does every channel. */
+  abandonRecovery(err: Error): void {
+    const life = this.life;
+    if (life.kind === 'restoring') this.sendMethod(0, new spec.Connection.Close({ replyCode: spec.CONNECTION_FORCED, replyText: 'recovery failed' }));
+    this.terminate(err, true, false);
   }
 
   /**

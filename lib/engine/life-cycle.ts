@@ -5,7 +5,7 @@
  */
 
 /** The state names the getters read. */
-export type LifeName = 'init' | 'opening' | 'open' | 'closing' | 'closed';
+export type LifeName = 'init' | 'opening' | 'open' | 'recovering' | 'closing' | 'closed';
 
 /**
  * Base of {@link Connection} and {@link Channel}: `isOpen`, `isClosing`,
@@ -19,6 +19,14 @@ export abstract class LifeCycle {
   /** True once open (`open-ok` arrived) and until a close begins. */
   get isOpen(): boolean {
     return this.lifeName === 'open';
+  }
+
+  /**
+   * True while automatic recovery brings the connection (and its channels)
+   * back: calls are held meanwhile, and `isOpen` is false.
+   */
+  get isRecovering(): boolean {
+    return this.lifeName === 'recovering';
   }
 
   /** True while a close is in progress. */

@@ -4,8 +4,8 @@
  * single batched write. Also tracks pika-style backpressure.
  * @packageDocumentation
  */
-import { FrameWriter, wipeBufferFields } from '../wire/frame-writer';
-import type { AMQPMethod, BasicPropertiesInit } from '../wire/spec';
+import { FrameWriter, type PublishWriter, wipeBufferFields } from '../wire/frame-writer';
+import type { AMQPMethod } from '../wire/spec';
 import type { IOLoop, Transport } from './ioloop';
 
 /**
@@ -126,24 +126,53 @@ export class OutboundBuffer {
   }
 
   /**
+   * Queues one method frame encoded beforehand, when its call was made (see
+   * frame-checks.ts, `checkedMethodFrame`): the bytes are copied, nothing is
+   * encoded again.
+   */
+  writeFrame(frame: Buffer): void {
+    if (!this.accepting) return;
+    this.writer.writeFrame(frame);
+    this.account(1, frame.length);
+  }
+
+  /**
+   * Queues a frame that carries a secret, encoded beforehand into a buffer
+   * of its own (`checkedMethodFrame` does so for `connection.start-ok` and
+   * `connection.update-secret`): sent as a chunk of its own and zeroed once
+   * the transport has passed it on, as with {@link writeMethod}'s
+   * `wipeAfterWrite`; zeroed at once when nothing is accepted any more.
+   */
+  writeSecretFrame(frame: Buffer): void {
+    if (!this.accepting) {
+      frame.fill(0);
+      return;
+    }
+    this.writer.writeSecretFrame(frame);
+    this.account(1, frame.length);
+  }
+
+  /**
    * Queues a whole message. Returns false when the backlog is above the
    * high-water mark (the message is queued all the same).
    */
-  writePublish(
-    channel: number,
-    exchange: string,
-    routingKey: string,
-    mandatory: boolean,
-    properties: BasicPropertiesInit | undefined,
-    body: Buffer,
-    frameMax: number,
-  ): boolean {
+  readonly writePublish: PublishWriter<boolean> = (channel, exchange, routingKey, mandatory, properties, body, frameMax) => {
     if (!this.accepting) return !this.needDrain;
     const before = this.writer.length;
     this.writer.writePublish(channel, exchange, routingKey, mandatory, properties, body, frameMax);
     const bodyFrames = body.length === 0 ? 0 : Math.ceil(body.length / (frameMax - 8));
     this.account(2 + bodyFrames, this.writer.length - before);
     return !this.needDrain;
+  };
+
+  /**
+   * Publishers were told to wait while nothing could be written (the
+   * connection was recovering): they hear of the drain once, when the
+   * backlog written since is below half the mark, as after any `false`.
+   */
+  oweDrain(): void {
+    this.needDrain = true;
+    this.loop.addCallback(() => this.checkDrain());
   }
 
   /** Writes everything queued now (normally done once per loop turn). */

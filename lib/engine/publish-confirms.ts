@@ -114,6 +114,22 @@ export class PublishConfirms {
     for (const w of done) this.invoke(w.cb, w.nack);
   }
 
+  /**
+   * The connection was lost and what was published through `to` will not be
+   * republished (recovery with `republish: false`): those publishes get
+   * `reason`, and so does every waiter that covers one of them, once the
+   * rest of its range is answered.
+   */
+  failThrough(to: number, reason: Error, answeredThrough: number): void {
+    for (const [tag, e] of this.expected) {
+      if (tag > to) break;
+      this.expected.delete(tag);
+      this.invoke(e.cb, reason);
+    }
+    for (const w of this.waiters) if (w.nack === null) w.nack = reason;
+    this.settleWaiters(to + 1, false, answeredThrough);
+  }
+
   /** The channel closed: everything still waiting gets `reason`, once. */
   fail(reason: Error): void {
     const expected = [...this.expected.values()];

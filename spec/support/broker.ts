@@ -55,7 +55,7 @@ export function amqpsInfo(): AmqpsInfo {
     ca: fs.readFileSync(caFile),
     cert: fs.readFileSync(certFile),
     key: fs.readFileSync(keyFile),
-    clientUser: process.env.CONEY_TLS_CLIENT_USER || 'coney-client',
+    clientUser: process.env['CONEY_TLS_CLIENT_USER'] || 'coney-client',
   };
 }
 
@@ -85,9 +85,9 @@ export function rabbitmqctl(args: string[], timeoutMs = 60000): Promise<string> 
     LANG: 'C.UTF-8',
     RABBITMQ_CONF_ENV_FILE: '/dev/null', // not /etc/rabbitmq/rabbitmq-env.conf
   };
-  if (process.env.CONEY_BROKER_EPMD_PORT) {
-    env.ERL_EPMD_PORT = process.env.CONEY_BROKER_EPMD_PORT;
-    env.RABBITMQ_CTL_ERL_ARGS = '-start_epmd false';
+  if (process.env['CONEY_BROKER_EPMD_PORT']) {
+    env['ERL_EPMD_PORT'] = process.env['CONEY_BROKER_EPMD_PORT'];
+    env['RABBITMQ_CTL_ERL_ARGS'] = '-start_epmd false';
   }
   return new Promise((resolve, reject) => {
     execFile(RABBITMQCTL, ['-n', nodename, ...args], { env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
@@ -100,4 +100,12 @@ export function rabbitmqctl(args: string[], timeoutMs = 60000): Promise<string> 
 /** A name unique to this run for queues, exchanges, consumer tags: `${prefix}-<pid>-<random>`. */
 export function uniqueName(prefix = 'coney'): string {
   return `${prefix}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+/** One column (`pid`, `peer_port`...) of the broker's view of the connection whose client properties carry `connectionName`. */
+export async function brokerConnectionInfo(connectionName: string, column: string): Promise<string> {
+  const out = await rabbitmqctl(['list_connections', column, 'client_properties', '--no-table-headers', '-q']);
+  const line = out.split('\n').find((l) => l.includes(`{"connection_name","${connectionName}"}`));
+  if (line === undefined) throw new Error(`no broker connection named ${connectionName} in:\n${out}`);
+  return line.split('\t')[0].trim();
 }

@@ -55,7 +55,7 @@ export function openConnection(
       const connection = new SelectConnection({
         parameters: brokerParameters(),
         ...options,
-        onOpen: (c) => resolve(c as SelectConnection),
+        onOpen: (c) => resolve(c),
         onOpenError: (_c, err) => reject(err),
       });
       void connection;

@@ -19,6 +19,7 @@ export class TcpProxy {
   readonly upstreamPorts: number[] = [];
   private readonly pairs = new Set<Pair>();
   private silent = false;
+  private refusing = false;
 
   private constructor(
     private readonly server: net.Server,
@@ -59,6 +60,14 @@ export class TcpProxy {
     this.silent = false;
   }
 
+  /**
+   * While on, new connections are reset as soon as they arrive (a broker
+   * that is down while its host is up); the listening port stays ours.
+   */
+  refuse(on: boolean): void {
+    this.refusing = on;
+  }
+
   /** Cuts every connection: both sockets at once, the client's with a reset. */
   cut(): void {
     for (const { client, upstream } of this.pairs) {
@@ -75,6 +84,11 @@ export class TcpProxy {
   }
 
   private pipe(client: net.Socket): void {
+    if (this.refusing) {
+      client.on('error', () => undefined);
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(this.targetPort, this.targetHost);
     const pair: Pair = { client, upstream };
     this.pairs.add(pair);

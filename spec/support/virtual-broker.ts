@@ -6,7 +6,15 @@
  * connection opened.
  */
 import { expect } from 'chai';
-import { Channel, Connection, ConnectionParameters, type ConnectionParametersOptions, VirtualIOLoop } from '../../lib';
+import {
+  Channel,
+  Connection,
+  ConnectionParameters,
+  type ConnectionParametersOptions,
+  SelectConnection,
+  type SelectConnectionOptions,
+  VirtualIOLoop,
+} from '../../lib';
 import { FakeBroker, type FakeBrokerOptions, type FakeSession } from './fake-broker';
 
 /** Options of {@link connectToFakeBroker}. */
@@ -22,6 +30,8 @@ export interface FakeBrokerConnectionOptions {
    * fails inside a callback fails the test.
    */
   onCallbackError?: (err: unknown) => void;
+  /** Makes the connection a SelectConnection with these options (recovery, its events) on the same loop. */
+  select?: Omit<SelectConnectionOptions, 'ioloop' | 'parameters' | 'onOpen' | 'onOpenError' | 'onClose' | 'onCallbackError'>;
 }
 
 /** What the connection's own callbacks saw. */
@@ -56,7 +66,9 @@ export function connectToFakeBroker(options: FakeBrokerConnectionOptions = {}): 
   const events: ConnectionEvents = { opened: 0, openErrors: [], closes: [] };
   const callbackErrors: unknown[] = [];
   const handler = options.onCallbackError;
-  const connection = new Connection({
+  const Kind = options.select === undefined ? Connection : SelectConnection;
+  const connection = new Kind({
+    ...options.select,
     ioloop: loop,
     parameters: new ConnectionParameters({ host: 'fake-broker', ...options.parameters }),
     onOpen: () => (events.opened += 1),
