@@ -24,6 +24,8 @@ const dist = path.join(root, 'dist');
 const INTERNAL_NAMES = [
   'sendMethod', 'sendPublish', 'onMethodFrame', 'onHeaderFrame', 'onBodyFrame', 'onBadHeaderFrame',
   'channelClosed', 'protocolError', 'addEndHook', 'closeForConnection', 'onConnectionClosed', 'ChannelHost',
+  'sendFrame', 'installRecovery', 'openRecoveryChannel', 'restoreChannels', 'completeRecovery', 'abandonRecovery',
+  'onConnectionLost', 'openAfterRecovery',
 ];
 
 /** Every file under `dir`, as paths relative to `base`, with `/` separators. */
