@@ -72,9 +72,10 @@ type Phase = 'stream' | 'tcp' | 'tls';
  */
 export class NodeIOLoop implements IOLoop {
   /**
-   * Receives what a callback or timer threw. The connection that owns the
-   * loop sets it to its `onCallbackError`. When unset (or when it throws
-   * itself), the exception is rethrown asynchronously, as an uncaught
+   * Receives what a callback or timer run by the loop threw; set by whoever
+   * creates the loop (no connection sets it: a connection routes its own
+   * callbacks' exceptions to its `onCallbackError`). When unset (or when it
+   * throws itself), the exception is rethrown asynchronously, as an uncaught
    * exception, so that it is never swallowed.
    */
   onError?: (err: unknown) => void;

@@ -13,7 +13,6 @@
  * or one larger than `maxMessageSize`.
  * @packageDocumentation
  */
-import { constants } from 'buffer';
 import { FrameError } from '../errors';
 import type { AMQPMethod, BasicProperties } from '../wire/spec';
 
@@ -72,10 +71,8 @@ export class ContentAssembler {
 
   /** Takes the content header; true when the message is complete (an empty body). */
   header(bodySize: number, properties: BasicProperties): boolean {
+    // No size check here: the channel refused anything above maxMessageSize (at most 512 MiB) first.
     this.takeHeader(bodySize);
-    if (bodySize > constants.MAX_LENGTH) {
-      throw new FrameError(`content header on channel ${this.channel} announces ${bodySize} bytes, more than a Buffer can hold`);
-    }
     this.properties = properties;
     return bodySize === 0;
   }

@@ -52,8 +52,9 @@ export function startOk(params: ConnectionParameters, start: spec.Connection.Sta
  */
 export function tuneLimits(params: ConnectionParameters, tune: spec.Connection.Tune, connection: unknown): TunedLimits {
   return {
-    channelMax: negotiateLimit(params.channelMax, tune.channelMax) || 65535,
-    frameMax: negotiateLimit(params.frameMax, tune.frameMax) || params.frameMax,
+    // Never 0: validated parameters have channelMax >= 1 and frameMax >= 4096, and 0 from the broker means "no limit".
+    channelMax: negotiateLimit(params.channelMax, tune.channelMax),
+    frameMax: negotiateLimit(params.frameMax, tune.frameMax),
     heartbeat: negotiateHeartbeat(params, connection, tune.heartbeat),
   };
 }

@@ -131,11 +131,12 @@ export interface IOLoop {
     done: (err: Error | null, transport?: Transport) => void,
   ): () => void;
   /**
-   * Optional: receives what a callback, a timer or a transport handler run by
-   * the loop threw; without it such exceptions are rethrown asynchronously
-   * (NodeIOLoop) or at the end of the run (VirtualIOLoop). The other work of
-   * the loop goes on either way. A connection may point it at its own
-   * `onCallbackError`.
+   * Optional: receives what a callback or a timer run by the loop threw;
+   * without it such exceptions are rethrown asynchronously (NodeIOLoop) or at
+   * the end of the run (VirtualIOLoop). The other work of the loop goes on
+   * either way. Set by whoever creates the loop: no connection sets it (a
+   * connection isolates its own callbacks and routes their exceptions to its
+   * `onCallbackError`).
    */
   onError?: (err: unknown) => void;
 }

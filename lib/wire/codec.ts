@@ -206,11 +206,6 @@ export class Reader {
     return decodeUtf8(b, s, e);
   }
 
-  /** Decodes `buf[start, end)` as UTF-8 (through the string cache); does not move `pos`. */
-  utf8(start: number, end: number): string {
-    return decodeUtf8(this.buf, start, end);
-  }
-
   /** A long string as raw bytes (a copy: it does not keep the frame alive). */
   longstr(): Buffer {
     const len = this.long();

@@ -23,3 +23,9 @@ describe('ChannelLife', () => {
     }
   });
 });
+
+describe('ChannelLife during automatic recovery', () => {
+  it('ignores frames while recovering: the channel has no broker side until it is reopened', () => {
+    expect(acceptsFrames({ kind: 'recovering' })).to.equal(false);
+  });
+});

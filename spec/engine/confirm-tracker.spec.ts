@@ -4,7 +4,7 @@
  * answered (so the application knows exactly what to republish).
  */
 import { expect } from 'chai';
-import { Channel, spec } from '../../lib';
+import { spec } from '../../lib';
 import { ConfirmTracker } from '../../lib/engine/confirm-tracker';
 import { openChannel, openOnFakeBroker } from '../support/virtual-broker';
 
@@ -72,6 +72,18 @@ describe('ConfirmTracker', () => {
     t.next();
     expect(t.unanswered()).to.deep.equal([4]);
   });
+
+  it('forgets single answers that a multiple ack overtakes: it stores only the ones above the floor', () => {
+    const t = published(10);
+    const above = (t as unknown as { answeredAbove: Set<number> }).answeredAbove;
+    t.answer(3, false);
+    t.answer(5, false);
+    t.answer(9, false);
+    expect([...above].sort()).to.deep.equal([3, 5, 9]);
+    t.answer(6, true);
+    expect([...above], 'only 9 is above the floor now').to.deep.equal([9]);
+    expect(t.unanswered()).to.deep.equal([7, 8, 10]);
+  });
 });
 
 describe('Channel.unconfirmedDeliveryTags', () => {
@@ -89,7 +101,7 @@ describe('Channel.unconfirmedDeliveryTags', () => {
     loop.runUntilIdle();
     expect(answers).to.deep.equal(['basic.ack 2+', 'basic.nack 4']);
     let unconfirmedAtClose: number[] = [];
-    ch.addOnCloseCallback((c) => (unconfirmedAtClose = (c as Channel).unconfirmedDeliveryTags()));
+    ch.addOnCloseCallback((c) => (unconfirmedAtClose = c.unconfirmedDeliveryTags()));
     session.send(ch.channelNumber, new spec.Channel.Close({ replyCode: 406, replyText: 'PRECONDITION_FAILED' }));
     loop.runUntilIdle();
     expect(ch.isClosed).to.equal(true);

@@ -29,3 +29,14 @@ describe('ConnectionLife', () => {
     });
   });
 });
+
+describe('ConnectionLife during automatic recovery', () => {
+  const reason = new Error('lost');
+  it("recovering (no link, reconnect rounds running) is 'recovering'", () => {
+    expect(lifeName({ kind: 'recovering', reason, workflow: null, attempt: null })).to.equal('recovering');
+  });
+
+  it("restoring (reconnected, channels and topology coming back) is still 'recovering', not 'open'", () => {
+    expect(lifeName({ kind: 'restoring', link: {} as never, blocked: null, reason })).to.equal('recovering');
+  });
+});

@@ -142,3 +142,12 @@ describe('credentials', () => {
     });
   });
 });
+
+describe('credentials: arguments of the wrong type', () => {
+  it('names an array or null by its kind, never its contents (it may hold the secret)', () => {
+    const ctor = PlainCredentials as unknown as new (...a: unknown[]) => PlainCredentials;
+    const message = invalidMessage(() => new ctor('u', ['hunter2']));
+    expect(message).to.equal('PlainCredentials: password must be a string, got an array');
+    expect(invalidMessage(() => new ctor(null, 'p'))).to.equal('PlainCredentials: username must be a string, got null');
+  });
+});

@@ -104,12 +104,12 @@ describe('ConnectionParameters', () => {
 
     it('still reach the TLS connect unmasked, and only as data', () => {
       const p = new ConnectionParameters({ ssl });
-      expect((p.ssl as Record<string, unknown>).passphrase).to.equal('Pa55phrase');
+      expect((p.ssl as Record<string, unknown>)['passphrase']).to.equal('Pa55phrase');
       const tls = p.transportTarget().tls as Record<string | symbol, unknown>;
       expect(tls).to.deep.equal(ssl);
-      expect(tls.passphrase).to.equal('Pa55phrase');
-      expect(tls.key).to.equal(KEY);
-      expect(tls.pfx).to.equal(ssl.pfx);
+      expect(tls['passphrase']).to.equal('Pa55phrase');
+      expect(tls['key']).to.equal(KEY);
+      expect(tls['pfx']).to.equal(ssl.pfx);
       expect(Object.keys(tls)).to.deep.equal(Object.keys(ssl));
       expect(tls).not.to.have.property('toJSON');
     });
@@ -174,7 +174,7 @@ describe('ConnectionParameters', () => {
     const clientProperties: Record<string, unknown> = { a: 1 };
     const p = new ConnectionParameters({ ssl, clientProperties });
     ssl.servername = 'b';
-    clientProperties.a = 2;
+    clientProperties['a'] = 2;
     expect(p.ssl).to.deep.equal({ servername: 'a' });
     expect(p.clientProperties).to.deep.equal({ a: 1 });
   });
@@ -234,7 +234,7 @@ describe('ConnectionParameters', () => {
     it('returns fresh objects, so an adapter cannot change the parameters', () => {
       const p = new ConnectionParameters({ ssl: { servername: 'x' } });
       const t = p.transportTarget();
-      (t.tls as Record<string, unknown>).servername = 'y';
+      (t.tls as Record<string, unknown>)['servername'] = 'y';
       t.tcpOptions.noDelay = false;
       expect(p.ssl).to.deep.equal({ servername: 'x' });
       expect(p.tcpOptions.noDelay).to.equal(true);
@@ -316,7 +316,7 @@ describe('ConnectionParameters', () => {
     for (const [option, value, shown] of bad) {
       const label = typeof value === 'string' && value.length > 20 ? `a ${value.length}-char string` : String(value);
       it(`rejects ${option}: ${label}, naming the option and the value`, () => {
-        const message = invalidMessage(() => new ConnectionParameters({ [option]: value } as ConnectionParametersOptions));
+        const message = invalidMessage(() => new ConnectionParameters({ [option]: value }));
         expect(message).to.include(`invalid option '${option}'`);
         expect(message).to.include(`got ${shown}`);
       });
@@ -360,7 +360,7 @@ describe('ConnectionParameters', () => {
     ];
     for (const [key, message] of typos) {
       it(`suggests a fix for the unknown option '${key}'`, () => {
-        expect(invalidMessage(() => new ConnectionParameters({ [key]: 1 } as never))).to.equal(message);
+        expect(invalidMessage(() => new ConnectionParameters({ [key]: 1 }))).to.equal(message);
       });
     }
 
@@ -385,12 +385,12 @@ describe('ConnectionParameters', () => {
       expect(() => new ConnectionParameters({ connectionName: 'x'.repeat(256) })).to.throw(InvalidArgumentError, /at most 255 bytes/);
       expect(() => new ConnectionParameters({ connection_name: 'x' } as never)).to.throw(InvalidArgumentError, /did you mean 'connectionName'/);
       const props = clientProperties({ product: 'mine' }, 'named');
-      expect([props.product, props.connection_name]).to.deep.equal(['mine', 'named']);
+      expect([props['product'], props['connection_name']]).to.deep.equal(['mine', 'named']);
     });
 
     it('a cyclic, NaN-bearing or unencodable clientProperties throws at construction, not at connect', () => {
       const cyclic: Record<string, unknown> = { a: 1 };
-      cyclic.self = cyclic;
+      cyclic['self'] = cyclic;
       expect(() => new ConnectionParameters({ clientProperties: cyclic })).to.throw(InvalidArgumentError, /clientProperties.*cyclic/);
       expect(() => new ConnectionParameters({ clientProperties: { n: NaN } })).to.throw(InvalidArgumentError, /clientProperties.*NaN/);
       expect(() => new ConnectionParameters({ clientProperties: { f: () => 1 } })).to.throw(InvalidArgumentError, /clientProperties/);
@@ -452,5 +452,51 @@ describe('negotiation', () => {
         expect(negotiateLimit(client, server)).to.equal(result);
       });
     }
+  });
+});
+
+describe('ConnectionParameters: less common values', () => {
+  it('shows a function, a bigint and an object by their kind in errors, never their contents', () => {
+    const secret = { password: 'hunter2' };
+    expect(invalidMessage(() => new ConnectionParameters({ port: (() => 5672) as never }))).to.match(/'port'.*got a function$/);
+    expect(invalidMessage(() => new ConnectionParameters({ port: 5672n as never }))).to.match(/'port'.*got 5672n$/);
+    const message = invalidMessage(() => new ConnectionParameters({ port: secret as never }));
+    expect(message).to.match(/'port'.*got an object$/);
+    expect(message).not.to.include('hunter2');
+  });
+
+  it('accepts objects without a prototype for clientProperties and tcpOptions', () => {
+    const props = Object.assign(Object.create(null) as Record<string, unknown>, { team: 'payments' });
+    const tcp = Object.assign(Object.create(null) as Record<string, unknown>, { keepAlive: true });
+    const params = new ConnectionParameters({ clientProperties: props, tcpOptions: tcp });
+    expect(params.clientProperties).to.deep.equal({ team: 'payments' });
+    expect(params.tcpOptions).to.deep.equal({ noDelay: true, keepAlive: true });
+  });
+
+  it('takes an explicit blockedConnectionTimeout of null (no timeout) over a number', () => {
+    expect(new ConnectionParameters({ blockedConnectionTimeout: 30 }).blockedConnectionTimeout).to.equal(30);
+    expect(new ConnectionParameters({ blockedConnectionTimeout: null }).blockedConnectionTimeout).to.equal(null);
+  });
+
+  it('names an unknown TCP option without a suggestion when no known one is close', () => {
+    expect(invalidMessage(() => new ConnectionParameters({ tcpOptions: { banana: true } as never }))).to.equal(
+      "invalid option 'tcpOptions': unknown TCP option 'banana'",
+    );
+  });
+
+  it('lets an error that is not about the value (a throwing getter) through unchanged', () => {
+    const boom = new RangeError('boom');
+    const props = {
+      get broken(): string {
+        throw boom;
+      },
+    };
+    let caught: unknown;
+    try {
+      new ConnectionParameters({ clientProperties: props });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).to.equal(boom);
   });
 });

@@ -410,3 +410,30 @@ describe('URLParameters', () => {
     });
   });
 });
+
+describe('URLParameters: how errors show the URL', () => {
+  it('masks the value of a query option whose name it cannot decode (it may be ssl_options)', () => {
+    const message = urlError('amqps://host/?ssl_options%ZZ=Pa55phrase&heartbeat=5');
+    expect(message).to.match(/^malformed percent-encoding in a URL option name/);
+    expect(message).to.include('(URL: amqps://host/?ssl_options%ZZ=***&heartbeat=5)');
+    expect(message).not.to.include('Pa55phrase');
+  });
+
+  it('says null for a null URL', () => {
+    expect(invalidMessage(() => new URLParameters(null as never))).to.equal('URLParameters: expected a URL string, got null');
+  });
+
+  it('quotes a malformed host after user info (it cannot be the password then)', () => {
+    expect(urlError('amqp://user@::1/')).to.match(/^malformed host '::1' in AMQP URL: write IPv6 addresses in brackets/);
+    expect(urlError('amqp://::1/')).to.match(/^malformed host in AMQP URL/);
+  });
+
+  it('cuts a long URL to 200 characters and a long bad value to 40', () => {
+    const url = `amqp://h/?heartbeat=x&locale=${'a'.repeat(300)}`;
+    const shownUrl = /\(URL: (.*)\)$/.exec(urlError(url))?.[1];
+    expect(shownUrl).to.have.lengthOf(200);
+    expect(shownUrl).to.equal(`${url.slice(0, 197)}...`);
+    const value = 'x'.repeat(50);
+    expect(urlError(`amqp://h?heartbeat=${value}`)).to.include(`got '${value.slice(0, 37)}...'`);
+  });
+});
