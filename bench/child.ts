@@ -200,7 +200,15 @@ async function run(job: ChildJob): Promise<ChildResult> {
 
   clearInterval(sampler);
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-  const result: ChildResult = { ok: true, client: job.client, ...res, peakRssMiB, baseRssMiB, peakHeapMiB: peakHeap / MiB, peakExternalMiB: peakExternal / MiB };
+  const result: ChildResult = {
+    ok: true,
+    client: job.client,
+    ...res,
+    peakRssMiB,
+    baseRssMiB,
+    peakHeapMiB: peakHeap / MiB,
+    peakExternalMiB: peakExternal / MiB,
+  };
   // report first: cleanup must not change (or lose) the measurement
   process.stdout.write(`BENCH_RESULT ${JSON.stringify(result)}\n`);
   if (job.broker) {

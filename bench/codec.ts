@@ -98,7 +98,13 @@ function encodeAmqplib(body: Buffer): (n: number) => void {
   return (n) => {
     for (let k = 0; k < n; k++) {
       // Connection#sendMessage, minus the stream write
-      const mframe = defs.encodeMethod(defs.BasicPublish, 1, { exchange: EXCHANGE, routingKey: ROUTING_KEY, mandatory: false, immediate: false, ticket: 0 });
+      const mframe = defs.encodeMethod(defs.BasicPublish, 1, {
+        exchange: EXCHANGE,
+        routingKey: ROUTING_KEY,
+        mandatory: false,
+        immediate: false,
+        ticket: 0,
+      });
       const pframe = defs.encodeProperties(defs.BasicProperties, 1, body.length, PROPS[i++ & 1023]);
       const all = Buffer.allocUnsafe(mframe.length + pframe.length + body.length + 8);
       let offset = mframe.copy(all, 0);

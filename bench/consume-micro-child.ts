@@ -121,7 +121,13 @@ class MicroLoop implements Coney.IOLoop {
       chunk = chunk.subarray(8);
       this.send(
         0,
-        new spec.Connection.Start({ versionMajor: 0, versionMinor: 9, serverProperties: { product: 'micro' }, mechanisms: 'PLAIN', locales: 'en_US' }),
+        new spec.Connection.Start({
+          versionMajor: 0,
+          versionMinor: 9,
+          serverProperties: { product: 'micro' },
+          mechanisms: 'PLAIN',
+          locales: 'en_US',
+        }),
       );
     }
     this.server.push(chunk, (f: Coney.Frame) => {

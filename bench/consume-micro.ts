@@ -46,7 +46,13 @@ const builds = (arg('--coney') ?? 'build').split(',').map((s) => {
 
 function job(size: number): MicroJob {
   const f = quick ? 0.2 : 1;
-  if (size >= 1024 * 1024) return { size, fresh, n: Math.max(4, Math.round((f * 640 * 1024 * 1024) / size)), warmup: Math.max(2, Math.round((f * 128 * 1024 * 1024) / size)) };
+  if (size >= 1024 * 1024)
+    return {
+      size,
+      fresh,
+      n: Math.max(4, Math.round((f * 640 * 1024 * 1024) / size)),
+      warmup: Math.max(2, Math.round((f * 128 * 1024 * 1024) / size)),
+    };
   if (size >= 1024) return { size, fresh, n: Math.round(f * 300_000), warmup: Math.round(f * 60_000) };
   return { size, fresh, n: Math.round(f * 600_000), warmup: Math.round(f * 100_000) };
 }
@@ -110,7 +116,9 @@ function main(): void {
       ]);
     }
   }
-  console.log(`consume micro-benchmark (no sockets; ${fresh ? 'a fresh Buffer per chunk' : 'reused chunk buffers'}; ${rounds} rounds; load average now ${os.loadavg()[0].toFixed(2)})`);
+  console.log(
+    `consume micro-benchmark (no sockets; ${fresh ? 'a fresh Buffer per chunk' : 'reused chunk buffers'}; ${rounds} rounds; load average now ${os.loadavg()[0].toFixed(2)})`,
+  );
   console.log(`| ${head.join(' | ')} |`);
   console.log(`| ${head.map((_h, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);

@@ -262,10 +262,13 @@ class FakeConnection {
     const ahead = this.bytesIn - this.slowBase - this.slowRate * (Date.now() - this.slowStart);
     if (ahead <= 0 || this.slowTimer !== null) return;
     this.sock.pause();
-    this.slowTimer = setTimeout(() => {
-      this.slowTimer = null;
-      if (!this.closed) this.sock.resume();
-    }, Math.ceil(ahead / this.slowRate));
+    this.slowTimer = setTimeout(
+      () => {
+        this.slowTimer = null;
+        if (!this.closed) this.sock.resume();
+      },
+      Math.ceil(ahead / this.slowRate),
+    );
   }
 
   /** Splits frames by their headers; skips content; decodes only non-publish methods. */

@@ -101,9 +101,16 @@ async function main(): Promise<void> {
           ? { host: '127.0.0.1', port: server.port, vhost: 'sink', user: 'guest', password: 'guest' }
           : { host: '127.0.0.1', port: Number(brokerPort), vhost: '/', user: 'guest', password: 'guest' };
       const job = makeJob(s, client, target, quick, 0);
-      const res = await runChild(job, { quick, env, timeoutMs: 300_000, nodeFlags: ['--cpu-prof', '--cpu-prof-interval', '100', `--cpu-prof-dir=${profDir}`] });
+      const res = await runChild(job, {
+        quick,
+        env,
+        timeoutMs: 300_000,
+        nodeFlags: ['--cpu-prof', '--cpu-prof-interval', '100', `--cpu-prof-dir=${profDir}`],
+      });
       const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-      console.log(`\n=== ${s.id} / ${client}: ${res.ok ? `${Math.round(res.rate).toLocaleString('en-US')} msg/s, ${res.cpuUs.toFixed(2)} µs/msg (with the profiler on)` : `FAILED ${res.error}`}${res.sysUs !== undefined ? ` (of which system ${res.sysUs.toFixed(2)} µs)` : ''}`);
+      console.log(
+        `\n=== ${s.id} / ${client}: ${res.ok ? `${Math.round(res.rate).toLocaleString('en-US')} msg/s, ${res.cpuUs.toFixed(2)} µs/msg (with the profiler on)` : `FAILED ${res.error}`}${res.sysUs !== undefined ? ` (of which system ${res.sysUs.toFixed(2)} µs)` : ''}`,
+      );
       if (!file) {
         console.log('  no profile written');
         continue;
@@ -115,9 +122,11 @@ async function main(): Promise<void> {
         `  profile: ${path.relative(process.cwd(), path.join(profDir, file))}; ${total.toFixed(0)} ms of samples (idle excluded)${inWindow ? ' in the measured window' : ' (whole process: the window did not line up with the profile clock)'}`,
       );
       console.log('  self time by function:');
-      for (const [k, ms] of fns.slice(0, top)) console.log(`    ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${ms.toFixed(1).padStart(8)} ms  ${k}`);
+      for (const [k, ms] of fns.slice(0, top))
+        console.log(`    ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${ms.toFixed(1).padStart(8)} ms  ${k}`);
       console.log('  self time by file:');
-      for (const [k, ms] of files.slice(0, 12)) console.log(`    ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${ms.toFixed(1).padStart(8)} ms  ${k}`);
+      for (const [k, ms] of files.slice(0, 12))
+        console.log(`    ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${ms.toFixed(1).padStart(8)} ms  ${k}`);
     }
   } finally {
     server.stop();

@@ -10,7 +10,15 @@
  *
  * Standalone: `npx tsx bench/recovery.ts` (starts its own RabbitMQ).
  */
-import { type Channel, type Connection, ConnectionParameters, NodeIOLoop, PlainCredentials, SelectConnection, type SelectConnectionOptions } from '../lib';
+import {
+  type Channel,
+  type Connection,
+  ConnectionParameters,
+  NodeIOLoop,
+  PlainCredentials,
+  SelectConnection,
+  type SelectConnectionOptions,
+} from '../lib';
 import { TcpProxy } from '../spec/support/tcp-proxy';
 
 /** One way of coming back, timed over the cuts (milliseconds). */
@@ -59,7 +67,8 @@ function automatic(parameters: ConnectionParameters, queue: string): Pair {
         if (err) throw err;
         ch.confirmDelivery(null, () => {
           timer = setInterval(() => {
-            if (ch.unconfirmedDeliveryTags().length < 200) ch.basicPublish('', queue, 'x', {}, { onConfirm: (e) => e || (pair.lastConfirm = performance.now()) });
+            if (ch.unconfirmedDeliveryTags().length < 200)
+              ch.basicPublish('', queue, 'x', {}, { onConfirm: (e) => e || (pair.lastConfirm = performance.now()) });
           }, 2);
         });
       }),

@@ -65,7 +65,18 @@ export function advantage(sr: ScenarioResult): Advantage | null {
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 const fix = (n: number, d: number) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
-export const HEADER = ['scenario', 'client', 'msgs/s', 'MiB/s', 'CPU µs/msg', 'peak RSS MiB', 'p50 / p99 µs', 'coney vs best other', 'CPU vs best other', 'target'];
+export const HEADER = [
+  'scenario',
+  'client',
+  'msgs/s',
+  'MiB/s',
+  'CPU µs/msg',
+  'peak RSS MiB',
+  'p50 / p99 µs',
+  'coney vs best other',
+  'CPU vs best other',
+  'target',
+];
 
 /** Table rows (strings), one per scenario and client. */
 export function rows(results: ScenarioResult[], clients: readonly ClientName[]): string[][] {
@@ -108,7 +119,11 @@ export function printTable(header: string[], body: string[][]): string {
 
 export function markdownTable(header: string[], body: string[][]): string {
   const esc = (c: string) => c.replace(/\|/g, '\\|');
-  return [`| ${header.map(esc).join(' | ')} |`, `| ${header.map((_h, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`, ...body.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.map(esc).join(' | ')} |`,
+    `| ${header.map((_h, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
+    ...body.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
 }
 
 function cpuModel(): string {

@@ -90,7 +90,12 @@ function runCodecChild(): CodecBenchRow[] | null {
 let coneyEnv: NodeJS.ProcessEnv = {};
 let coneyFrom = '';
 
-async function runGroup(scenarios: Scenario[], target: Target, results: Map<string, Map<ClientName, ChildResult[]>>, failures: string[]): Promise<void> {
+async function runGroup(
+  scenarios: Scenario[],
+  target: Target,
+  results: Map<string, Map<ClientName, ChildResult[]>>,
+  failures: string[],
+): Promise<void> {
   for (let r = 0; r < runs; r++) {
     for (const s of scenarios) {
       // rotate the client order from run to run, so that no client always goes first
@@ -209,7 +214,10 @@ async function main(): Promise<void> {
     });
     // every run's raw numbers, for whoever wants more than the medians
     const raw = scenarios.map((s) => ({ scenario: s.id, label: s.label, runs: Object.fromEntries(results.get(s.id)!) }));
-    fs.writeFileSync(out.replace(/\.md$/, '') + '.json', JSON.stringify({ command, date: new Date().toISOString(), quick, coneyFrom, codec, results: raw }, null, 1));
+    fs.writeFileSync(
+      out.replace(/\.md$/, '') + '.json',
+      JSON.stringify({ command, date: new Date().toISOString(), quick, coneyFrom, codec, results: raw }, null, 1),
+    );
     console.log(`\nwritten to ${path.relative(process.cwd(), out)} (${Math.round((Date.now() - started) / 1000)} s)`);
   }
 }

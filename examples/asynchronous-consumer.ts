@@ -29,19 +29,8 @@
  * `--routing-key KEY` (example.text), `--count N` (stop after N messages),
  * `--name NAME` (the connection name shown by the management tools).
  */
-import {
-  type Channel,
-  type Connection,
-  ConnectionParameters,
-  NodeIOLoop,
-  SelectConnection,
-  type TimerHandle,
-  URLParameters,
-  spec,
-} from '../lib';
+import { type Channel, type Connection, ConnectionParameters, NodeIOLoop, SelectConnection, type TimerHandle, URLParameters, spec } from '../lib';
 import { AMQP_URL, option } from './support/cli';
-
-
 
 /** Consumes a queue; reconnects after an unexpected close until `stop()`. */
 class ReconnectingConsumer {
@@ -188,12 +177,17 @@ class ReconnectingConsumer {
       console.log('consumer was cancelled remotely, shutting down');
       channel.close();
     });
-    this.consumerTag = channel.basicConsume(this.queue, (ch, method, props, body) => this.onMessage(ch, method, props, body), {}, (err) => {
-      if (err) return;
-      this.consuming = true;
-      this.wasConsuming = true;
-      console.log(`consuming on queue ${this.queue} (connection #${this.reconnects + 1})`);
-    });
+    this.consumerTag = channel.basicConsume(
+      this.queue,
+      (ch, method, props, body) => this.onMessage(ch, method, props, body),
+      {},
+      (err) => {
+        if (err) return;
+        this.consuming = true;
+        this.wasConsuming = true;
+        console.log(`consuming on queue ${this.queue} (connection #${this.reconnects + 1})`);
+      },
+    );
   }
 
   private onMessage(channel: Channel, method: spec.Basic.Deliver, properties: spec.BasicProperties, body: Buffer): void {

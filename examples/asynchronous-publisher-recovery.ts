@@ -53,9 +53,15 @@ function publishMore(channel: Channel): void {
   while (published < count && published - acked - failed < window) {
     const seq = channel.nextPublishSeqNo;
     published += 1;
-    const more = channel.basicPublish(exchange, routingKey, `message ${published}`, { messageId: `m-${seq}`, deliveryMode: 2 }, {
-      onConfirm: (e) => onConfirm(channel, e),
-    });
+    const more = channel.basicPublish(
+      exchange,
+      routingKey,
+      `message ${published}`,
+      { messageId: `m-${seq}`, deliveryMode: 2 },
+      {
+        onConfirm: (e) => onConfirm(channel, e),
+      },
+    );
     if (!more) return connection.onceDrain(() => publishMore(channel));
   }
 }

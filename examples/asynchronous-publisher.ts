@@ -25,7 +25,6 @@
 import { type Channel, type Connection, SelectConnection, type TimerHandle, URLParameters, spec } from '../lib';
 import { AMQP_URL, option, exitOnOpenError } from './support/cli';
 
-
 const EXCHANGE = option('exchange', 'message');
 const QUEUE = option('queue', 'text');
 const ROUTING_KEY = option('routing-key', 'example.text');

@@ -20,7 +20,6 @@
 import { type Channel, SelectConnection, URLParameters } from '../lib';
 import { AMQP_URL, option, exitOnOpenError } from './support/cli';
 
-
 const COUNT = Number(option('count', '5'));
 const QUEUE = option('queue', `coney-basic-get-${process.pid}`);
 

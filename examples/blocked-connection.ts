@@ -26,16 +26,8 @@
  * `--count N` (stop after N published messages; default: until Ctrl-C).
  * Exit code: 0 after a clean stop, 3 after a blocked-connection timeout, 1 otherwise.
  */
-import {
-  type Channel,
-  ConnectionBlockedTimeout,
-  ConnectionParameters,
-  SelectConnection,
-  type TimerHandle,
-  URLParameters,
-} from '../lib';
+import { type Channel, ConnectionBlockedTimeout, ConnectionParameters, SelectConnection, type TimerHandle, URLParameters } from '../lib';
 import { AMQP_URL, option, exitOnOpenError } from './support/cli';
-
 
 const BLOCKED_TIMEOUT = Number(option('blocked-timeout', '30'));
 const INTERVAL = Number(option('interval', '0.5'));

@@ -37,7 +37,6 @@ import {
 } from '../lib';
 import { AMQP_URL, option, flag } from './support/cli';
 
-
 const QUEUE = option('queue', 'standard');
 const EXCHANGE = option('exchange', 'test_exchange');
 const STOP_AFTER = Number(option('count', '0'));

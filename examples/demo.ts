@@ -27,7 +27,6 @@
 import { type Channel, type Connection, SelectConnection, type TimerHandle, URLParameters, spec } from '../lib';
 import { AMQP_URL } from './support/cli';
 
-
 function intOption(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i === -1) return fallback;

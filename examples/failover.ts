@@ -23,7 +23,6 @@ import * as net from 'node:net';
 import { ConnectionParameters, ConnectionWorkflowFailed, SelectConnection, URLParameters } from '../lib';
 import { AMQP_URL, option, flag } from './support/cli';
 
-
 const ALL_DEAD = flag('all-dead');
 const ATTEMPTS = Number(option('attempts', '2'));
 const RETRY_DELAY = Number(option('retry-delay', '0.5'));

@@ -21,7 +21,6 @@
 import { type Callback, type Channel, type Connection, SelectConnection, URLParameters, spec } from '../lib';
 import { AMQP_URL, exitOnOpenError } from './support/cli';
 
-
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? undefined : process.argv[i + 1];

@@ -19,7 +19,6 @@
 import { type Channel, SelectConnection, URLParameters, spec } from '../lib';
 import { AMQP_URL, option, exitOnOpenError } from './support/cli';
 
-
 const QUEUE = option('queue', 'rpc_queue');
 const STOP_AFTER = Number(option('count', '0'));
 

@@ -19,13 +19,7 @@
  *   new URLParameters('amqps://host:5671/?ssl_options=' + encodeURIComponent(JSON.stringify({ ca_certs: 'ca.pem' })))
  */
 import * as fs from 'node:fs';
-import {
-  ConnectionParameters,
-  ExternalCredentials,
-  SelectConnection,
-  type TlsOptions,
-  URLParameters,
-} from '../lib';
+import { ConnectionParameters, ExternalCredentials, SelectConnection, type TlsOptions, URLParameters } from '../lib';
 import { flag } from './support/cli';
 
 const AMQPS_URL = process.env['AMQPS_URL'] ?? 'amqps://guest:guest@localhost:5671/';
@@ -72,19 +66,22 @@ const connection = new SelectConnection({
   onOpen: (conn) => {
     // serverProperties is a field table; RabbitMQ's product and version in it are strings
     const { product, version } = conn.serverProperties as { product?: string; version?: string };
-    console.log(`connected over TLS to ${parameters} (${product} ${version})` +
-      `${EXTERNAL ? ', logged in with SASL EXTERNAL' : ''}`);
+    console.log(`connected over TLS to ${parameters} (${product} ${version})` + `${EXTERNAL ? ', logged in with SASL EXTERNAL' : ''}`);
     conn.channel((err, channel) => {
       if (err) throw err;
       const ch = channel;
       ch.queueDeclare(QUEUE, { exclusive: true });
       ch.basicPublish('', QUEUE, 'hello over TLS');
-      ch.basicGet(QUEUE, (err, message) => {
-        if (err) throw err;
-        console.log(`round trip: ${message ? message.body.toString() : '(no message)'}`);
-        ok = message?.body.toString() === 'hello over TLS';
-        conn.close();
-      }, { autoAck: true });
+      ch.basicGet(
+        QUEUE,
+        (err, message) => {
+          if (err) throw err;
+          console.log(`round trip: ${message ? message.body.toString() : '(no message)'}`);
+          ok = message?.body.toString() === 'hello over TLS';
+          conn.close();
+        },
+        { autoAck: true },
+      );
     });
   },
 });

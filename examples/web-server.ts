@@ -26,7 +26,6 @@ import type { AddressInfo } from 'node:net';
 import { type Channel, type Connection, SelectConnection, URLParameters, spec } from '../lib';
 import { AMQP_URL, option, flag, exitOnOpenError } from './support/cli';
 
-
 const PORT = Number(option('port', '8080'));
 const QUEUE = option('queue', 'coney-web');
 const WAIT = flag('wait');

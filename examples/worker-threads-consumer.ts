@@ -44,16 +44,8 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import {
-  type Channel,
-  ConnectionParameters,
-  SelectConnection,
-  type TimerHandle,
-  URLParameters,
-  spec,
-} from '../lib';
+import { type Channel, ConnectionParameters, SelectConnection, type TimerHandle, URLParameters, spec } from '../lib';
 import { AMQP_URL, option, flag, exitOnOpenError } from './support/cli';
-
 
 const JOBS = Number(option('jobs', '2'));
 const WORK_SECONDS = Number(option('work', '5'));

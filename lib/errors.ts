@@ -38,7 +38,11 @@ function withReply<B extends new (...args: any[]) => AMQPError>(Base: B) {
       this.replyText = replyText;
     }
   }
-  return Closed as unknown as abstract new (replyCode: number, replyText: string, message?: string) => InstanceType<B> & {
+  return Closed as unknown as abstract new (
+    replyCode: number,
+    replyText: string,
+    message?: string,
+  ) => InstanceType<B> & {
     readonly replyCode: number;
     readonly replyText: string;
   };
@@ -201,10 +205,7 @@ export class UndecodableMessageError extends AMQPChannelError {
   readonly queue: string | undefined;
   /** Its delivery tag (undefined for a returned message). */
   readonly deliveryTag: number | undefined;
-  constructor(
-    message: string,
-    details: { cause: unknown; channelNumber: number; queue: string | undefined; deliveryTag: number | undefined },
-  ) {
+  constructor(message: string, details: { cause: unknown; channelNumber: number; queue: string | undefined; deliveryTag: number | undefined }) {
     super(message, { cause: details.cause });
     this.channelNumber = details.channelNumber;
     this.queue = details.queue;

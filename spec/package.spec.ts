@@ -22,10 +22,26 @@ const dist = path.join(root, 'dist');
  * root or the engine.
  */
 const INTERNAL_NAMES = [
-  'sendMethod', 'sendPublish', 'onMethodFrame', 'onHeaderFrame', 'onBodyFrame', 'onBadHeaderFrame',
-  'channelClosed', 'protocolError', 'addEndHook', 'closeForConnection', 'onConnectionClosed', 'ChannelHost',
-  'sendFrame', 'installRecovery', 'openRecoveryChannel', 'restoreChannels', 'completeRecovery', 'abandonRecovery',
-  'onConnectionLost', 'openAfterRecovery',
+  'sendMethod',
+  'sendPublish',
+  'onMethodFrame',
+  'onHeaderFrame',
+  'onBodyFrame',
+  'onBadHeaderFrame',
+  'channelClosed',
+  'protocolError',
+  'addEndHook',
+  'closeForConnection',
+  'onConnectionClosed',
+  'ChannelHost',
+  'sendFrame',
+  'installRecovery',
+  'openRecoveryChannel',
+  'restoreChannels',
+  'completeRecovery',
+  'abandonRecovery',
+  'onConnectionLost',
+  'openAfterRecovery',
 ];
 
 /** Every file under `dir`, as paths relative to `base`, with `/` separators. */
@@ -58,10 +74,17 @@ function declarations(file: string): Array<{ key: string; internal: boolean }> {
       const internal = ts.getJSDocTags(node).some((t) => t.tagName.text === 'internal');
       for (const d of node.declarationList.declarations) if (ts.isIdentifier(d.name)) out.push({ key: d.name.text, internal });
     } else if (
-      ts.isClassDeclaration(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) ||
-      ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isMethodSignature(node) ||
-      ts.isPropertyDeclaration(node) || ts.isPropertySignature(node) || ts.isGetAccessorDeclaration(node) ||
-      ts.isSetAccessorDeclaration(node) || ts.isConstructorDeclaration(node)
+      ts.isClassDeclaration(node) ||
+      ts.isInterfaceDeclaration(node) ||
+      ts.isTypeAliasDeclaration(node) ||
+      ts.isFunctionDeclaration(node) ||
+      ts.isMethodDeclaration(node) ||
+      ts.isMethodSignature(node) ||
+      ts.isPropertyDeclaration(node) ||
+      ts.isPropertySignature(node) ||
+      ts.isGetAccessorDeclaration(node) ||
+      ts.isSetAccessorDeclaration(node) ||
+      ts.isConstructorDeclaration(node)
     ) {
       const key = declarationKey(node);
       if (key !== undefined) out.push({ key, internal: ts.getJSDocTags(node).some((t) => t.tagName.text === 'internal') });
@@ -84,16 +107,58 @@ function packedFiles(): string[] {
 
 /** Every runtime name docs/API.md promises at the package root. */
 const API_NAMES = [
-  'SelectConnection', 'ConnectionParameters', 'URLParameters', 'PlainCredentials', 'ExternalCredentials',
-  'NodeIOLoop', 'VirtualIOLoop', 'StreamIOLoop', 'BasicProperties', 'Decimal', 'spec',
-  'AMQPError', 'AMQPConnectionError', 'ConnectionOpenAborted', 'StreamLostError', 'IncompatibleProtocolError',
-  'AuthenticationError', 'ProbableAuthenticationError', 'ProbableAccessDeniedError', 'AMQPHeartbeatTimeout',
-  'ConnectionBlockedTimeout', 'ConnectionClosed', 'ConnectionClosedByBroker', 'ConnectionClosedByClient',
-  'ConnectionWrongStateError', 'AMQPChannelError', 'ChannelClosed', 'ChannelClosedByBroker', 'ChannelClosedByClient',
-  'ChannelWrongStateError', 'DuplicateConsumerTag', 'UnroutableError', 'NackError', 'FrameError',
-  'UndecodableMessageError', 'InvalidArgumentError', 'SocketConnectError', 'StackTimeoutError', 'ConnectionWorkflowFailed',
-  'NoFreeChannelsError', 'Connection', 'Channel', 'DuplexTransport', 'VirtualPeer', 'Typed', 'TypedValue',
-  'Reader', 'Writer', 'FrameParser', 'FrameWriter', 'PROTOCOL_HEADER', 'VERSION',
+  'SelectConnection',
+  'ConnectionParameters',
+  'URLParameters',
+  'PlainCredentials',
+  'ExternalCredentials',
+  'NodeIOLoop',
+  'VirtualIOLoop',
+  'StreamIOLoop',
+  'BasicProperties',
+  'Decimal',
+  'spec',
+  'AMQPError',
+  'AMQPConnectionError',
+  'ConnectionOpenAborted',
+  'StreamLostError',
+  'IncompatibleProtocolError',
+  'AuthenticationError',
+  'ProbableAuthenticationError',
+  'ProbableAccessDeniedError',
+  'AMQPHeartbeatTimeout',
+  'ConnectionBlockedTimeout',
+  'ConnectionClosed',
+  'ConnectionClosedByBroker',
+  'ConnectionClosedByClient',
+  'ConnectionWrongStateError',
+  'AMQPChannelError',
+  'ChannelClosed',
+  'ChannelClosedByBroker',
+  'ChannelClosedByClient',
+  'ChannelWrongStateError',
+  'DuplicateConsumerTag',
+  'UnroutableError',
+  'NackError',
+  'FrameError',
+  'UndecodableMessageError',
+  'InvalidArgumentError',
+  'SocketConnectError',
+  'StackTimeoutError',
+  'ConnectionWorkflowFailed',
+  'NoFreeChannelsError',
+  'Connection',
+  'Channel',
+  'DuplexTransport',
+  'VirtualPeer',
+  'Typed',
+  'TypedValue',
+  'Reader',
+  'Writer',
+  'FrameParser',
+  'FrameWriter',
+  'PROTOCOL_HEADER',
+  'VERSION',
 ];
 
 function runNode(args: string[]): string {
@@ -134,7 +199,12 @@ describe('the package', () => {
   });
 
   it('leaves the @internal plumbing out of the published declarations', () => {
-    const files = ['index.d.ts', ...readdirSync(path.join(dist, 'engine')).filter((f) => f.endsWith('.d.ts')).map((f) => `engine/${f}`)];
+    const files = [
+      'index.d.ts',
+      ...readdirSync(path.join(dist, 'engine'))
+        .filter((f) => f.endsWith('.d.ts'))
+        .map((f) => `engine/${f}`),
+    ];
     for (const file of files) {
       const text = readFileSync(path.join(dist, file), 'utf8');
       for (const name of INTERNAL_NAMES) expect(new RegExp(`\\b${name}\\b`).test(text), `${name} in dist/${file}`).to.equal(false);
@@ -142,7 +212,9 @@ describe('the package', () => {
     // Every declaration tagged @internal anywhere in lib/ is missing from its .d.ts (stripInternal).
     let checked = 0;
     for (const rel of walk(path.join(root, 'lib')).filter((f) => f.endsWith('.ts'))) {
-      const internal = declarations(path.join(root, 'lib', rel)).filter((d) => d.internal).map((d) => d.key);
+      const internal = declarations(path.join(root, 'lib', rel))
+        .filter((d) => d.internal)
+        .map((d) => d.key);
       if (internal.length === 0) continue;
       const published = new Set(declarations(path.join(dist, rel.replace(/\.ts$/, '.d.ts'))).map((d) => d.key));
       for (const key of internal) expect(published.has(key), `@internal ${key} of lib/${rel} in dist`).to.equal(false);
@@ -161,7 +233,7 @@ describe('the package', () => {
         [
           `import { SelectConnection, type Channel, type Callback, spec } from ${JSON.stringify(path.join(dist, 'index'))};`,
           'export function use(connection: SelectConnection, cb: Callback<spec.Queue.DeclareOk>): Channel {',
-          '  return connection.channel((err, channel) => { if (err) return; channel.queueDeclare(\'\', {}, cb); });',
+          "  return connection.channel((err, channel) => { if (err) return; channel.queueDeclare('', {}, cb); });",
           '}',
           '',
         ].join('\n'),

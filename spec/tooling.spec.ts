@@ -139,7 +139,10 @@ function parseStart(args: Buffer): { major: number; minor: number; mechanisms: s
   const tableLen = args.readUInt32BE(2);
   let pos = 6 + tableLen;
   const mechLen = args.readUInt32BE(pos);
-  const mechanisms = args.subarray(pos + 4, pos + 4 + mechLen).toString().split(' ');
+  const mechanisms = args
+    .subarray(pos + 4, pos + 4 + mechLen)
+    .toString()
+    .split(' ');
   pos += 4 + mechLen;
   const locLen = args.readUInt32BE(pos);
   const locales = args.subarray(pos + 4, pos + 4 + locLen).toString();
@@ -262,7 +265,14 @@ describe('test tooling: the throwaway broker', function () {
       const start = parseStart(await conn.expectMethod(10, 10));
       expect(start.mechanisms).to.include('EXTERNAL');
       conn.close();
-      const sock2 = await connectTls({ host: u.hostname, port: Number(u.port), ca: info.ca, cert: info.cert, key: info.key, servername: 'localhost' });
+      const sock2 = await connectTls({
+        host: u.hostname,
+        port: Number(u.port),
+        ca: info.ca,
+        cert: info.cert,
+        key: info.key,
+        servername: 'localhost',
+      });
       const conn2 = new RawConnection(sock2);
       try {
         expect(await handshake(conn2, 'EXTERNAL', Buffer.alloc(0), '/')).to.equal('open');

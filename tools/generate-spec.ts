@@ -196,7 +196,12 @@ function readModel(root: XmlElement, file: string, baseDomains?: Map<string, str
     });
   const constants: ConstantDef[] = root.children
     .filter((c) => c.name === 'constant')
-    .map((c) => ({ name: c.attrs['name'], value: int(c, 'value', `${file}: constant ${c.attrs['name']}`), cls: c.attrs['class'] ?? '', doc: docOf(c) }));
+    .map((c) => ({
+      name: c.attrs['name'],
+      value: int(c, 'value', `${file}: constant ${c.attrs['name']}`),
+      cls: c.attrs['class'] ?? '',
+      doc: docOf(c),
+    }));
   return {
     major: Number(root.attrs['major']),
     minor: Number(root.attrs['minor']),
@@ -232,8 +237,7 @@ function merge(base: SpecModel, ext: SpecModel): void {
       }
       if (bm.index !== xm.index) throw new Error(`extension method ${xc.name}.${xm.name} has index ${xm.index}, spec says ${bm.index}`);
       if (xm.fields.length > 0) {
-        const same =
-          xm.fields.length === bm.fields.length && xm.fields.every((f, i) => f.name === bm.fields[i].name && f.type === bm.fields[i].type);
+        const same = xm.fields.length === bm.fields.length && xm.fields.every((f, i) => f.name === bm.fields[i].name && f.type === bm.fields[i].type);
         if (!same) throw new Error(`extension method ${xc.name}.${xm.name}: fields differ from the spec's`);
       }
       bm.synchronous ||= xm.synchronous;
@@ -373,9 +377,7 @@ interface EncField {
  * and `pos`, with `v` as scratch. `call`: a Writer method that works on
  * `w.pos` itself and ensures its own room (longstr, table).
  */
-type EncOp =
-  | { kind: 'fixed'; size: number; lines: string[] }
-  | { kind: 'call'; call: string };
+type EncOp = { kind: 'fixed'; size: number; lines: string[] } | { kind: 'call'; call: string };
 
 function encodeOps(fields: EncField[]): EncOp[] {
   const ops: EncOp[] = [];
@@ -395,7 +397,11 @@ function encodeOps(fields: EncField[]): EncOp[] {
         ops.push({
           kind: 'fixed',
           size: 1,
-          lines: [`v = ${f.expr};`, `if (typeof v !== 'number' || (v & 0xff) !== v) throw badInt('${f.owner}', '${f.prop}', v, 'octet');`, `b[pos++] = v;`],
+          lines: [
+            `v = ${f.expr};`,
+            `if (typeof v !== 'number' || (v & 0xff) !== v) throw badInt('${f.owner}', '${f.prop}', v, 'octet');`,
+            `b[pos++] = v;`,
+          ],
         });
         break;
       case 'short':
@@ -415,7 +421,11 @@ function encodeOps(fields: EncField[]): EncOp[] {
         ops.push({
           kind: 'fixed',
           size: 4,
-          lines: [`v = ${f.expr};`, `if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('${f.owner}', '${f.prop}', v, 'long');`, `pos = writeLongAt(b, pos, v);`],
+          lines: [
+            `v = ${f.expr};`,
+            `if (typeof v !== 'number' || v >>> 0 !== v) throw badInt('${f.owner}', '${f.prop}', v, 'long');`,
+            `pos = writeLongAt(b, pos, v);`,
+          ],
         });
         break;
       case 'longlong':
@@ -455,7 +465,13 @@ function encodeOps(fields: EncField[]): EncOp[] {
  * `if`): a call then hands the position back to `pos` at once, since whether
  * it ran is known only at run time.
  */
-function emitOps(ops: EncOp[], firstPrefix: number, firstLines: string[], indent: string, wrap?: (lines: string[], idx: number) => string[]): string[] {
+function emitOps(
+  ops: EncOp[],
+  firstPrefix: number,
+  firstLines: string[],
+  indent: string,
+  wrap?: (lines: string[], idx: number) => string[],
+): string[] {
   const out: string[] = [];
   const push = (lines: string[], idx: number) => {
     for (const l of wrap ? wrap(lines, idx) : lines) out.push(indent + l);
@@ -648,7 +664,8 @@ function emitConstants(spec: SpecModel): string[] {
   }
   out.push('', '// Reply codes');
   for (const c of replyConsts) {
-    const kind = c.cls === 'hard-error' ? 'hard error (closes the connection)' : c.cls === 'soft-error' ? 'soft error (closes the channel)' : 'success';
+    const kind =
+      c.cls === 'hard-error' ? 'hard error (closes the connection)' : c.cls === 'soft-error' ? 'soft error (closes the channel)' : 'success';
     out.push(...docComment('', `\`${c.name}\` (${c.value}): ${kind}.${c.doc ? ' ' + c.doc : ''}`), `export const ${upper(c.name)} = ${c.value};`);
   }
   out.push(
@@ -699,7 +716,7 @@ function emitInterfaces(): string[] {
     '',
     '/** A method class: the constructor plus its statics. */',
     'export interface MethodClass<M extends AMQPMethod = AMQPMethod> {',
-    "  // `any`: each method class takes its own init type, and only `any` admits them all here.",
+    '  // `any`: each method class takes its own init type, and only `any` admits them all here.',
     '  new (init?: any): M;',
     '  readonly classId: number;',
     '  readonly methodId: number;',
@@ -803,7 +820,8 @@ function emitMethodConstructor({ cls, fullName, fields }: MethodGen): string[] {
   return [
     `    constructor(init?: Partial<${cls}Fields>) {`,
     ...fields.map(
-      ({ f, prop, binary }) => `      this.${prop} = init?.${prop} ?? ${binary ? 'Buffer.alloc(0)' : defaultLiteral(`${fullName}.${f.name}`, f.type)};`,
+      ({ f, prop, binary }) =>
+        `      this.${prop} = init?.${prop} ?? ${binary ? 'Buffer.alloc(0)' : defaultLiteral(`${fullName}.${f.name}`, f.type)};`,
     ),
     '    }',
     '',
@@ -820,7 +838,13 @@ function emitMethodEncode({ c, m, fullName, fields }: MethodGen): string[] {
     owner: fullName,
   }));
   const needsV = encFields.some((f) => f.type === 'octet' || f.type === 'short' || f.type === 'long');
-  const ids = [`b[pos] = ${c.index >>> 8};`, `b[pos + 1] = ${c.index & 0xff};`, `b[pos + 2] = ${m.index >>> 8};`, `b[pos + 3] = ${m.index & 0xff};`, `pos += 4;`];
+  const ids = [
+    `b[pos] = ${c.index >>> 8};`,
+    `b[pos + 1] = ${c.index & 0xff};`,
+    `b[pos + 2] = ${m.index >>> 8};`,
+    `b[pos + 3] = ${m.index & 0xff};`,
+    `pos += 4;`,
+  ];
   return [
     `    /** Writes the payload of a \`${fullName}\` method frame. */`,
     `    encode(w: Writer): void {`,
@@ -1044,7 +1068,7 @@ function emitPropertiesDecode({ props, nWords }: PropsGen): string[] {
     '      let f: number;',
     '      do {',
     '        f = r.short();',
-    "        if ((f & 0xfffe) !== 0) throw new FrameError(`unknown basic property flag(s) in a continuation word: 0x${f.toString(16)}`);",
+    '        if ((f & 0xfffe) !== 0) throw new FrameError(`unknown basic property flag(s) in a continuation word: 0x${f.toString(16)}`);',
     '      } while ((f & 1) !== 0);',
     '    }',
     '    const p = new BasicProperties();',

@@ -234,21 +234,14 @@ function run(
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(
-      file,
-      args,
-      { env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
-          const e = new Error(
-            `${path.basename(file)} ${args.join(' ')} failed: ${err.message}\n${String(stderr)}${String(stdout)}`.trim(),
-          );
-          reject(e);
-        } else {
-          resolve({ stdout: String(stdout), stderr: String(stderr) });
-        }
-      },
-    );
+    execFile(file, args, { env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 60000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const e = new Error(`${path.basename(file)} ${args.join(' ')} failed: ${err.message}\n${String(stderr)}${String(stdout)}`.trim());
+        reject(e);
+      } else {
+        resolve({ stdout: String(stdout), stderr: String(stderr) });
+      }
+    });
   });
 }
 
@@ -333,23 +326,26 @@ export function probeTls(port: number, caFile: string, timeoutMs = 5000): Promis
 /** RabbitMQ's rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ password)). */
 function passwordHash(password: string): string {
   const salt = crypto.randomBytes(4);
-  const digest = crypto.createHash('sha256').update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest();
+  const digest = crypto
+    .createHash('sha256')
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest();
   return Buffer.concat([salt, digest]).toString('base64');
 }
 
-async function generateCertificates(dir: string): Promise<{ ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }> {
+async function generateCertificates(
+  dir: string,
+): Promise<{ ca: string; serverCert: string; serverKey: string; clientCert: string; clientKey: string }> {
   const tlsDir = path.join(dir, 'tls');
   fs.mkdirSync(tlsDir, { mode: 0o700 });
   const p = (name: string): string => path.join(tlsDir, name);
   const openssl = (args: string[]): Promise<unknown> => run('openssl', args, { cwd: tlsDir });
   const days = '30';
   // EC keys: generated instantly (RSA-2048 takes noticeable time on a slow CI box).
-  const key = (name: string): Promise<unknown> => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', p(name)]);
+  const key = (name: string): Promise<unknown> =>
+    openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', p(name)]);
   await Promise.all([key('ca.key'), key('server.key'), key('client.key')]);
-  fs.writeFileSync(
-    p('ca.ext'),
-    'basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n',
-  );
+  fs.writeFileSync(p('ca.ext'), 'basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n');
   fs.writeFileSync(
     p('server.ext'),
     'basicConstraints = CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment, keyAgreement\n' +
@@ -368,8 +364,24 @@ async function generateCertificates(dir: string): Promise<{ ca: string; serverCe
     openssl(['req', '-new', '-key', p('client.key'), '-subj', `/CN=${TLS_CLIENT_USER}`, '-out', p('client.csr')]),
   ]);
   const sign = (name: string, serial: string): Promise<unknown> =>
-    openssl(['x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.crt'), '-CAkey', p('ca.key'), '-set_serial', serial,
-      '-days', days, '-extfile', p(`${name}.ext`), '-out', p(`${name}.crt`)]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      p(`${name}.csr`),
+      '-CA',
+      p('ca.crt'),
+      '-CAkey',
+      p('ca.key'),
+      '-set_serial',
+      serial,
+      '-days',
+      days,
+      '-extfile',
+      p(`${name}.ext`),
+      '-out',
+      p(`${name}.crt`),
+    ]);
   await Promise.all([sign('server', '0x' + crypto.randomBytes(8).toString('hex')), sign('client', '0x' + crypto.randomBytes(8).toString('hex'))]);
   for (const f of ['ca.key', 'server.key', 'client.key']) fs.chmodSync(p(f), 0o600);
   return { ca: p('ca.crt'), serverCert: p('server.crt'), serverKey: p('server.key'), clientCert: p('client.crt'), clientKey: p('client.key') };
@@ -420,9 +432,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     if (options.verbose) process.stderr.write(`coney: ${msg}\n`);
   };
   if (!fs.existsSync(RABBITMQ_SERVER)) {
-    throw new Error(
-      `${RABBITMQ_SERVER} not found: install RabbitMQ with\n  sudo apt-get install -y rabbitmq-server openssl python3-pika amqp-tools`,
-    );
+    throw new Error(`${RABBITMQ_SERVER} not found: install RabbitMQ with\n  sudo apt-get install -y rabbitmq-server openssl python3-pika amqp-tools`);
   }
   installExitHook();
   if (options.handleSignals !== false) installSignalHooks();

@@ -21,7 +21,9 @@ export class AmqplibAdapter implements ClientAdapter {
   }
 
   async declareQueue(queue: string, opts: { passive?: boolean; exclusive?: boolean } = {}): Promise<DeclareResult> {
-    const r = opts.passive ? await this.ch.checkQueue(queue) : await this.ch.assertQueue(queue, { durable: false, exclusive: opts.exclusive ?? false });
+    const r = opts.passive
+      ? await this.ch.checkQueue(queue)
+      : await this.ch.assertQueue(queue, { durable: false, exclusive: opts.exclusive ?? false });
     return { queue: r.queue, messageCount: r.messageCount };
   }
 
@@ -31,7 +33,11 @@ export class AmqplibAdapter implements ClientAdapter {
 
   publish(queue: string, body: Buffer, count: number): Promise<void> {
     const ch = this.ch;
-    return publishWithDrain(count, () => ch.publish('', queue, body), (resume) => ch.once('drain', resume));
+    return publishWithDrain(
+      count,
+      () => ch.publish('', queue, body),
+      (resume) => ch.once('drain', resume),
+    );
   }
 
   async enableConfirms(): Promise<void> {

@@ -73,12 +73,22 @@ export class ConeyAdapter implements ClientAdapter {
   }
 
   deleteQueue(queue: string): Promise<void> {
-    return new Promise((resolve, reject) => this.ch.queueDelete(queue, {}, ok(() => resolve(), reject)));
+    return new Promise((resolve, reject) =>
+      this.ch.queueDelete(
+        queue,
+        {},
+        ok(() => resolve(), reject),
+      ),
+    );
   }
 
   publish(queue: string, body: Buffer, count: number): Promise<void> {
     const ch = this.ch;
-    return publishWithDrain(count, () => ch.basicPublish('', queue, body), (resume) => (this.onDrain = resume));
+    return publishWithDrain(
+      count,
+      () => ch.basicPublish('', queue, body),
+      (resume) => (this.onDrain = resume),
+    );
   }
 
   enableConfirms(): Promise<void> {

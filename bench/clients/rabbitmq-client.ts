@@ -84,8 +84,7 @@ export class RabbitmqClientAdapter implements ClientAdapter {
     const { queue: replyTo } = await this.declareQueue('', { exclusive: true });
     const rpc = new SequentialRpc();
     await ch.basicConsume({ queue: replyTo, noAck: true }, (msg) => rpc.onReply(msg.correlationId));
-    return (queue, body) =>
-      rpc.request((correlationId) => void ch.basicPublish({ routingKey: queue, correlationId, replyTo }, body));
+    return (queue, body) => rpc.request((correlationId) => void ch.basicPublish({ routingKey: queue, correlationId, replyTo }, body));
   }
 
   async close(): Promise<void> {

@@ -11,13 +11,7 @@ import { performance } from 'perf_hooks';
 import { SocketConnectError } from '../errors';
 import { isThenable, reportOrRethrow } from '../engine/callback-runner';
 import { describeValue } from '../engine/option-checks';
-import type {
-  IOLoop,
-  TimerHandle,
-  Transport,
-  TransportHandlers,
-  TransportTarget,
-} from '../engine/ioloop';
+import type { IOLoop, TimerHandle, Transport, TransportHandlers, TransportTarget } from '../engine/ioloop';
 import { DuplexTransport } from './duplex-transport';
 import { SocketReader } from './socket-reader';
 import { RunGate } from './run-gate';
@@ -176,11 +170,7 @@ export class NodeIOLoop implements IOLoop {
    * called afterwards; after `done` it does nothing. Nothing (listeners,
    * timers) is left behind by any outcome.
    */
-  connect(
-    target: TransportTarget,
-    handlers: TransportHandlers,
-    done: (err: Error | null, transport?: Transport) => void,
-  ): () => void {
+  connect(target: TransportTarget, handlers: TransportHandlers, done: (err: Error | null, transport?: Transport) => void): () => void {
     const context: AttemptContext = {
       addCallback: (cb) => this.addCallback(cb),
       invoke: (cb) => this.invoke(cb),
@@ -207,9 +197,7 @@ export class NodeIOLoop implements IOLoop {
    * `StreamIOLoop` for the rules on when the returned stream counts as connected.
    */
   protected openStream(target: TransportTarget): Duplex | Promise<Duplex> {
-    const where: net.NetConnectOpts = target.path
-      ? { path: target.path }
-      : { host: target.host, port: target.port };
+    const where: net.NetConnectOpts = target.path ? { path: target.path } : { host: target.host, port: target.port };
     let socket: net.Socket;
     if (target.tls) {
       this.warnIfUnverified(target);
@@ -259,11 +247,14 @@ export class NodeIOLoop implements IOLoop {
   private armConnectTimer(seconds: number, fire: () => void): () => void {
     this.connectTimers++;
     let live = true;
-    const t = setTimeout(() => {
-      live = false;
-      this.connectTimers--;
-      fire();
-    }, Math.min(seconds * 1000, MAX_TIMEOUT_MS));
+    const t = setTimeout(
+      () => {
+        live = false;
+        this.connectTimers--;
+        fire();
+      },
+      Math.min(seconds * 1000, MAX_TIMEOUT_MS),
+    );
     return () => {
       if (!live) return;
       live = false;
@@ -412,7 +403,10 @@ class ConnectAttempt {
       return;
     }
     if (isPromise(opened)) {
-      opened.then((s) => this.opened(s), (err) => this.fail(err));
+      opened.then(
+        (s) => this.opened(s),
+        (err) => this.fail(err),
+      );
     } else {
       this.opened(opened);
     }

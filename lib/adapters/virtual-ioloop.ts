@@ -14,13 +14,7 @@
 import { SocketConnectError, StreamLostError } from '../errors';
 import { handTo, isThenable, reportOrRethrow } from '../engine/callback-runner';
 import { RunGate } from './run-gate';
-import type {
-  IOLoop,
-  TimerHandle,
-  Transport,
-  TransportHandlers,
-  TransportTarget,
-} from '../engine/ioloop';
+import type { IOLoop, TimerHandle, Transport, TransportHandlers, TransportTarget } from '../engine/ioloop';
 
 /**
  * Options of {@link VirtualIOLoop}.
@@ -325,12 +319,7 @@ export class VirtualIOLoop implements IOLoop {
    * to `onConnection`. Returns a function that stops listening (connections
    * already accepted go on).
    */
-  listen(
-    host: string,
-    port: number,
-    onConnection: (peer: VirtualPeer) => void,
-    options: VirtualListenOptions = {},
-  ): () => void {
+  listen(host: string, port: number, onConnection: (peer: VirtualPeer) => void, options: VirtualListenOptions = {}): () => void {
     const key = `${host}:${port}`;
     if (this.listeners.has(key)) throw new Error(`VirtualIOLoop: ${key} is already listened on (EADDRINUSE)`);
     const listener: Listener = { onConnection, options };
@@ -348,11 +337,7 @@ export class VirtualIOLoop implements IOLoop {
    * runs out first (`SocketConnectError` "timed out"). TLS options are
    * ignored (they are visible as `peer.target.tls`).
    */
-  connect(
-    target: TransportTarget,
-    handlers: TransportHandlers,
-    done: (err: Error | null, transport?: Transport) => void,
-  ): () => void {
+  connect(target: TransportTarget, handlers: TransportHandlers, done: (err: Error | null, transport?: Transport) => void): () => void {
     const context: ConnectContext = {
       loop: this,
       lookup: () => this.listeners.get(addressOf(target)),
@@ -369,8 +354,7 @@ export class VirtualIOLoop implements IOLoop {
   private invoke(cb: () => void): void {
     if (++this.runSteps > this.maxCallbacksPerRun) {
       throw new Error(
-        `VirtualIOLoop: more than ${this.maxCallbacksPerRun} callbacks and timers in one run; ` +
-          'something keeps rescheduling itself',
+        `VirtualIOLoop: more than ${this.maxCallbacksPerRun} callbacks and timers in one run; ` + 'something keeps rescheduling itself',
       );
     }
     try {
@@ -712,16 +696,30 @@ class VirtualLink {
   readonly peer: VirtualPeer;
 
   constructor(loop: VirtualIOLoop, target: TransportTarget, hwm: number, handlers: TransportHandlers) {
-    const client = new End(loop, (c) => handlers.onData(c), (e) => handlers.onClose(e));
+    const client = new End(
+      loop,
+      (c) => handlers.onData(c),
+      (e) => handlers.onClose(e),
+    );
     this.peer = new VirtualPeer(loop, target, hwm);
     const server = peerSides.get(this.peer)!;
     client.other = server;
     server.other = client;
-    client.out = new Pipe(loop, hwm, (item) => server.receive(item), () => {
-      if (!client.reported) handlers.onDrain();
-    });
+    client.out = new Pipe(
+      loop,
+      hwm,
+      (item) => server.receive(item),
+      () => {
+        if (!client.reported) handlers.onDrain();
+      },
+    );
     // The peer side has no backpressure to report: its writes are scripted by the test.
-    server.out = new Pipe(loop, Infinity, (item) => client.receive(item), () => {});
+    server.out = new Pipe(
+      loop,
+      Infinity,
+      (item) => client.receive(item),
+      () => {},
+    );
     this.transport = new VirtualTransport(client);
   }
 }

@@ -76,14 +76,7 @@ export class ChannelRecovery {
   }
 
   /** Confirm-mode publish `seq` was written: kept until answered when republishing. */
-  sent(
-    seq: number,
-    exchange: string,
-    routingKey: string,
-    mandatory: boolean,
-    properties: spec.BasicPropertiesInit | undefined,
-    body: Buffer,
-  ): void {
+  sent(seq: number, exchange: string, routingKey: string, mandatory: boolean, properties: spec.BasicPropertiesInit | undefined, body: Buffer): void {
     this.lastSentSeq = seq;
     this.retained?.retain({ seq, exchange, routingKey, mandatory, properties, body });
   }

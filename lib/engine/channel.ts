@@ -94,12 +94,7 @@ export interface ChannelHost {
  * throw (to `onCallbackError`, or rethrown), never an unhandled rejection.
  * @category Channel
  */
-export type OnMessage = (
-  channel: Channel,
-  method: spec.Basic.Deliver,
-  properties: spec.BasicProperties,
-  body: Buffer,
-) => void;
+export type OnMessage = (channel: Channel, method: spec.Basic.Deliver, properties: spec.BasicProperties, body: Buffer) => void;
 
 /**
  * Receives the broker's publisher confirms (see {@link Channel.confirmDelivery}).
@@ -137,7 +132,8 @@ function describeMessage(method: spec.AMQPMethod | null, channelNumber: number, 
   if (method instanceof spec.Basic.Deliver) {
     return `delivery ${method.deliveryTag} (consumer ${JSON.stringify(method.consumerTag)}${from}) on channel ${channelNumber}`;
   }
-  if (method instanceof spec.Basic.GetOk) return `basic.get message ${method.deliveryTag}${queue === undefined ? '' : ` from queue ${JSON.stringify(queue)}`} on channel ${channelNumber}`;
+  if (method instanceof spec.Basic.GetOk)
+    return `basic.get message ${method.deliveryTag}${queue === undefined ? '' : ` from queue ${JSON.stringify(queue)}`} on channel ${channelNumber}`;
   if (method instanceof spec.Basic.Return) {
     return `a message returned from exchange ${JSON.stringify(method.exchange)} (routing key ${JSON.stringify(method.routingKey)}) on channel ${channelNumber}`;
   }
@@ -314,7 +310,10 @@ export class Channel extends LifeCycle {
       const life = this.life;
       if (life.kind !== 'opening') {
         // close() was called while opening: the open did not give a usable channel.
-        const reason = life.kind === 'open' || life.kind === 'recovering' ? new ChannelWrongStateError(`channel ${this.channelNumber} is ${life.kind}`) : life.reason;
+        const reason =
+          life.kind === 'open' || life.kind === 'recovering'
+            ? new ChannelWrongStateError(`channel ${this.channelNumber} is ${life.kind}`)
+            : life.reason;
         return this.host.invoke(cb, reason);
       }
       this.setLife({ kind: 'open' });
@@ -572,7 +571,13 @@ export class Channel extends LifeCycle {
   /** Removes an exchange-to-exchange binding (`exchange.unbind`). */
   exchangeUnbind(destination: string, source: string, routingKey?: string, options?: BindOptions, cb?: Callback<spec.Exchange.UnbindOk>): void;
   exchangeUnbind(destination: string, source: string, routingKey?: string, options?: BindOptions, cb?: ErrorCallback): void;
-  exchangeUnbind(destination: string, source: string, routingKey = '', options: BindOptions = {}, callback?: AnyCallback<spec.Exchange.UnbindOk>): void {
+  exchangeUnbind(
+    destination: string,
+    source: string,
+    routingKey = '',
+    options: BindOptions = {},
+    callback?: AnyCallback<spec.Exchange.UnbindOk>,
+  ): void {
     const cb = completion(callback);
     this.exchangeBinding(spec.Exchange.Unbind, destination, source, routingKey, options, cb);
   }
@@ -607,11 +612,7 @@ export class Channel extends LifeCycle {
     checkShortstr(queue, 'queue');
     const { passive = false, durable = false, exclusive = false, autoDelete = false } = options;
     const noWait = options.noWait ?? false;
-    this.call(
-      new spec.Queue.Declare({ queue, passive, durable, exclusive, autoDelete, noWait, arguments: options.arguments ?? {} }),
-      noWait,
-      cb,
-    );
+    this.call(new spec.Queue.Declare({ queue, passive, durable, exclusive, autoDelete, noWait, arguments: options.arguments ?? {} }), noWait, cb);
   }
 
   /** Binds a queue to an exchange (`queue.bind`); the routing key defaults to the queue name. */
@@ -790,7 +791,8 @@ export class Channel extends LifeCycle {
       // Throws (and takes no sequence number) when the properties cannot be encoded.
       below = this.host.sendPublish(this.channelNumber, exchange, routingKey, mandatory, properties, bytes, this.host.frameMax);
       this.countPublish();
-      if (this.recovery !== null && this.confirmMode) this.recovery.sent(this.confirms.nextTag - 1, exchange, routingKey, mandatory, properties, bytes);
+      if (this.recovery !== null && this.confirmMode)
+        this.recovery.sent(this.confirms.nextTag - 1, exchange, routingKey, mandatory, properties, bytes);
     } else {
       below = this.queuePublish(exchange, routingKey, bytes, properties, mandatory);
     }

@@ -4,13 +4,7 @@
  * `retryDelay` between rounds (pika's AMQPConnectionWorkflow).
  * @packageDocumentation
  */
-import {
-  AuthenticationError,
-  ConnectionOpenAborted,
-  ConnectionWorkflowFailed,
-  InvalidArgumentError,
-  IncompatibleProtocolError,
-} from '../errors';
+import { AuthenticationError, ConnectionOpenAborted, ConnectionWorkflowFailed, InvalidArgumentError, IncompatibleProtocolError } from '../errors';
 import type { IOLoop, TimerHandle } from './ioloop';
 import type { ConnectionParameters } from './parameters';
 

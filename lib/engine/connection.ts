@@ -35,15 +35,7 @@ import { ConnectionWorkflow } from './connection-workflow';
 import { checkCallback, checkOptions, describeValue } from './option-checks';
 import { type ParametersInput, toParameterSets } from './parameter-sets';
 import { checkedMethodFrame } from './frame-checks';
-import {
-  brokerCloseError,
-  foreignProtocol,
-  type HandshakeStep,
-  handshakeLostError,
-  startOk,
-  type TunedLimits,
-  tuneLimits,
-} from './handshake';
+import { brokerCloseError, foreignProtocol, type HandshakeStep, handshakeLostError, startOk, type TunedLimits, tuneLimits } from './handshake';
 import { HeartbeatChecker } from './heartbeat-checker';
 import type { IOLoop, Transport } from './ioloop';
 import { Link, type LinkEvents } from './link';
@@ -90,7 +82,10 @@ export function checkConnectionOptions(options: unknown, known: readonly string[
   const o = options as Record<string, unknown>;
   for (const name of ['onOpen', 'onOpenError', 'onClose', 'onCallbackError']) checkCallback('connection options', o[name], name);
   const loop = o['ioloop'] as { addCallback?: unknown; callLater?: unknown } | undefined;
-  if (loop !== undefined && (typeof loop !== 'object' || loop === null || typeof loop.addCallback !== 'function' || typeof loop.callLater !== 'function')) {
+  if (
+    loop !== undefined &&
+    (typeof loop !== 'object' || loop === null || typeof loop.addCallback !== 'function' || typeof loop.callLater !== 'function')
+  ) {
     throw new InvalidArgumentError(`connection options: ioloop must be an IOLoop (NodeIOLoop, VirtualIOLoop, ...), got ${describeValue(loop)}`);
   }
 }
@@ -454,9 +449,7 @@ export class Connection extends LifeCycle {
     if (link !== null) link.heartbeat = null;
     // The checker starts at connection.tune, so a broker can fall silent before open-ok too.
     this.failOrTerminate(
-      new AMQPHeartbeatTimeout(
-        `no data from the broker for ${silentSeconds.toFixed(1)} s (heartbeat ${this.heartbeat} s): connection presumed dead`,
-      ),
+      new AMQPHeartbeatTimeout(`no data from the broker for ${silentSeconds.toFixed(1)} s (heartbeat ${this.heartbeat} s): connection presumed dead`),
     );
   }
 
@@ -678,7 +671,12 @@ export class Connection extends LifeCycle {
       reply = startOk(attempt.params, start);
       // Before tune, brokers take frames of frame-min-size only (RabbitMQ resets the socket,
       // which would read as a wrong password).
-      frame = checkedMethodFrame(0, reply, spec.FRAME_MIN_SIZE, 'before connection.tune only frame-min-size frames are accepted: make clientProperties smaller');
+      frame = checkedMethodFrame(
+        0,
+        reply,
+        spec.FRAME_MIN_SIZE,
+        'before connection.tune only frame-min-size frames are accepted: make clientProperties smaller',
+      );
     } catch (err) {
       return this.failAttempt(err as Error);
     }
@@ -694,7 +692,9 @@ export class Connection extends LifeCycle {
 
   private onSecure(): void {
     // PLAIN and EXTERNAL never get a challenge; answering one blindly would be wrong.
-    this.failOrTerminate(new ProbableAuthenticationError('the broker sent a SASL challenge (connection.secure), which no supported mechanism expects'));
+    this.failOrTerminate(
+      new ProbableAuthenticationError('the broker sent a SASL challenge (connection.secure), which no supported mechanism expects'),
+    );
   }
 
   private onTune(tune: spec.Connection.Tune): void {

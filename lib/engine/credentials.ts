@@ -70,9 +70,7 @@ export class PlainCredentials implements Credentials {
     this.#username = checkSaslString('username', username);
     this.#password = checkSaslString('password', password);
     if (typeof eraseOnConnect !== 'boolean') {
-      throw new InvalidArgumentError(
-        `PlainCredentials: eraseOnConnect must be a boolean, got ${typeof eraseOnConnect}`,
-      );
+      throw new InvalidArgumentError(`PlainCredentials: eraseOnConnect must be a boolean, got ${typeof eraseOnConnect}`);
     }
     this.eraseOnConnect = eraseOnConnect;
   }
@@ -179,7 +177,9 @@ export function selectMechanism(credentials: Credentials, serverMechanisms: stri
   if (credentials.erased) {
     throw erasedError(kind);
   }
-  const offered = String(serverMechanisms).split(/\s+/).filter((m) => m !== '');
+  const offered = String(serverMechanisms)
+    .split(/\s+/)
+    .filter((m) => m !== '');
   // SASL mechanism names are upper case by definition (RFC 4422), but a broker
   // sending lower case should not make a valid login fail.
   const wanted = credentials.mechanism.toUpperCase();
@@ -207,8 +207,5 @@ function typeOf(value: unknown): string {
 
 /** The error of a login attempt with credentials that {@link Credentials.erase} wiped. */
 function erasedError(kind: string): AuthenticationError {
-  return new AuthenticationError(
-    `${kind} were erased after the previous login (eraseOnConnect: true); ` +
-      'pass new credentials to connect again',
-  );
+  return new AuthenticationError(`${kind} were erased after the previous login (eraseOnConnect: true); ` + 'pass new credentials to connect again');
 }

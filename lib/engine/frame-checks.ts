@@ -42,11 +42,7 @@ export function checkedMethodFrame(channel: number, method: spec.AMQPMethod, fra
 
 /** Methods whose fields hold a secret: the SASL response, the new secret (an OAuth token). */
 function carriesSecret(method: spec.AMQPMethod): boolean {
-  return (
-    method instanceof spec.Connection.StartOk ||
-    method instanceof spec.Connection.SecureOk ||
-    method instanceof spec.Connection.UpdateSecret
-  );
+  return method instanceof spec.Connection.StartOk || method instanceof spec.Connection.SecureOk || method instanceof spec.Connection.UpdateSecret;
 }
 
 /** Throws what encoding `properties` into a content header frame would throw, or when that frame exceeds `frameMax`. */

@@ -66,9 +66,7 @@ export function brokerCloseError(step: HandshakeStep | null, close: spec.Connect
     return new ProbableAuthenticationError(`the broker refused the login (${replyCode} ${replyText})`);
   }
   if (step === 'awaiting-open-ok') {
-    return new ProbableAccessDeniedError(
-      `the broker refused virtual host ${JSON.stringify(params?.virtualHost)} (${replyCode} ${replyText})`,
-    );
+    return new ProbableAccessDeniedError(`the broker refused virtual host ${JSON.stringify(params?.virtualHost)} (${replyCode} ${replyText})`);
   }
   return new ConnectionClosedByBroker(replyCode, replyText);
 }
@@ -107,4 +105,3 @@ export function foreignProtocol(firstBytes: Buffer, target: string): string | nu
   }
   return null;
 }
-

@@ -125,11 +125,7 @@ export interface IOLoop {
    * returned abort function is called first. Handlers fire only after `done`
    * gave a transport.
    */
-  connect(
-    target: TransportTarget,
-    handlers: TransportHandlers,
-    done: (err: Error | null, transport?: Transport) => void,
-  ): () => void;
+  connect(target: TransportTarget, handlers: TransportHandlers, done: (err: Error | null, transport?: Transport) => void): () => void;
   /**
    * Optional: receives what a callback or a timer run by the loop threw;
    * without it such exceptions are rethrown asynchronously (NodeIOLoop) or at

@@ -224,9 +224,7 @@ export class ConnectionParameters {
     const username = (this.credentials as { username?: unknown }).username;
     const user = typeof username === 'string' ? `${encodeURIComponent(username)}@` : '';
     const where =
-      this.socketPath !== undefined
-        ? `unix(${this.socketPath})`
-        : `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+      this.socketPath !== undefined ? `unix(${this.socketPath})` : `${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
     return `${scheme}://${user}${where}/${encodeURIComponent(this.virtualHost)}`;
   }
 
@@ -241,7 +239,6 @@ export class ConnectionParameters {
   protected static checkOption(name: OptionName, value: unknown, label: string): unknown {
     return VALIDATORS[name](value, label);
   }
-
 }
 
 /**
@@ -263,11 +260,7 @@ export class ConnectionParameters {
  * @throws InvalidArgumentError when the callback returns anything but an
  *   integer from 0 to 65535
  */
-export function negotiateHeartbeat(
-  params: Pick<ConnectionParameters, 'heartbeat'>,
-  connection: unknown,
-  brokerValue: number,
-): number {
+export function negotiateHeartbeat(params: Pick<ConnectionParameters, 'heartbeat'>, connection: unknown, brokerValue: number): number {
   const wish = params.heartbeat;
   if (wish === undefined) return brokerValue;
   if (typeof wish !== 'function') return wish;
@@ -329,9 +322,7 @@ const OPTION_ALIASES: Readonly<Record<string, OptionName>> = {
 };
 
 function unknownOption(key: string): InvalidArgumentError {
-  const alias = Object.prototype.hasOwnProperty.call(OPTION_ALIASES, key.toLowerCase())
-    ? OPTION_ALIASES[key.toLowerCase()]
-    : undefined;
+  const alias = Object.prototype.hasOwnProperty.call(OPTION_ALIASES, key.toLowerCase()) ? OPTION_ALIASES[key.toLowerCase()] : undefined;
   return new InvalidArgumentError(`unknown option '${key}'${unknownNameHint(key, OPTION_NAMES, 'known options', alias)}`);
 }
 
@@ -375,10 +366,7 @@ function seconds(orZero: boolean): Validator<number> {
 function shortString(allowEmpty: boolean): Validator<string> {
   const expected = allowEmpty ? 'a string of at most 255 bytes' : 'a non-empty string of at most 255 bytes';
   return (value, label) => {
-    const ok =
-      typeof value === 'string' &&
-      (allowEmpty || value !== '') &&
-      Buffer.byteLength(value, 'utf8') <= MAX_SHORTSTR_BYTES;
+    const ok = typeof value === 'string' && (allowEmpty || value !== '') && Buffer.byteLength(value, 'utf8') <= MAX_SHORTSTR_BYTES;
     if (!ok) throw invalid(label, expected, value);
     return value;
   };
@@ -395,11 +383,7 @@ function checkHost(value: unknown, label: string): string {
 function checkCredentials(value: unknown, label: string): Credentials {
   const c = value as Partial<Credentials> | null;
   const ok =
-    c !== null &&
-    typeof c === 'object' &&
-    typeof c.mechanism === 'string' &&
-    typeof c.response === 'function' &&
-    typeof c.erase === 'function';
+    c !== null && typeof c === 'object' && typeof c.mechanism === 'string' && typeof c.response === 'function' && typeof c.erase === 'function';
   if (!ok) {
     // Not show(value): a plain { username, password } object would print the password.
     throw new InvalidArgumentError(
@@ -451,8 +435,7 @@ function maskTlsSecrets(tls: TlsOptions): TlsOptions {
   Object.defineProperties(tls, {
     toJSON: { value: () => maskedTlsOptions(tls), enumerable: false, configurable: true, writable: true },
     [inspect.custom]: {
-      value: (_depth: number, options: InspectOptions, inspectFn: typeof inspect = inspect) =>
-        inspectFn(maskedTlsOptions(tls), options),
+      value: (_depth: number, options: InspectOptions, inspectFn: typeof inspect = inspect) => inspectFn(maskedTlsOptions(tls), options),
       enumerable: false,
       configurable: true,
       writable: true,
@@ -551,4 +534,3 @@ function show(value: unknown): string {
       return String(value);
   }
 }
-

@@ -151,11 +151,7 @@ export class URLParameters extends ConnectionParameters {
     }
     if (parts.port !== undefined) options.port = parts.port;
     if (parts.userinfo !== undefined) options.credentials = URLParameters.credentials(parts.userinfo);
-    options.virtualHost = URLParameters.checkOption(
-      'virtualHost',
-      URLParameters.virtualHost(parts.path),
-      'vhost in the AMQP URL',
-    ) as string;
+    options.virtualHost = URLParameters.checkOption('virtualHost', URLParameters.virtualHost(parts.path), 'vhost in the AMQP URL') as string;
     return options;
   }
 
@@ -178,9 +174,7 @@ export class URLParameters extends ConnectionParameters {
     if (rest.includes('#')) {
       // Not echoed: an unencoded '#' is most likely inside a password.
       throw hideAuthority(
-        new InvalidArgumentError(
-          "malformed AMQP URL: it contains '#' (a fragment); percent-encode '#' as %23 in a user name, password or vhost",
-        ),
+        new InvalidArgumentError("malformed AMQP URL: it contains '#' (a fragment); percent-encode '#' as %23 in a user name, password or vhost"),
       );
     }
     const queryStart = rest.indexOf('?');
@@ -188,8 +182,7 @@ export class URLParameters extends ConnectionParameters {
     const userinfo = at === -1 ? undefined : rest.slice(0, at);
     if (userinfo !== undefined && userinfo.includes('/')) {
       throw new InvalidArgumentError(
-        "malformed AMQP URL: the user-info part of the URL contains an unencoded '/' or '@': " +
-          'percent-encode them as %2F and %40',
+        "malformed AMQP URL: the user-info part of the URL contains an unencoded '/' or '@': " + 'percent-encode them as %2F and %40',
       );
     }
     const afterUser = at === -1 ? rest : rest.slice(at + 1);
@@ -232,9 +225,7 @@ export class URLParameters extends ConnectionParameters {
     const match = /^(\[[^\]]*\]|[^:[\]]*)(?::(.*))?$/.exec(hostport);
     if (match === null || (!hostport.startsWith('[') && hostport.split(':').length > 2)) {
       const shown = quotable ? ` '${hostport}'` : '';
-      throw new InvalidArgumentError(
-        `malformed host${shown} in AMQP URL: write IPv6 addresses in brackets, e.g. amqp://[::1]:5672/`,
-      );
+      throw new InvalidArgumentError(`malformed host${shown} in AMQP URL: write IPv6 addresses in brackets, e.g. amqp://[::1]:5672/`);
     }
     const [, rawHost, rawPort] = match;
     // Decoded inside brackets too: RFC 6874 writes an IPv6 zone as %25 (fe80::1%25eth0).
@@ -273,9 +264,7 @@ export class URLParameters extends ConnectionParameters {
     if (path === '' || path === '/') return '/';
     const segment = path.slice(1);
     if (segment.includes('/')) {
-      throw new InvalidArgumentError(
-        `malformed vhost path '${path}' in AMQP URL: the vhost is a single path segment; encode '/' as %2F`,
-      );
+      throw new InvalidArgumentError(`malformed vhost path '${path}' in AMQP URL: the vhost is a single path segment; encode '/' as %2F`);
     }
     return decode(segment, 'the vhost');
   }
@@ -316,9 +305,7 @@ export class URLParameters extends ConnectionParameters {
   private static querySpec(name: string): (typeof QUERY_OPTIONS)[QueryOptionName] {
     if (Object.prototype.hasOwnProperty.call(QUERY_OPTIONS, name)) return QUERY_OPTIONS[name as QueryOptionName];
     if (name === 'heartbeat_interval') {
-      throw new InvalidArgumentError(
-        "unknown URL option 'heartbeat_interval' (a pika 0.x alias removed in pika 1.0); use 'heartbeat'",
-      );
+      throw new InvalidArgumentError("unknown URL option 'heartbeat_interval' (a pika 0.x alias removed in pika 1.0); use 'heartbeat'");
     }
     throw new InvalidArgumentError(`unknown URL option '${name}'${unknownNameHint(name, Object.keys(QUERY_OPTIONS))}`);
   }
@@ -442,9 +429,7 @@ function sslOptions(parsed: unknown, label: string): TlsOptions | false {
   const opts = parsed as Record<string, unknown>;
   for (const key of Object.keys(opts)) {
     if (!(SSL_OPTION_KEYS as readonly string[]).includes(key)) {
-      throw new InvalidArgumentError(
-        `invalid ${label}: unknown key '${key}'; accepted keys: ${SSL_OPTION_KEYS.join(', ')}`,
-      );
+      throw new InvalidArgumentError(`invalid ${label}: unknown key '${key}'; accepted keys: ${SSL_OPTION_KEYS.join(', ')}`);
     }
   }
   const tls: TlsOptions = {};
@@ -489,7 +474,12 @@ function sslString(opts: Record<string, unknown>, key: string, label: string): s
 /** rejectUnauthorized from `verify` or `cert_reqs`; undefined keeps Node's default (verify). */
 function verifyFlag(opts: Record<string, unknown>, label: string): boolean | undefined {
   const table: Record<string, boolean> = {
-    none: false, required: true, true: true, false: false, cert_none: false, cert_required: true,
+    none: false,
+    required: true,
+    true: true,
+    false: false,
+    cert_none: false,
+    cert_required: true,
   };
   let result: boolean | undefined;
   for (const key of ['verify', 'cert_reqs']) {

@@ -152,9 +152,7 @@ export class Reader {
 
   /** Throws a FrameError describing a read of `n` bytes that does not fit. */
   truncated(what: string, n: number): FrameError {
-    return new FrameError(
-      `truncated ${what}: need ${n} byte(s) at offset ${this.pos}, only ${this.end - this.pos} left`,
-    );
+    return new FrameError(`truncated ${what}: need ${n} byte(s) at offset ${this.pos}, only ${this.end - this.pos} left`);
   }
 
   /** Unsigned 8-bit integer. */
@@ -254,7 +252,7 @@ export class Reader {
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return `a string of ${v.length} characters`;
-  if (typeof v === 'object') return `an object (${(v).constructor?.name ?? 'no prototype'})`;
+  if (typeof v === 'object') return `an object (${v.constructor?.name ?? 'no prototype'})`;
   if (v === undefined) return 'undefined';
   if (typeof v === 'function') return 'a function';
   return `${typeof v} ${(v as number | boolean | bigint | symbol).toString()}`;

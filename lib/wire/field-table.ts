@@ -69,19 +69,7 @@ export type FieldType = 't' | 'b' | 'B' | 's' | 'u' | 'I' | 'i' | 'l' | 'f' | 'd
  * @category Messages and field tables
  */
 export type FieldValue =
-  | boolean
-  | number
-  | bigint
-  | string
-  | Buffer
-  | Uint8Array
-  | Date
-  | Decimal
-  | TypedValue
-  | null
-  | undefined
-  | FieldValue[]
-  | FieldTable;
+  boolean | number | bigint | string | Buffer | Uint8Array | Date | Decimal | TypedValue | null | undefined | FieldValue[] | FieldTable;
 
 /**
  * A field table: string keys (at most 255 bytes of UTF-8) to values.
@@ -193,7 +181,8 @@ function typeError(key: string, what: string, v: unknown): InvalidArgumentError 
   let d: string;
   if (v === null) d = 'null';
   else if (typeof v === 'object') d = `an object (${v.constructor?.name ?? 'no prototype'})`;
-  else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === undefined) d = `${typeof v} ${String(v)}`;
+  else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === undefined)
+    d = `${typeof v} ${String(v)}`;
   else d = typeof v; // a symbol or a function
   return new InvalidArgumentError(`field table key '${key}': expected ${what}, got ${d}`);
 }

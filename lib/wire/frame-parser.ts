@@ -269,9 +269,7 @@ export class FrameParser {
   }
 
   private badEnd(octet: number, type: number, size: number): FrameError {
-    return this.fail(
-      `bad frame end octet 0x${octet.toString(16)} (expected 0xce) after a frame of type ${type} with a ${size}-byte payload`,
-    );
+    return this.fail(`bad frame end octet 0x${octet.toString(16)} (expected 0xce) after a frame of type ${type} with a ${size}-byte payload`);
   }
 
   private parse(chunk: Buffer, h: FrameHandler): void {

@@ -115,7 +115,7 @@ describe('DuplexTransport', function () {
     expect(rec.drains).to.equal(1);
   });
 
-  it('reports the peer\'s end as onClose(null) once and destroys the stream', async function () {
+  it("reports the peer's end as onClose(null) once and destroys the stream", async function () {
     const [a, b] = pair();
     const rec = recorder();
     new DuplexTransport(a, rec.handlers);
@@ -176,7 +176,7 @@ describe('DuplexTransport', function () {
     }
   });
 
-  it('end() flushes then the peer\'s end completes the close with null', async function () {
+  it("end() flushes then the peer's end completes the close with null", async function () {
     const [a, b] = pair();
     const rec = recorder();
     const tr = new DuplexTransport(a, rec.handlers);
@@ -219,7 +219,7 @@ describe('StreamIOLoop', function () {
     return new Promise((resolve) => loop.connect(t, h, (e, tr) => resolve([e, tr])));
   }
 
-  it('carries a connection over the user\'s stream and passes the target', async function () {
+  it("carries a connection over the user's stream and passes the target", async function () {
     const [a, b] = pair();
     const open = sinon.spy((_t: TransportTarget) => a);
     const loop = new StreamIOLoop({ openStream: open });
@@ -257,7 +257,12 @@ describe('StreamIOLoop', function () {
 
   it('turns a throw or a rejection into a SocketConnectError with the cause', async function () {
     const boom = new Error('proxy said 403');
-    for (const open of [() => { throw boom; }, () => Promise.reject(boom)]) {
+    for (const open of [
+      () => {
+        throw boom;
+      },
+      () => Promise.reject(boom),
+    ]) {
       const loop = new StreamIOLoop({ openStream: open });
       const [err] = await connect(loop, target(), recorder().handlers);
       expect(err).to.be.instanceOf(SocketConnectError);

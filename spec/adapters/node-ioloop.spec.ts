@@ -236,7 +236,7 @@ describe('NodeIOLoop', function () {
       expect(ms, r.stdout + r.stderr).to.be.at.least(199);
     });
 
-    it('keeps the process alive by itself: stop comes from an unref\'d timer (child process)', async function () {
+    it("keeps the process alive by itself: stop comes from an unref'd timer (child process)", async function () {
       this.timeout(30000);
       // Without the loop's own handle, Node would exit at once with start() pending.
       const r = await runChild(`
@@ -285,7 +285,7 @@ describe('NodeIOLoop', function () {
       await closeServer(s);
     });
 
-    it('reports the peer\'s end as onClose(null), once', async function () {
+    it("reports the peer's end as onClose(null), once", async function () {
       const s = await server((sock) => sock.end('bye'));
       const rec = new Recorder();
       const [err] = await connect(loop, target({ port: s.port }), rec);
@@ -496,11 +496,29 @@ describe('NodeIOLoop', function () {
     before(function () {
       this.timeout(20000);
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coney-tls-'));
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          path.join(dir, 'key.pem'),
+          '-out',
+          path.join(dir, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
       key = fs.readFileSync(path.join(dir, 'key.pem'));
       cert = fs.readFileSync(path.join(dir, 'cert.pem'));
     });
@@ -621,7 +639,11 @@ describe('NodeIOLoop', function () {
         if (savedEnv === undefined) delete process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
         else process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = savedEnv;
       });
-      const coneyWarnings = () => warn.getCalls().filter((c) => c.args[1] === 'ConeyWarning').map((c) => String(c.args[0]));
+      const coneyWarnings = () =>
+        warn
+          .getCalls()
+          .filter((c) => c.args[1] === 'ConeyWarning')
+          .map((c) => String(c.args[0]));
 
       it('warns once per loop and target for rejectUnauthorized: false, naming host:port only', async function () {
         const s = await tlsServer('127.0.0.1');

@@ -21,7 +21,7 @@ function runScript(source: string, timeoutMs = 20000): Promise<{ code: number | 
   return new Promise((resolve) => {
     execFile(process.execPath, ['-r', 'tsx/cjs', file], { timeout: timeoutMs, cwd: path.resolve(__dirname, '../..') }, (err, stdout, stderr) => {
       fs.rmSync(dir, { recursive: true, force: true });
-      const code = err === null ? 0 : typeof (err as NodeJS.ErrnoException).code === 'number' ? ((err as unknown as { code: number }).code) : null;
+      const code = err === null ? 0 : typeof (err as NodeJS.ErrnoException).code === 'number' ? (err as unknown as { code: number }).code : null;
       resolve({ code, stdout, stderr });
     });
   });
@@ -52,7 +52,10 @@ describe('adapters/select-connection', () => {
     expect(make({ onopen: () => undefined })).to.throw(InvalidArgumentError, /did you mean 'onOpen'/);
     expect(make({ onOpen: 'yes' })).to.throw(InvalidArgumentError, /onOpen must be a function, got the string "yes"/);
     expect(make({ parameters: [] })).to.throw(InvalidArgumentError, /list of connection parameters is empty/);
-    expect(make({ parameters: [{ host: 'x' }] })).to.throw(InvalidArgumentError, /parameters\[0\]: expected ConnectionParameters, URLParameters or an amqp:\/\/ URL string, got an object/);
+    expect(make({ parameters: [{ host: 'x' }] })).to.throw(
+      InvalidArgumentError,
+      /parameters\[0\]: expected ConnectionParameters, URLParameters or an amqp:\/\/ URL string, got an object/,
+    );
     expect(make({ parameters: 'http://localhost/' })).to.throw(InvalidArgumentError, /scheme/);
     expect(make({ ioloop: {} })).to.throw(InvalidArgumentError, /ioloop must be an IOLoop/);
     expect(make('amqp://localhost/')).to.throw(InvalidArgumentError, /connection options must be an object|options must be an object/);

@@ -62,7 +62,7 @@ describe('VirtualIOLoop', function () {
       expect(loop.now()).to.equal(2.5);
     });
 
-    it('fires timers in time order, equal times in scheduling order, with now() at each timer\'s time', function () {
+    it("fires timers in time order, equal times in scheduling order, with now() at each timer's time", function () {
       const seen: Array<[string, number]> = [];
       const at = (name: string) => () => seen.push([name, loop.now()]);
       loop.callLater(3, at('c'));
@@ -73,7 +73,12 @@ describe('VirtualIOLoop', function () {
       expect(loop.pendingTimerCount).to.equal(5);
       expect(loop.nextTimerAt).to.equal(1);
       loop.advance(2);
-      expect(seen).to.deep.equal([['a1', 1], ['a2', 1], ['a3', 1], ['b', 2]]);
+      expect(seen).to.deep.equal([
+        ['a1', 1],
+        ['a2', 1],
+        ['a3', 1],
+        ['b', 2],
+      ]);
       expect(loop.now()).to.equal(2);
       expect(loop.pendingTimerCount).to.equal(1);
       loop.advance(5);
@@ -221,7 +226,11 @@ describe('VirtualIOLoop', function () {
       const t0 = Date.now();
       await loop.start();
       expect(Date.now() - t0).to.be.below(1000);
-      expect(seen).to.deep.equal([['t10', 10], ['after await', 10], ['t30', 30]]);
+      expect(seen).to.deep.equal([
+        ['t10', 10],
+        ['after await', 10],
+        ['t30', 30],
+      ]);
       expect(loop.now()).to.equal(60);
       expect(loop.isRunning).to.equal(false);
     });
@@ -307,7 +316,7 @@ describe('VirtualIOLoop', function () {
       expect(peer.receivedBytes().length).to.equal(8 + 6 + 1);
     });
 
-    it('can split the peer\'s bytes into chunks of a given size', function () {
+    it("can split the peer's bytes into chunks of a given size", function () {
       const { rec, peer } = open(loop);
       peer.write(Buffer.from('0123456789'), 4);
       loop.runUntilIdle();

@@ -8,7 +8,7 @@ describe('ChannelLife', () => {
   describe('acceptsFrames', () => {
     const reason = new Error('r');
     const cases: Array<[string, ChannelLife, boolean]> = [
-      ['opening (before open-ok: a reused number may get its previous channel\'s late frames)', { kind: 'opening', pendingClose: null }, false],
+      ["opening (before open-ok: a reused number may get its previous channel's late frames)", { kind: 'opening', pendingClose: null }, false],
       ['opening with a pending close', { kind: 'opening', pendingClose: { code: 320, text: 'CONNECTION_FORCED' } }, false],
       ['open', { kind: 'open' }, true],
       ['closing, our channel.close not sent yet', { kind: 'closing', reason, closeSent: false, byApplication: true }, true],

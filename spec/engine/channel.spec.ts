@@ -192,7 +192,12 @@ describe('Channel (virtual loop, fake broker)', () => {
       });
       s.loop.runUntilIdle();
       // get-ok, its header and the first half of its body...
-      const whole = contentBytes(ch.channelNumber, new spec.Basic.GetOk({ deliveryTag: 1, exchange: '', routingKey: 'q', messageCount: 0 }), Buffer.alloc(6000, 1), 4096);
+      const whole = contentBytes(
+        ch.channelNumber,
+        new spec.Basic.GetOk({ deliveryTag: 1, exchange: '', routingKey: 'q', messageCount: 0 }),
+        Buffer.alloc(6000, 1),
+        4096,
+      );
       const cut = whole.length - 2000;
       s.session.sendRaw(whole.subarray(0, cut));
       s.loop.runUntilIdle();
@@ -414,7 +419,10 @@ describe('Channel (virtual loop, fake broker)', () => {
     });
 
     for (const [what, frame] of [
-      ['a content header with no method before it', (ch: number) => Buffer.from([2, 0, ch, 0, 0, 0, 14, 0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xce])],
+      [
+        'a content header with no method before it',
+        (ch: number) => Buffer.from([2, 0, ch, 0, 0, 0, 14, 0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xce]),
+      ],
       ['a body frame with no header before it', (ch: number) => Buffer.from([3, 0, ch, 0, 0, 0, 2, 0x61, 0x62, 0xce])],
     ] as const) {
       it(`closes the connection with 505 UNEXPECTED_FRAME on ${what}`, () => {
@@ -488,7 +496,13 @@ describe('Channel (virtual loop, fake broker)', () => {
       s.broker.onMethod = (session, channel, m) => {
         if (!(m instanceof spec.Basic.Get)) return;
         n += 1;
-        if (n === 1) session.sendContent(channel, new spec.Basic.GetOk({ deliveryTag: 1, redelivered: true, exchange: 'x', routingKey: 'k', messageCount: 5 }), Buffer.from('hi'), { appId: 'a' });
+        if (n === 1)
+          session.sendContent(
+            channel,
+            new spec.Basic.GetOk({ deliveryTag: 1, redelivered: true, exchange: 'x', routingKey: 'k', messageCount: 5 }),
+            Buffer.from('hi'),
+            { appId: 'a' },
+          );
         else session.send(channel, new spec.Basic.GetEmpty());
         return true;
       };
@@ -497,7 +511,13 @@ describe('Channel (virtual loop, fake broker)', () => {
       ch.basicGet('q', (err, m) => results.push(err ?? m!));
       s.loop.runUntilIdle();
       const m = results[0] as GetMessage;
-      expect([m.method.deliveryTag, m.method.redelivered, m.method.messageCount, m.properties.appId, m.body.toString()]).to.deep.equal([1, true, 5, 'a', 'hi']);
+      expect([m.method.deliveryTag, m.method.redelivered, m.method.messageCount, m.properties.appId, m.body.toString()]).to.deep.equal([
+        1,
+        true,
+        5,
+        'a',
+        'hi',
+      ]);
       expect(results[1]).to.equal(null);
     });
 
@@ -634,7 +654,9 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect([err.channelNumber, err.queue, err.deliveryTag]).to.deep.equal([ch.channelNumber, 'jobs', 1]);
       expect(err.cause).to.be.instanceOf(FrameError);
       expect(warnings).to.have.length(1);
-      expect(warnings[0]).to.match(new RegExp(`delivery 1 \\(consumer "c1", queue "jobs"\\) on channel ${ch.channelNumber}.*nested more than 128.*rejected without requeue`));
+      expect(warnings[0]).to.match(
+        new RegExp(`delivery 1 \\(consumer "c1", queue "jobs"\\) on channel ${ch.channelNumber}.*nested more than 128.*rejected without requeue`),
+      );
       expect(s.connection.isOpen && ch.isOpen).to.equal(true);
       expect(s.events.closes).to.deep.equal([]);
     });
@@ -660,7 +682,9 @@ describe('Channel (virtual loop, fake broker)', () => {
       sinon.stub(process, 'emitWarning');
       s.broker.onMethod = (session, channel, m) => {
         if (!(m instanceof spec.Basic.Get)) return false;
-        session.sendRaw(poisonBytes(channel, new spec.Basic.GetOk({ deliveryTag: 9, exchange: '', routingKey: 'q', messageCount: 0 }), Buffer.from('x'), 500));
+        session.sendRaw(
+          poisonBytes(channel, new spec.Basic.GetOk({ deliveryTag: 9, exchange: '', routingKey: 'q', messageCount: 0 }), Buffer.from('x'), 500),
+        );
         return true;
       };
       const results: Array<Error | null> = [];
@@ -718,7 +742,9 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect(ch.isClosed).to.equal(true);
       expect(reasons).to.have.length(1);
       expect(reasons[0]).to.be.instanceOf(ChannelClosedByClient);
-      expect(reasons[0].message).to.match(/delivery 1 \(consumer "c", queue "big"\) on channel \d+ has a body of 50000 bytes, more than maxMessageSize 10000; it was rejected without requeue/);
+      expect(reasons[0].message).to.match(
+        /delivery 1 \(consumer "c", queue "big"\) on channel \d+ has a body of 50000 bytes, more than maxMessageSize 10000; it was rejected without requeue/,
+      );
       expect(s.session.sent(spec.Channel.Close).map((c) => c.replyCode)).to.deep.equal([406]);
       expect(s.connection.isOpen && other.isOpen).to.equal(true);
     });
@@ -796,9 +822,15 @@ describe('Channel (virtual loop, fake broker)', () => {
       const s = openOnFakeBroker();
       const ch = openChannel(s);
       const big = { blob: 'x'.repeat(200 * 1024) };
-      expect(() => ch.queueDeclare('q', { arguments: big })).to.throw(InvalidArgumentError, /queue\.declare: the method frame would be \d+ bytes, more than frame-max 131072/);
+      expect(() => ch.queueDeclare('q', { arguments: big })).to.throw(
+        InvalidArgumentError,
+        /queue\.declare: the method frame would be \d+ bytes, more than frame-max 131072/,
+      );
       expect(() => ch.exchangeBind('a', 'b', 'k', { arguments: big })).to.throw(InvalidArgumentError, /frame-max/);
-      expect(() => s.connection.updateSecret('t'.repeat(1024 * 1024), 'refresh')).to.throw(InvalidArgumentError, /connection\.update-secret.*frame-max/);
+      expect(() => s.connection.updateSecret('t'.repeat(1024 * 1024), 'refresh')).to.throw(
+        InvalidArgumentError,
+        /connection\.update-secret.*frame-max/,
+      );
       s.loop.runUntilIdle();
       expect(s.session.sent(spec.Queue.Declare)).to.deep.equal([]);
       expect(s.connection.isOpen && ch.isOpen).to.equal(true);
@@ -807,7 +839,10 @@ describe('Channel (virtual loop, fake broker)', () => {
     it('refuses an unknown property name, suggesting the right one', () => {
       const s = openOnFakeBroker();
       const ch = openChannel(s);
-      expect(() => ch.basicPublish('', 'q', 'x', { contentTyp: 'text/plain' } as never)).to.throw(InvalidArgumentError, /unknown property 'contentTyp'; did you mean 'contentType'\?/);
+      expect(() => ch.basicPublish('', 'q', 'x', { contentTyp: 'text/plain' } as never)).to.throw(
+        InvalidArgumentError,
+        /unknown property 'contentTyp'; did you mean 'contentType'\?/,
+      );
       expect(() => ch.basicPublish('', 'q', 'x', { zzzzzz: 1 } as never)).to.throw(InvalidArgumentError, /the properties are: contentType, /);
       expect(() => ch.basicPublish('', 'q', 'x', new spec.BasicProperties({ messageId: 'ok' }))).to.not.throw();
       expect(() => ch.basicPublish('', 'q', 'x', { headers: { n: NaN } })).to.throw(InvalidArgumentError, /NaN cannot be sent/);
@@ -819,8 +854,14 @@ describe('Channel (virtual loop, fake broker)', () => {
       const s = openOnFakeBroker();
       const ch = openChannel(s);
       const loose = ch as unknown as Record<string, (...args: unknown[]) => unknown>;
-      expect(() => loose['exchangeDeclare']('x', 'fanout')).to.throw(InvalidArgumentError, /exchangeDeclare: options must be an object, got the string "fanout"; did you mean \{ type: "fanout" \}\?/);
-      expect(() => loose['basicQos'](50)).to.throw(InvalidArgumentError, /basicQos: options must be an object, got the number 50; did you mean \{ prefetchCount: 50 \}\?/);
+      expect(() => loose['exchangeDeclare']('x', 'fanout')).to.throw(
+        InvalidArgumentError,
+        /exchangeDeclare: options must be an object, got the string "fanout"; did you mean \{ type: "fanout" \}\?/,
+      );
+      expect(() => loose['basicQos'](50)).to.throw(
+        InvalidArgumentError,
+        /basicQos: options must be an object, got the number 50; did you mean \{ prefetchCount: 50 \}\?/,
+      );
       expect(() => loose['queueDeclare']('q', true)).to.throw(InvalidArgumentError, /queueDeclare: options must be an object, got the boolean true/);
       expect(() => loose['queueDeclare']('q', {}, 'not a function')).to.throw(InvalidArgumentError, /queueDeclare: the callback must be a function/);
       s.loop.runUntilIdle();
@@ -828,16 +869,25 @@ describe('Channel (virtual loop, fake broker)', () => {
       expect(s.session.sent(spec.Basic.Qos)).to.deep.equal([]);
     });
 
-    it('an unknown option name throws, suggesting coney\'s name (typos and other clients\' names)', () => {
+    it("an unknown option name throws, suggesting coney's name (typos and other clients' names)", () => {
       const s = openOnFakeBroker();
       const ch = openChannel(s);
       const loose = ch as unknown as Record<string, (...args: unknown[]) => unknown>;
-      expect(() => loose['queueDeclare']('q', { durabel: true })).to.throw(InvalidArgumentError, /queueDeclare: unknown option 'durabel'; did you mean 'durable'\?/);
-      expect(() => loose['basicConsume']('q', () => undefined, { noAck: true })).to.throw(InvalidArgumentError, /basicConsume: unknown option 'noAck'; did you mean 'autoAck'\?/);
+      expect(() => loose['queueDeclare']('q', { durabel: true })).to.throw(
+        InvalidArgumentError,
+        /queueDeclare: unknown option 'durabel'; did you mean 'durable'\?/,
+      );
+      expect(() => loose['basicConsume']('q', () => undefined, { noAck: true })).to.throw(
+        InvalidArgumentError,
+        /basicConsume: unknown option 'noAck'; did you mean 'autoAck'\?/,
+      );
       expect(() => loose['exchangeDeclare']('x', { type: 'fanout', auto_delete: true })).to.throw(InvalidArgumentError, /did you mean 'autoDelete'/);
       expect(() => loose['basicQos']({ prefetch: 10 })).to.throw(InvalidArgumentError, /did you mean 'prefetchCount'/);
       expect(() => loose['queueDelete']('q', { zzzzzzz: 1 })).to.throw(InvalidArgumentError, /known options: ifUnused, ifEmpty, noWait/);
-      expect(() => loose['basicPublish']('', 'q', 'x', {}, { mandatory: true, onConfrim: () => 1 })).to.throw(InvalidArgumentError, /did you mean 'onConfirm'/);
+      expect(() => loose['basicPublish']('', 'q', 'x', {}, { mandatory: true, onConfrim: () => 1 })).to.throw(
+        InvalidArgumentError,
+        /did you mean 'onConfirm'/,
+      );
       expect(ch.consumerTags).to.deep.equal([]);
     });
 
@@ -878,14 +928,21 @@ describe('Channel (virtual loop, fake broker)', () => {
       const s = openOnFakeBroker();
       const ch = confirming(s);
       const outcomes: Record<number, Array<string | null>> = {};
-      const record = (n: number) => (err: Error | null): void => void (outcomes[n] ??= []).push(err === null ? null : err.constructor.name);
+      const record =
+        (n: number) =>
+        (err: Error | null): void =>
+          void (outcomes[n] ??= []).push(err === null ? null : err.constructor.name);
       for (let n = 1; n <= 5; n++) ch.basicPublish('ex', `k${n}`, `body ${n}`, {}, { mandatory: n === 4, onConfirm: record(n) });
       ch.basicPublish('ex', 'plain', 'no callback');
       s.loop.runUntilIdle();
       const send = (m: spec.AMQPMethod): void => s.session.send(ch.channelNumber, m);
       send(new spec.Basic.Ack({ deliveryTag: 2, multiple: true }));
       send(new spec.Basic.Nack({ deliveryTag: 3, multiple: false, requeue: false }));
-      s.session.sendContent(ch.channelNumber, new spec.Basic.Return({ replyCode: 312, replyText: 'NO_ROUTE', exchange: 'ex', routingKey: 'k4' }), Buffer.from('body 4'));
+      s.session.sendContent(
+        ch.channelNumber,
+        new spec.Basic.Return({ replyCode: 312, replyText: 'NO_ROUTE', exchange: 'ex', routingKey: 'k4' }),
+        Buffer.from('body 4'),
+      );
       send(new spec.Basic.Ack({ deliveryTag: 6, multiple: true }));
       s.loop.runUntilIdle();
       expect(outcomes).to.deep.equal({ 1: [null], 2: [null], 3: ['NackError'], 4: ['UnroutableError'], 5: [null] });

@@ -109,8 +109,7 @@ describe('Connection (virtual loop, fake broker)', () => {
         expect(found.length, 'the frame writer buffer at least').to.be.greaterThan(0);
         return found;
       }
-      const holdsPassword = (b: Uint8Array): boolean =>
-        Buffer.from(b.buffer, b.byteOffset, b.byteLength).includes(Buffer.from(PASSWORD.slice(0, 6)));
+      const holdsPassword = (b: Uint8Array): boolean => Buffer.from(b.buffer, b.byteOffset, b.byteLength).includes(Buffer.from(PASSWORD.slice(0, 6)));
 
       /** Records the chunks the connection hands to its transport and the SASL responses it builds. */
       function record(loop: VirtualIOLoop) {
@@ -194,7 +193,10 @@ describe('Connection (virtual loop, fake broker)', () => {
     });
 
     it('fails with a clear AuthenticationError when no mechanism fits', () => {
-      const { loop, events } = connectToFakeBroker({ parameters: { credentials: new ExternalCredentials() }, broker: { mechanisms: 'PLAIN AMQPLAIN' } });
+      const { loop, events } = connectToFakeBroker({
+        parameters: { credentials: new ExternalCredentials() },
+        broker: { mechanisms: 'PLAIN AMQPLAIN' },
+      });
       loop.runUntilIdle();
       expect(events.openErrors).to.have.length(1);
       expect(events.openErrors[0]).to.be.instanceOf(AuthenticationError);
@@ -342,7 +344,11 @@ describe('Connection (virtual loop, fake broker)', () => {
       const loop = new VirtualIOLoop();
       loop.listen('other-protocol', 5672, (peer) => peer.onData(() => peer.end()));
       const errs: Error[] = [];
-      new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'other-protocol', connectionAttempts: 2 }), onOpenError: (_c, e) => errs.push(e) });
+      new Connection({
+        ioloop: loop,
+        parameters: new ConnectionParameters({ host: 'other-protocol', connectionAttempts: 2 }),
+        onOpenError: (_c, e) => errs.push(e),
+      });
       loop.runUntilIdle();
       expect(errs).to.have.length(1);
       expect(errs[0]).to.be.instanceOf(IncompatibleProtocolError);
@@ -820,10 +826,15 @@ describe('Connection (virtual loop, fake broker)', () => {
   describe('DuplexTransport.end() safety timer', () => {
     /** A stream whose peer never closes its side: only a destroy ends it. */
     function silentPeerStream(): Duplex {
-      return new Duplex({ read() {}, write(_c, _e, cb) { cb(); } });
+      return new Duplex({
+        read() {},
+        write(_c, _e, cb) {
+          cb();
+        },
+      });
     }
 
-    it('destroys the stream 2 s after end() when the peer never closes, with an unref\'d timer', () => {
+    it("destroys the stream 2 s after end() when the peer never closes, with an unref'd timer", () => {
       const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       try {
         const stream = silentPeerStream();
@@ -840,7 +851,7 @@ describe('Connection (virtual loop, fake broker)', () => {
       }
     });
 
-    it('does not keep the process alive by itself (the timer is unref\'d)', () => {
+    it("does not keep the process alive by itself (the timer is unref'd)", () => {
       const stream = silentPeerStream();
       const transport = new DuplexTransport(stream, { onData: () => undefined, onDrain: () => undefined, onClose: () => undefined });
       transport.end();
@@ -899,7 +910,11 @@ describe('Connection (virtual loop, fake broker)', () => {
       const loop = new VirtualIOLoop();
       new FakeBroker(loop, { host: 'b' });
       const reported: unknown[] = [];
-      const connection = new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'b' }), onCallbackError: (e) => reported.push(e) });
+      const connection = new Connection({
+        ioloop: loop,
+        parameters: new ConnectionParameters({ host: 'b' }),
+        onCallbackError: (e) => reported.push(e),
+      });
       loop.runUntilIdle();
       expect(connection.isOpen).to.equal(true);
       connection.close();
@@ -911,7 +926,9 @@ describe('Connection (virtual loop, fake broker)', () => {
       broker.session.send(0, new spec.Connection.Close({ replyCode: 320, replyText: 'CONNECTION_FORCED - shutdown' }));
       loop.runUntilIdle();
       expect(second.isClosed).to.equal(true);
-      expect(reported.map(String)).to.satisfy((m: string[]) => m.length === 1 && /closed and no onOpenError or onClose.*CONNECTION_FORCED/.test(m[0]));
+      expect(reported.map(String)).to.satisfy(
+        (m: string[]) => m.length === 1 && /closed and no onOpenError or onClose.*CONNECTION_FORCED/.test(m[0]),
+      );
     });
 
     it('routes the rejection of an async callback like a throw, never as an unhandled rejection', async () => {
@@ -923,9 +940,13 @@ describe('Connection (virtual loop, fake broker)', () => {
         const { loop, broker, connection } = connectToFakeBroker({ onCallbackError: (e) => reported.push(e) });
         loop.runUntilIdle();
         const ch = openChannel({ loop, connection });
-        ch.basicConsume('q', async () => {
-          throw new Error('consumer failed');
-        }, { consumerTag: 'c' });
+        ch.basicConsume(
+          'q',
+          async () => {
+            throw new Error('consumer failed');
+          },
+          { consumerTag: 'c' },
+        );
         connection.addOnConnectionBlockedCallback(async () => {
           throw new Error('blocked handler failed');
         });
@@ -933,7 +954,11 @@ describe('Connection (virtual loop, fake broker)', () => {
           throw new Error('completion failed');
         });
         loop.runUntilIdle();
-        broker.session.sendContent(ch.channelNumber, new spec.Basic.Deliver({ consumerTag: 'c', deliveryTag: 1, exchange: '', routingKey: 'q' }), Buffer.from('x'));
+        broker.session.sendContent(
+          ch.channelNumber,
+          new spec.Basic.Deliver({ consumerTag: 'c', deliveryTag: 1, exchange: '', routingKey: 'q' }),
+          Buffer.from('x'),
+        );
         broker.session.send(0, new spec.Connection.Blocked({ reason: 'memory' }));
         loop.runUntilIdle();
         await new Promise((r) => setImmediate(r));
@@ -1046,7 +1071,11 @@ describe('Connection (virtual loop, fake broker)', () => {
         const loop = new VirtualIOLoop();
         loop.listen('odd', 5672, (peer) => peer.onData(() => peer.write(bytes)));
         const errors: Error[] = [];
-        new Connection({ ioloop: loop, parameters: new ConnectionParameters({ host: 'odd', connectionAttempts: 3, retryDelay: 0 }), onOpenError: (_c, e) => errors.push(e) });
+        new Connection({
+          ioloop: loop,
+          parameters: new ConnectionParameters({ host: 'odd', connectionAttempts: 3, retryDelay: 0 }),
+          onOpenError: (_c, e) => errors.push(e),
+        });
         loop.runUntilIdle();
         expect(errors).to.have.length(1);
         expect(errors[0]).to.be.instanceOf(IncompatibleProtocolError);

@@ -118,7 +118,10 @@ describe('engine/content-assembler', () => {
       const frameMax = 131072;
       const split = chunked(bytes, size);
       const got = assemble(split, frameMax);
-      expect(got.map((m) => m.body.length), `chunks of ${size}`).to.deep.equal([300_000, 4, 0, 300_000]);
+      expect(
+        got.map((m) => m.body.length),
+        `chunks of ${size}`,
+      ).to.deep.equal([300_000, 4, 0, 300_000]);
       expect(got[0].body.equals(body) && got[3].body.equals(body), `chunks of ${size}`).to.equal(true);
       expect(got[1].body.toString()).to.equal('tiny');
     }

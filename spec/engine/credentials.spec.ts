@@ -122,10 +122,7 @@ describe('credentials', () => {
 
     it('names custom credentials by their mechanism', () => {
       const custom = { mechanism: 'AMQPLAIN', response: () => Buffer.alloc(0), erase: () => undefined };
-      expect(() => selectMechanism(custom, 'PLAIN')).to.throw(
-        AuthenticationError,
-        'broker offers PLAIN; AMQPLAIN credentials need AMQPLAIN',
-      );
+      expect(() => selectMechanism(custom, 'PLAIN')).to.throw(AuthenticationError, 'broker offers PLAIN; AMQPLAIN credentials need AMQPLAIN');
     });
 
     it('says so when the broker offers nothing', () => {

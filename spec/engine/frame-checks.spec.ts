@@ -44,7 +44,7 @@ describe('frame checks', () => {
       expect(() => checkedMethodFrame(1, declareOfFrameSize(131073), 0)).to.throw(InvalidArgumentError, /131073 bytes, more than frame-max 131072/);
     });
 
-    it('puts the caller\'s hint in the message', () => {
+    it("puts the caller's hint in the message", () => {
       expect(() => checkedMethodFrame(1, declareOfFrameSize(5000), 4096, 'a client property too large')).to.throw(
         InvalidArgumentError,
         /\(a client property too large\)/,
@@ -53,7 +53,10 @@ describe('frame checks', () => {
 
     it('throws what encoding would throw', () => {
       expect(() => checkedMethodFrame(1, new spec.Queue.Declare({ queue: 'q'.repeat(256) }), 0)).to.throw(InvalidArgumentError, /at most 255/);
-      expect(() => checkedMethodFrame(1, new spec.Basic.Qos({ prefetchCount: 70000 }), 0)).to.throw(InvalidArgumentError, 'basic.qos: field prefetchCount must be an integer in 0..65535 (short), got 70000');
+      expect(() => checkedMethodFrame(1, new spec.Basic.Qos({ prefetchCount: 70000 }), 0)).to.throw(
+        InvalidArgumentError,
+        'basic.qos: field prefetchCount must be an integer in 0..65535 (short), got 70000',
+      );
       expect(() => checkedMethodFrame(1, new spec.Queue.Declare({ queue: 'q', arguments: { n: NaN } }), 0)).to.throw(InvalidArgumentError, /NaN/);
     });
 
@@ -68,9 +71,15 @@ describe('frame checks', () => {
     it('rejects an oversized start-ok and update-secret, with the same sizes as other methods', () => {
       const startOk = new spec.Connection.StartOk({ clientProperties: {}, mechanism: 'PLAIN', response: Buffer.alloc(5000, 1), locale: 'en_US' });
       const size = encodeMethodFrame(0, startOk).length;
-      expect(() => checkedMethodFrame(0, startOk, 4096)).to.throw(InvalidArgumentError, `connection.start-ok: the method frame would be ${size} bytes, more than frame-max 4096`);
+      expect(() => checkedMethodFrame(0, startOk, 4096)).to.throw(
+        InvalidArgumentError,
+        `connection.start-ok: the method frame would be ${size} bytes, more than frame-max 4096`,
+      );
       const update = new spec.Connection.UpdateSecret({ newSecret: 't'.repeat(5000), reason: 'refresh' });
-      expect(() => checkedMethodFrame(0, update, 4096)).to.throw(InvalidArgumentError, /^connection\.update-secret: the method frame would be \d+ bytes/);
+      expect(() => checkedMethodFrame(0, update, 4096)).to.throw(
+        InvalidArgumentError,
+        /^connection\.update-secret: the method frame would be \d+ bytes/,
+      );
     });
 
     it('returns the frame it encoded: the bytes that are sent, for the given channel', () => {
@@ -176,7 +185,10 @@ describe('frame checks', () => {
     });
 
     it('rejects properties that are not an object', () => {
-      expect(() => checkPropertyNames('text/plain' as never)).to.throw(InvalidArgumentError, 'basicPublish: properties must be an object, got string');
+      expect(() => checkPropertyNames('text/plain' as never)).to.throw(
+        InvalidArgumentError,
+        'basicPublish: properties must be an object, got string',
+      );
       expect(() => checkPropertyNames(5 as never)).to.throw(InvalidArgumentError, /got number/);
     });
   });

@@ -58,7 +58,10 @@ describe('handshake', () => {
 
     it('throws an AuthenticationError when the broker offers no mechanism of the credentials', () => {
       const params = new ConnectionParameters({ credentials: new ExternalCredentials() });
-      expect(() => startOk(params, start('PLAIN AMQPLAIN'))).to.throw(AuthenticationError, 'broker offers PLAIN AMQPLAIN; ExternalCredentials need EXTERNAL');
+      expect(() => startOk(params, start('PLAIN AMQPLAIN'))).to.throw(
+        AuthenticationError,
+        'broker offers PLAIN AMQPLAIN; ExternalCredentials need EXTERNAL',
+      );
     });
 
     it('erases credentials with eraseOnConnect once the answer is built, and keeps the others', () => {
@@ -194,7 +197,13 @@ describe('handshake', () => {
     });
 
     it('says nothing about other bytes', () => {
-      for (const bytes of [Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'), Buffer.from([0x16, 0x01]), Buffer.from('HTTP'), Buffer.from('http/1.1'), Buffer.alloc(0)]) {
+      for (const bytes of [
+        Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'),
+        Buffer.from([0x16, 0x01]),
+        Buffer.from('HTTP'),
+        Buffer.from('http/1.1'),
+        Buffer.alloc(0),
+      ]) {
         expect(foreignProtocol(bytes, 't'), bytes.toString('hex')).to.equal(null);
       }
     });

@@ -58,7 +58,10 @@ describe('option checks', () => {
       [true, 'the boolean true'],
     ] as const) {
       it(`rejects ${got} in place of the options object`, () => {
-        expect(() => checkOptions('exchangeDeclare', value, ['type'])).to.throw(InvalidArgumentError, `exchangeDeclare: options must be an object, got ${got}`);
+        expect(() => checkOptions('exchangeDeclare', value, ['type'])).to.throw(
+          InvalidArgumentError,
+          `exchangeDeclare: options must be an object, got ${got}`,
+        );
       });
     }
 
@@ -131,7 +134,10 @@ describe('option checks', () => {
     });
 
     it('names the argument as asked', () => {
-      expect(() => checkCallback('connection options', 5, 'onOpen')).to.throw(InvalidArgumentError, 'connection options: onOpen must be a function, got the number 5');
+      expect(() => checkCallback('connection options', 5, 'onOpen')).to.throw(
+        InvalidArgumentError,
+        'connection options: onOpen must be a function, got the number 5',
+      );
     });
   });
 });

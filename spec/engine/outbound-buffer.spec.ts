@@ -105,7 +105,7 @@ describe('engine/outbound-buffer', () => {
       expect(b.transport.chunks.some(holds)).to.equal(true);
     });
 
-    it('zeroes the method\'s own response even when nothing is accepted any more', () => {
+    it("zeroes the method's own response even when nothing is accepted any more", () => {
       const { outbound } = setup();
       outbound.detach();
       const method = startOk();

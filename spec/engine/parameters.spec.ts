@@ -4,17 +4,12 @@ import { inspect } from 'util';
 import { InvalidArgumentError } from '../../lib/errors';
 import { ExternalCredentials, PlainCredentials } from '../../lib/engine/credentials';
 import { clientProperties } from '../../lib/engine/client-properties';
-import {
-  ConnectionParameters,
-  ConnectionParametersOptions,
-  negotiateHeartbeat,
-  negotiateLimit,
-} from '../../lib/engine/parameters';
+import { ConnectionParameters, ConnectionParametersOptions, negotiateHeartbeat, negotiateLimit } from '../../lib/engine/parameters';
 import { URLParameters } from '../../lib/engine/url-parameters';
 import { invalidMessage, plainCredentials, urlError } from '../support/assertions';
 
 describe('ConnectionParameters', () => {
-  it('has pika\'s defaults', () => {
+  it("has pika's defaults", () => {
     const p = new ConnectionParameters();
     expect(p.host).to.equal('localhost');
     expect(p.port).to.equal(5672);
@@ -47,7 +42,7 @@ describe('ConnectionParameters', () => {
       expect(Object.getOwnPropertyDescriptor(p, 'maxMessageSize')?.enumerable).to.equal(true);
     });
 
-    it('accepts 1 .. 512 MiB, RabbitMQ\'s hard cap', () => {
+    it("accepts 1 .. 512 MiB, RabbitMQ's hard cap", () => {
       expect(new ConnectionParameters({ maxMessageSize: 1 }).maxMessageSize).to.equal(1);
       expect(new ConnectionParameters({ maxMessageSize: 536870912 }).maxMessageSize).to.equal(536870912);
       expect(new ConnectionParameters({ maxMessageSize: 1048576 }).maxMessageSize).to.equal(1048576);
@@ -323,9 +318,7 @@ describe('ConnectionParameters', () => {
     }
 
     it('rejects a plain { username, password } object without printing it', () => {
-      const message = invalidMessage(
-        () => new ConnectionParameters({ credentials: { username: 'u', password: 'hunter2' } } as never),
-      );
+      const message = invalidMessage(() => new ConnectionParameters({ credentials: { username: 'u', password: 'hunter2' } } as never));
       expect(message).to.include("invalid option 'credentials'");
       expect(message).to.include('PlainCredentials');
       expect(message).not.to.include('hunter2');
@@ -340,9 +333,9 @@ describe('ConnectionParameters', () => {
       expect(invalidMessage(() => new ConnectionParameters({ tcpOptions: { noDelay: 'yes' } as never }))).to.match(
         /invalid option 'tcpOptions' \(noDelay\): expected a boolean, got "yes"/,
       );
-      expect(
-        invalidMessage(() => new ConnectionParameters({ tcpOptions: { keepAliveInitialDelay: -1 } })),
-      ).to.match(/'tcpOptions' \(keepAliveInitialDelay\).*got -1/);
+      expect(invalidMessage(() => new ConnectionParameters({ tcpOptions: { keepAliveInitialDelay: -1 } }))).to.match(
+        /'tcpOptions' \(keepAliveInitialDelay\).*got -1/,
+      );
       expect(invalidMessage(() => new ConnectionParameters({ tcpOptions: { nodelay: true } as never }))).to.equal(
         "invalid option 'tcpOptions': unknown TCP option 'nodelay'; did you mean 'noDelay'?",
       );

@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { RetainedPublishes } from '../../lib/engine/retained-publishes';
 
-function publish(seq: number, size = 3): { seq: number; exchange: string; routingKey: string; mandatory: boolean; properties: undefined; body: Buffer } {
+function publish(
+  seq: number,
+  size = 3,
+): { seq: number; exchange: string; routingKey: string; mandatory: boolean; properties: undefined; body: Buffer } {
   return { seq, exchange: '', routingKey: 'q', mandatory: false, properties: undefined, body: Buffer.alloc(size) };
 }
 

@@ -157,8 +157,7 @@ describe('URLParameters', () => {
 
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    const withSsl = (opts: unknown, scheme = 'amqps') =>
-      new URLParameters(`${scheme}://h/?ssl_options=${encodeURIComponent(JSON.stringify(opts))}`);
+    const withSsl = (opts: unknown, scheme = 'amqps') => new URLParameters(`${scheme}://h/?ssl_options=${encodeURIComponent(JSON.stringify(opts))}`);
 
     it('reads the CA, certificate and key files', () => {
       const p = withSsl({ ca_certs: ca, certfile: cert, keyfile: key, server_hostname: 'rabbit', password: 'pw' });
@@ -252,7 +251,11 @@ describe('URLParameters', () => {
 
   describe('errors', () => {
     const cases: Array<[string, string, RegExp]> = [
-      ['a non-number', 'amqp://h?heartbeat=abc', /^invalid URL option 'heartbeat': expected an integer, got 'abc' \(URL: amqp:\/\/h\?heartbeat=abc\)$/],
+      [
+        'a non-number',
+        'amqp://h?heartbeat=abc',
+        /^invalid URL option 'heartbeat': expected an integer, got 'abc' \(URL: amqp:\/\/h\?heartbeat=abc\)$/,
+      ],
       ['a fraction for an integer', 'amqp://h?channel_max=1.5', /URL option 'channel_max': expected an integer, got '1.5'/],
       ['an empty number', 'amqp://h?retry_delay=', /URL option 'retry_delay': expected a number, got ''/],
       ['a negative heartbeat', 'amqp://h?heartbeat=-1', /URL option 'heartbeat': expected an integer from 0 .*got -1/],
@@ -277,11 +280,19 @@ describe('URLParameters', () => {
       ['no scheme', 'localhost:5672', /^malformed AMQP URL: expected amqp:\/\//],
       ['an empty string', '', /^malformed AMQP URL/],
       // Without '@', 'h:abc' may be 'user:password': nothing of it is quoted or shown.
-      ['a bad port', 'amqp://h:abc/', /^invalid port in AMQP URL: .*not a number from 1 to 65535.*is the '@host' missing\?\) \(URL: amqp:\/\/\*\*\*\)$/],
+      [
+        'a bad port',
+        'amqp://h:abc/',
+        /^invalid port in AMQP URL: .*not a number from 1 to 65535.*is the '@host' missing\?\) \(URL: amqp:\/\/\*\*\*\)$/,
+      ],
       ['port 0', 'amqp://h:0/', /^invalid port in AMQP URL: /],
       ['port 65536', 'amqp://h:65536/', /^invalid port in AMQP URL: /],
       // With user info the host part cannot hold the password: quoted.
-      ['a bad port after user info', 'amqp://u:p@h:abc/', /^invalid port 'abc' in AMQP URL: expected an integer from 1 to 65535 \(URL: amqp:\/\/\*\*\*@h:abc\/\)$/],
+      [
+        'a bad port after user info',
+        'amqp://u:p@h:abc/',
+        /^invalid port 'abc' in AMQP URL: expected an integer from 1 to 65535 \(URL: amqp:\/\/\*\*\*@h:abc\/\)$/,
+      ],
       ['port 0 after user info', 'amqp://u@h:0/', /invalid port '0'/],
       ['port 65536 after user info', 'amqp://u@h:65536/', /invalid port '65536'/],
       ['a bare IPv6 address', 'amqp://::1/', /write IPv6 addresses in brackets/],
@@ -324,7 +335,10 @@ describe('URLParameters', () => {
       const texts = (err: Error): string[] => [
         err.message,
         String(err),
-        String(err.stack).split(root).join('<root>').replace(/:\d+:\d+/g, ''),
+        String(err.stack)
+          .split(root)
+          .join('<root>')
+          .replace(/:\d+:\d+/g, ''),
       ];
       const pieces = (password: string): string[] => {
         const out: string[] = [];
@@ -400,9 +414,7 @@ describe('URLParameters', () => {
       );
       expect(urlError('amqp://user:s3cr?t@h/')).to.match(/percent-encode '\/', '\?', '#' and '@'/);
       expect(urlError('amqp://user:s3cr#t@h/')).to.match(/%23/);
-      expect(urlError(`amqp://user:${secret}@h/`)).to.equal(
-        'malformed percent-encoding in the password of the AMQP URL (URL: amqp://***@h/)',
-      );
+      expect(urlError(`amqp://user:${secret}@h/`)).to.equal('malformed percent-encoding in the password of the AMQP URL (URL: amqp://***@h/)');
     });
 
     it('never shows the password in toString()', () => {

@@ -51,7 +51,9 @@ describe('examples/asynchronous-consumer.ts', function () {
     await rabbitmqctl(['close_connection', pid!, 'closed by the example spec']);
     await example.waitFor(/connection closed, reconnecting: ConnectionClosedByBroker: \(320\) CONNECTION_FORCED - closed by the example spec/);
     await example.waitFor(/consuming on queue .* \(connection #2\)/);
-    expect(await connectionPid(name), 'a new connection').to.be.a('string').and.not.equal(pid);
+    expect(await connectionPid(name), 'a new connection')
+      .to.be.a('string')
+      .and.not.equal(pid);
 
     await publish(exchange, 'example.text', ['after 1', 'after 2']);
     await example.waitFor(/received message .*: after 2/);

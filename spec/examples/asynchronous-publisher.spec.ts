@@ -13,8 +13,18 @@ describe('examples/asynchronous-publisher.ts', function () {
 
   it('publishes --count messages, reports progress, and ends with all acked and none pending', async () => {
     const r = await runExample('asynchronous-publisher', [
-      '--count', '60', '--interval', '0.02', '--batch', '4', '--report', '0.1',
-      '--queue', queue, '--exchange', exchange,
+      '--count',
+      '60',
+      '--interval',
+      '0.02',
+      '--batch',
+      '4',
+      '--report',
+      '0.1',
+      '--queue',
+      queue,
+      '--exchange',
+      exchange,
     ]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^progress: published \d+, acked \d+, nacked 0, pending \d+/m);

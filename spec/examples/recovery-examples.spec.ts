@@ -53,7 +53,12 @@ describe('examples with automatic recovery', function () {
     proxy = await TcpProxy.start(hostname, Number(port || 5672));
     const pubQueue = `${queue}-pub`;
     const env = { ...process.env, AMQP_URL: urlVia(amqpUrl(), '127.0.0.1', proxy.port) };
-    example = startExample('asynchronous-publisher-recovery', ['--count', '3000', '--window', '200', '--queue', pubQueue, '--exchange', exchange], 50000, env);
+    example = startExample(
+      'asynchronous-publisher-recovery',
+      ['--count', '3000', '--window', '200', '--queue', pubQueue, '--exchange', exchange],
+      50000,
+      env,
+    );
     await example.waitFor(/acked 500/);
     proxy.cut();
     const r = await example.done;

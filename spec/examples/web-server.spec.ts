@@ -19,9 +19,7 @@ describe('examples/web-server.ts', function () {
     const [, port] = await example.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
     const base = `http://127.0.0.1:${port}`;
 
-    const responses = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => fetch(`${base}/publish`, { method: 'POST', body: `request ${i}` })),
-    );
+    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => fetch(`${base}/publish`, { method: 'POST', body: `request ${i}` })));
     const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ deliveryTag: number; confirmed: boolean }>));
     expect(responses.map((r) => r.status)).to.deep.equal(Array(8).fill(200));
     expect(bodies.every((b) => b.confirmed)).to.equal(true);

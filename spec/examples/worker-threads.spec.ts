@@ -16,7 +16,11 @@ describe('examples/worker-threads-consumer.ts', function () {
   after(() => cleanUp([queue, blockQueue]));
 
   it('hands 5 s jobs to worker threads, keeps the heartbeat-1 connection, acks every message', async () => {
-    const r = await runExample('worker-threads-consumer', ['--queue', queue, '--jobs', '2', '--work', '5', '--heartbeat', '1', '--prefetch', '2'], 45000);
+    const r = await runExample(
+      'worker-threads-consumer',
+      ['--queue', queue, '--jobs', '2', '--work', '5', '--heartbeat', '1', '--prefetch', '2'],
+      45000,
+    );
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.include('connected, heartbeat 1 s');
     expect(r.stdout.match(/job \d: worker finished/g)).to.have.length(2);
@@ -32,7 +36,11 @@ describe('examples/worker-threads-consumer.ts', function () {
   });
 
   it('--block: 5 s of work on the loop with heartbeat 1 s gets the connection dropped and the message requeued', async () => {
-    const r = await runExample('worker-threads-consumer', ['--queue', blockQueue, '--jobs', '1', '--work', '5', '--heartbeat', '1', '--block'], 45000);
+    const r = await runExample(
+      'worker-threads-consumer',
+      ['--queue', blockQueue, '--jobs', '1', '--work', '5', '--heartbeat', '1', '--block'],
+      45000,
+    );
     expect(r.code, r.stdout + r.stderr).to.equal(3);
     expect(r.stdout).to.include('ON THE I/O LOOP');
     expect(r.stdout).to.match(/connection lost: (StreamLostError|AMQPHeartbeatTimeout): /);

@@ -94,7 +94,11 @@ async function queueState(ch: Channel, queue: string): Promise<{ messages: numbe
  * queue's `stat` call with priority, ahead of deliveries and requeues still in
  * its mailbox, so a count read right after a publish may lag behind it.
  */
-async function settledQueueState(ch: Channel, queue: string, expected: { messages: number; consumers: number }): Promise<{ messages: number; consumers: number }> {
+async function settledQueueState(
+  ch: Channel,
+  queue: string,
+  expected: { messages: number; consumers: number },
+): Promise<{ messages: number; consumers: number }> {
   const deadline = Date.now() + WAIT;
   for (;;) {
     const state = await queueState(ch, queue);
@@ -547,7 +551,11 @@ describe('Channel (integration, RabbitMQ)', function () {
       const body = randomBytes(16 * 1024 * 1024);
       const digest = sha256(body);
       ch.basicPublish('', queue, body);
-      const viaGet = (await within(30000, cbp<GetMessage | null>((cb) => ch.basicGet(queue, cb, { autoAck: true })), '16 MiB get'))!;
+      const viaGet = (await within(
+        30000,
+        cbp<GetMessage | null>((cb) => ch.basicGet(queue, cb, { autoAck: true })),
+        '16 MiB get',
+      ))!;
       expect(viaGet.body.length).to.equal(body.length);
       expect(sha256(viaGet.body)).to.equal(digest);
       ch.basicPublish('', queue, body);
@@ -674,7 +682,15 @@ describe('Channel (integration, RabbitMQ)', function () {
       for (const [key, value] of Object.entries(simple)) expect((p as unknown as Record<string, unknown>)[key], key).to.equal(value);
       const h = p.headers!;
       expect(h['text']).to.equal('naïve ✓');
-      expect([h['int'], h['negative'], h['large'], h['float'], h['yes'], h['no'], h['nothing']]).to.deep.equal([42, -7, 2 ** 40, 1.5, true, false, null]);
+      expect([h['int'], h['negative'], h['large'], h['float'], h['yes'], h['no'], h['nothing']]).to.deep.equal([
+        42,
+        -7,
+        2 ** 40,
+        1.5,
+        true,
+        false,
+        null,
+      ]);
       expect(h['big']).to.equal(2n ** 62n);
       expect((h['when'] as Date).getTime()).to.equal(1700000000000);
       expect(h['price']).to.be.instanceOf(Decimal);
@@ -691,11 +707,23 @@ describe('Channel (integration, RabbitMQ)', function () {
       const { ch } = await connectWithChannel();
       const queue = await freshQueue(ch);
       const results: Array<[Error | null, spec.Basic.ConsumeOk | undefined]> = [];
-      const generated = ch.basicConsume(queue, () => undefined, {}, (err, ok) => results.push([err, ok]));
+      const generated = ch.basicConsume(
+        queue,
+        () => undefined,
+        {},
+        (err, ok) => results.push([err, ok]),
+      );
       expect(generated).to.be.a('string').and.not.equal('');
       expect(ch.consumerTags).to.deep.equal([generated]);
       const given = uniqueName('ctag');
-      expect(ch.basicConsume(queue, () => undefined, { consumerTag: given }, (err, ok) => results.push([err, ok]))).to.equal(given);
+      expect(
+        ch.basicConsume(
+          queue,
+          () => undefined,
+          { consumerTag: given },
+          (err, ok) => results.push([err, ok]),
+        ),
+      ).to.equal(given);
       await eventually(() => results.length === 2, WAIT, 'both consume-oks');
       expect(results.map(([err, ok]) => [err, ok?.consumerTag])).to.deep.equal([
         [null, generated],

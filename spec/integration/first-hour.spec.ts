@@ -55,7 +55,11 @@ describe('A first hour with coney against RabbitMQ', function () {
     expect(() => loose.exchangeDeclare(name, 'fanout')).to.throw(InvalidArgumentError, /did you mean \{ type: "fanout" \}/);
     expect(() => loose.basicQos(50)).to.throw(InvalidArgumentError, /prefetchCount: 50/);
     // a round trip on the channel, then ask the broker what exists
-    await within(WAIT, cbp((cb) => ch.queueDeclare(uniqueName('probe'), { exclusive: true }, cb)), 'a declare after the refused calls');
+    await within(
+      WAIT,
+      cbp((cb) => ch.queueDeclare(uniqueName('probe'), { exclusive: true }, cb)),
+      'a declare after the refused calls',
+    );
     const exchanges = await rabbitmqctl(['list_exchanges', 'name']);
     expect(exchanges).to.not.include(name);
     expect(ch.isOpen).to.equal(true);
@@ -83,7 +87,9 @@ describe('A first hour with coney against RabbitMQ', function () {
     const deadline = Date.now() + WAIT;
     while (!ch.isClosed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(ch.isClosed).to.equal(true);
-    expect(warnings.join('\n')).to.match(new RegExp(`channel ${ch.channelNumber} was closed: \\(406\\) PRECONDITION_FAILED - unknown delivery tag 999`));
+    expect(warnings.join('\n')).to.match(
+      new RegExp(`channel ${ch.channelNumber} was closed: \\(406\\) PRECONDITION_FAILED - unknown delivery tag 999`),
+    );
     expect(connection.isOpen).to.equal(true);
   });
 
@@ -91,8 +97,16 @@ describe('A first hour with coney against RabbitMQ', function () {
     const connection = await connect();
     const ch: Channel = await openChannel(connection);
     const queue = uniqueName('confirm-each');
-    await within(WAIT, cbp((cb) => ch.queueDeclare(queue, { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } }, cb)), 'declare');
-    await within(WAIT, cbp((cb) => ch.confirmDelivery(null, cb)), 'confirm.select');
+    await within(
+      WAIT,
+      cbp((cb) => ch.queueDeclare(queue, { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } }, cb)),
+      'declare',
+    );
+    await within(
+      WAIT,
+      cbp((cb) => ch.confirmDelivery(null, cb)),
+      'confirm.select',
+    );
     const outcome = (send: (onConfirm: (err: Error | null) => void) => void): Promise<Error | null> =>
       within(WAIT, new Promise<Error | null>((resolve) => send(resolve)), 'an onConfirm');
     const first = outcome((onConfirm) => ch.basicPublish('', queue, 'fits', {}, { onConfirm }));
@@ -105,7 +119,11 @@ describe('A first hour with coney against RabbitMQ', function () {
     expect(await third).to.be.instanceOf(UnroutableError);
     expect(await waited).to.be.instanceOf(NackError);
     expect(ch.unconfirmedDeliveryTags()).to.deep.equal([]);
-    const ok = await within(WAIT, cbp<spec.Queue.DeclareOk>((cb) => ch.queueDeclare(queue, { passive: true }, cb)), 'count');
+    const ok = await within(
+      WAIT,
+      cbp<spec.Queue.DeclareOk>((cb) => ch.queueDeclare(queue, { passive: true }, cb)),
+      'count',
+    );
     expect(ok.messageCount).to.equal(1);
   });
 

@@ -48,9 +48,7 @@ async function queueWithDeadLetters(ch: Channel): Promise<{ queue: string; dead:
   const queue = uniqueName('hardening');
   const dead = `${queue}.dead`;
   await call('declare dead', (cb) => ch.queueDeclare(dead, {}, cb));
-  await call('declare queue', (cb) =>
-    ch.queueDeclare(queue, { arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dead } }, cb),
-  );
+  await call('declare queue', (cb) => ch.queueDeclare(queue, { arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dead } }, cb));
   return { queue, dead };
 }
 
@@ -82,7 +80,11 @@ describe('Hardening against RabbitMQ', function () {
       await eventually(() => delivered > 0, WAIT, 'deliveries flowing');
       const reasons: Error[] = [];
       ch.addOnCloseCallback((_c, r) => reasons.push(r));
-      const err = await within(WAIT, new Promise<Error | null>((resolve) => ch.queueDeclare(uniqueName('missing'), { passive: true }, (e) => resolve(e))), 'passive declare');
+      const err = await within(
+        WAIT,
+        new Promise<Error | null>((resolve) => ch.queueDeclare(uniqueName('missing'), { passive: true }, (e) => resolve(e))),
+        'passive declare',
+      );
       expect(err).to.be.instanceOf(ChannelClosedByBroker);
       // frames for the closed channel may still arrive: give them a moment, then check the rest
       await new Promise((r) => setTimeout(r, 20));

@@ -129,14 +129,20 @@ describe('automatic recovery against RabbitMQ', function () {
     })();
     for (let i = 0; i < total; i++) {
       seqs.add(channel.nextPublishSeqNo);
-      const below = channel.basicPublish('', queue, Buffer.from(`m${i}`), { messageId: String(i), deliveryMode: 2 }, {
-        onConfirm: (err) => {
-          if (settled.has(i)) settledTwice.push(i);
-          settled.add(i);
-          if (err === null) acked.add(i);
-          else failures.push([i, err]);
+      const below = channel.basicPublish(
+        '',
+        queue,
+        Buffer.from(`m${i}`),
+        { messageId: String(i), deliveryMode: 2 },
+        {
+          onConfirm: (err) => {
+            if (settled.has(i)) settledTwice.push(i);
+            settled.add(i);
+            if (err === null) acked.add(i);
+            else failures.push([i, err]);
+          },
         },
-      });
+      );
       // let the socket work, keep at most 1,000 unanswered, and no segment ends before its cut
       if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
       if (!below || i - settled.size > 1000 || (i + 1) % (total / 10) === 0) {
@@ -201,7 +207,9 @@ describe('automatic recovery against RabbitMQ', function () {
       await sleep(10);
     }
     await eventually(() => received.size === total, 60000, `every message received (${received.size} of ${total})`);
-    console.log(`      ${cuts} cuts, ${log.recovered} recoveries, ${deliveries} deliveries for ${total} messages (${deliveries - total} redelivered)`);
+    console.log(
+      `      ${cuts} cuts, ${log.recovered} recoveries, ${deliveries} deliveries for ${total} messages (${deliveries - total} redelivered)`,
+    );
     expect(cuts).to.equal(5);
     expect(log.recovered).to.equal(5);
     expect([...channels]).to.deep.equal([channel]);
@@ -291,17 +299,20 @@ describe('automatic recovery against RabbitMQ', function () {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await within(
-      60000,
-      new Promise<number | null>((resolve) => child.once('exit', resolve)),
-      'the process exiting by itself',
-    ).catch((err: Error) => {
-      child.kill('SIGKILL');
-      throw new Error(`${err.message}; output:\n${out}`);
-    });
+    const code = await within(60000, new Promise<number | null>((resolve) => child.once('exit', resolve)), 'the process exiting by itself').catch(
+      (err: Error) => {
+        child.kill('SIGKILL');
+        throw new Error(`${err.message}; output:\n${out}`);
+      },
+    );
     const events = out.split('\n').filter((l) => l.startsWith('event '));
     expect(code, out).to.equal(0);
-    expect(events.slice(0, 4), out).to.deep.equal(['event recovering 1', 'event recovering 2', 'event recovering 3', 'event recoveryFailed RecoveryFailedError']);
+    expect(events.slice(0, 4), out).to.deep.equal([
+      'event recovering 1',
+      'event recovering 2',
+      'event recovering 3',
+      'event recoveryFailed RecoveryFailedError',
+    ]);
     // then every pending callback once, with the same error, and onClose last
     expect(events.slice(4, 7).sort(), out).to.deep.equal([
       'event channel-close RecoveryFailedError',

@@ -37,14 +37,25 @@ import {
 } from './support';
 
 const PROPERTY_NAMES = [
-  'contentType', 'contentEncoding', 'headers', 'deliveryMode', 'priority', 'correlationId', 'replyTo',
-  'expiration', 'messageId', 'timestamp', 'type', 'userId', 'appId', 'clusterId',
+  'contentType',
+  'contentEncoding',
+  'headers',
+  'deliveryMode',
+  'priority',
+  'correlationId',
+  'replyTo',
+  'expiration',
+  'messageId',
+  'timestamp',
+  'type',
+  'userId',
+  'appId',
+  'clusterId',
 ] as const;
 
 function messageCount(ch: Channel, queue: string): Promise<number> {
   return cbp<spec.Queue.DeclareOk>((cb) => ch.queueDeclare(queue, { passive: true }, cb)).then((ok) => ok.messageCount);
 }
-
 
 describe('interop: coney ↔ librabbitmq (amqp-tools) through RabbitMQ', function () {
   this.timeout(60000);
@@ -63,10 +74,7 @@ describe('interop: coney ↔ librabbitmq (amqp-tools) through RabbitMQ', functio
     try {
       const ch = await openChannel(c);
       await declareQueue(ch, q);
-      await publishConfirmed(ch, [
-        () => ch.basicPublish('', q, bodies[0], fullProperties(brokerUser())),
-        () => ch.basicPublish('', q, bodies[1]),
-      ]);
+      await publishConfirmed(ch, [() => ch.basicPublish('', q, bodies[0], fullProperties(brokerUser())), () => ch.basicPublish('', q, bodies[1])]);
       expect(await messageCount(ch, q)).to.equal(2);
 
       // -c 2: stop after two messages; `cat` gets each body on stdin, in order
@@ -119,17 +127,27 @@ describe('interop: coney ↔ librabbitmq (amqp-tools) through RabbitMQ', functio
         'amqp-publish',
         [
           ...amqpToolsConnectionArgs(),
-          '-e', '',
-          '-r', q,
-          '-C', 'application/json; charset=utf-8',
-          '-E', 'identity',
+          '-e',
+          '',
+          '-r',
+          q,
+          '-C',
+          'application/json; charset=utf-8',
+          '-E',
+          'identity',
           '-p',
-          '-t', 'reply.to.amqp-tools',
-          '-H', 'x-interop: hello',
-          '-H', 'x-colon: a: b',
-          '-H', 'x-unicode: héllo ✓',
-          '-H', 'x-nospace:tight',
-          '-b', body,
+          '-t',
+          'reply.to.amqp-tools',
+          '-H',
+          'x-interop: hello',
+          '-H',
+          'x-colon: a: b',
+          '-H',
+          'x-unicode: héllo ✓',
+          '-H',
+          'x-nospace:tight',
+          '-b',
+          body,
         ],
         { timeoutMs: 20000 },
       );
@@ -143,7 +161,7 @@ describe('interop: coney ↔ librabbitmq (amqp-tools) through RabbitMQ', functio
             await new Promise((res) => setTimeout(res, 50));
           }
         })(),
-        "the message from amqp-publish",
+        'the message from amqp-publish',
       );
       expect(m.body.toString('utf8')).to.equal(body);
       const p = m.properties;
@@ -175,10 +193,15 @@ describe('interop: coney ↔ librabbitmq (amqp-tools) through RabbitMQ', functio
       const ch = await openChannel(c);
       await declareQueue(ch, q);
       await cbp((cb) =>
-        ch.basicConsume(q, (chan, method, properties, b) => {
-          received.push({ properties, body: b });
-          chan.basicAck(method.deliveryTag);
-        }, {}, cb),
+        ch.basicConsume(
+          q,
+          (chan, method, properties, b) => {
+            received.push({ properties, body: b });
+            chan.basicAck(method.deliveryTag);
+          },
+          {},
+          cb,
+        ),
       );
       const binary = Buffer.concat([ALL_BYTES, Buffer.from(ALL_BYTES).reverse()]);
       const r1 = await run('amqp-publish', [...amqpToolsConnectionArgs(), '-r', q], { timeoutMs: 20000, input: binary });

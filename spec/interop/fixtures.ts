@@ -14,8 +14,10 @@ export const PIKA_BUG = {
   f: "pika 1.2.0 bug, pika/data.py:256-258: field type 'f' (float32) is decoded as long(value) (an int): the fraction is dropped",
   d: "pika 1.2.0 bug, pika/data.py:261-263: field type 'd' (float64) is decoded as long(value) (an int): the fraction is dropped",
   nan: "pika 1.2.0 bug, pika/data.py:261-263 (and 256-258 for 'f'): long(value) raises ValueError for NaN and OverflowError for ±Infinity, so pika.data.decode_table fails on such a table",
-  floatEncode: "pika 1.2.0 limitation, pika/data.py:98-172: encode_value has no branch for float, so a float header raises UnsupportedAMQPFieldException (line 172): pika cannot send 'f' or 'd' at all",
-  decimalScale: "pika 1.2.0 quirk, pika/data.py:144: encode_value calls Decimal.normalize() first, so trailing zeros (the scale) are dropped: Decimal('1.50') goes out as places=1 value=15",
+  floatEncode:
+    "pika 1.2.0 limitation, pika/data.py:98-172: encode_value has no branch for float, so a float header raises UnsupportedAMQPFieldException (line 172): pika cannot send 'f' or 'd' at all",
+  decimalScale:
+    "pika 1.2.0 quirk, pika/data.py:144: encode_value calls Decimal.normalize() first, so trailing zeros (the scale) are dropped: Decimal('1.50') goes out as places=1 value=15",
 };
 
 export const U64 = 2n ** 64n;
@@ -57,18 +59,48 @@ export const CASES: Case[] = [
   { key: 'int32_max', value: Typed.int32(2147483647), wire: 'I:2147483647', hex: '497fffffff' },
   { key: 'uint32_max', value: Typed.uint32(4294967295), wire: 'i:4294967295', hex: '69ffffffff' },
   { key: 'int64_small', value: Typed.int64(5), wire: 'l:5', hex: '6c0000000000000005' },
-  { key: 'int64_negative', value: Typed.int64(-5), wire: 'l:-5', hex: '6cfffffffffffffffb', bug: { text: PIKA_BUG.l, pika: { $int: String(U64 - 5n) } } },
+  {
+    key: 'int64_negative',
+    value: Typed.int64(-5),
+    wire: 'l:-5',
+    hex: '6cfffffffffffffffb',
+    bug: { text: PIKA_BUG.l, pika: { $int: String(U64 - 5n) } },
+  },
   { key: 'number_small', value: 42, wire: 'I:42', hex: '490000002a' },
   { key: 'number_negative', value: -42, wire: 'I:-42', hex: '49ffffffd6' },
   { key: 'number_zero', value: 0, wire: 'I:0', hex: '4900000000' },
   { key: 'number_beyond_int32', value: 2147483648, wire: 'l:2147483648', hex: '6c0000000080000000' },
-  { key: 'number_below_int32', value: -2147483649, wire: 'l:-2147483649', hex: '6cffffffff7fffffff', bug: { text: PIKA_BUG.l, pika: { $int: String(U64 - 2147483649n) } } },
+  {
+    key: 'number_below_int32',
+    value: -2147483649,
+    wire: 'l:-2147483649',
+    hex: '6cffffffff7fffffff',
+    bug: { text: PIKA_BUG.l, pika: { $int: String(U64 - 2147483649n) } },
+  },
   { key: 'number_max_safe', value: Number.MAX_SAFE_INTEGER, wire: 'l:9007199254740991', hex: '6c001fffffffffffff' },
-  { key: 'number_min_safe', value: Number.MIN_SAFE_INTEGER, wire: 'l:-9007199254740991', hex: '6cffe0000000000001', bug: { text: PIKA_BUG.l, pika: { $int: String(U64 - 9007199254740991n) } } },
+  {
+    key: 'number_min_safe',
+    value: Number.MIN_SAFE_INTEGER,
+    wire: 'l:-9007199254740991',
+    hex: '6cffe0000000000001',
+    bug: { text: PIKA_BUG.l, pika: { $int: String(U64 - 9007199254740991n) } },
+  },
   { key: 'bigint_2_53_plus_1', value: 9007199254740993n, wire: 'l:9007199254740993', hex: '6c0020000000000001' },
   { key: 'bigint_int64_max', value: 9223372036854775807n, wire: 'l:9223372036854775807', hex: '6c7fffffffffffffff' },
-  { key: 'bigint_int64_min_plus_1', value: -9223372036854775807n, wire: 'l:-9223372036854775807', hex: '6c8000000000000001', bug: { text: PIKA_BUG.l, pika: { $int: '9223372036854775809' } } },
-  { key: 'bigint_int64_min', value: -9223372036854775808n, wire: 'l:-9223372036854775808', hex: '6c8000000000000000', bug: { text: PIKA_BUG.l, pika: { $int: '9223372036854775808' } } },
+  {
+    key: 'bigint_int64_min_plus_1',
+    value: -9223372036854775807n,
+    wire: 'l:-9223372036854775807',
+    hex: '6c8000000000000001',
+    bug: { text: PIKA_BUG.l, pika: { $int: '9223372036854775809' } },
+  },
+  {
+    key: 'bigint_int64_min',
+    value: -9223372036854775808n,
+    wire: 'l:-9223372036854775808',
+    hex: '6c8000000000000000',
+    bug: { text: PIKA_BUG.l, pika: { $int: '9223372036854775808' } },
+  },
   { key: 'float32', value: Typed.float(1.5), wire: 'f:1.5', hex: '663fc00000', bug: { text: PIKA_BUG.f, pika: { $int: '1' } } },
   { key: 'float32_negative', value: Typed.float(-0.25), wire: 'f:-0.25', hex: '66be800000', bug: { text: PIKA_BUG.f, pika: { $int: '0' } } },
   { key: 'float32_integral', value: Typed.float(-3), wire: 'f:-3', hex: '66c0400000', bug: { text: PIKA_BUG.f, pika: { $int: '-3' } } },
@@ -100,7 +132,10 @@ export const CASES: Case[] = [
   },
   {
     key: 'array_of_tables',
-    value: [{ name: 'a', n: 1 }, { name: 'b', inner: [{ x: Buffer.from([0xff]) }] }],
+    value: [
+      { name: 'a', n: 1 },
+      { name: 'b', inner: [{ x: Buffer.from([0xff]) }] },
+    ],
     wire: 'A[F{name=S:"a",n=I:1},F{name=S:"b",inner=A[F{x=x:ff}]}]',
   },
   {
@@ -136,4 +171,3 @@ export function fullProperties(user: string): BasicPropertiesInit {
     clusterId: 'cluster-α',
   };
 }
-

@@ -89,13 +89,39 @@ function expectedPikaProperties(user: string): Record<string, J> {
 }
 
 const NO_PIKA_PROPERTIES: Record<string, J> = Object.fromEntries(
-  ['content_type', 'content_encoding', 'headers', 'delivery_mode', 'priority', 'correlation_id', 'reply_to',
-    'expiration', 'message_id', 'timestamp', 'type', 'user_id', 'app_id', 'cluster_id'].map((n) => [n, null]),
+  [
+    'content_type',
+    'content_encoding',
+    'headers',
+    'delivery_mode',
+    'priority',
+    'correlation_id',
+    'reply_to',
+    'expiration',
+    'message_id',
+    'timestamp',
+    'type',
+    'user_id',
+    'app_id',
+    'cluster_id',
+  ].map((n) => [n, null]),
 );
 
 const PROPERTY_NAMES = [
-  'contentType', 'contentEncoding', 'headers', 'deliveryMode', 'priority', 'correlationId', 'replyTo',
-  'expiration', 'messageId', 'timestamp', 'type', 'userId', 'appId', 'clusterId',
+  'contentType',
+  'contentEncoding',
+  'headers',
+  'deliveryMode',
+  'priority',
+  'correlationId',
+  'replyTo',
+  'expiration',
+  'messageId',
+  'timestamp',
+  'type',
+  'userId',
+  'appId',
+  'clusterId',
 ] as const;
 
 interface PikaMessage {
@@ -124,7 +150,6 @@ async function pikaConsume(queue: string, count: number): Promise<{ code: number
   }
   return { code: r.code, doc, describe };
 }
-
 
 function getAll(ch: Channel, queue: string, n: number): Promise<GetMessage[]> {
   return within(
@@ -166,7 +191,12 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
       Buffer.alloc(0),
       Buffer.from(Array.from({ length: 300000 }, (_, i) => (i * 7 + 3) & 0xff)), // several body frames
     ];
-    const props: Array<BasicPropertiesInit | undefined> = [fullProperties(user), undefined, { contentType: 'text/plain', headers: {} }, { messageId: 'big' }];
+    const props: Array<BasicPropertiesInit | undefined> = [
+      fullProperties(user),
+      undefined,
+      { contentType: 'text/plain', headers: {} },
+      { messageId: 'big' },
+    ];
 
     // publish through a tapped coney connection to a fanout exchange: one copy for pika, one for coney
     const { connection, tap } = await openTappedConnection();
@@ -227,20 +257,30 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
       if (c.bug) {
         // Not loosened: the bytes pika received are the correct encoding (checked just above);
         // pika turns them into exactly this wrong value.
-        expect(ph[c.key], `header '${c.key}': ${c.bug.text} (pika ${doc.pika_version}). pika read ${raw.hex} as ${JSON.stringify(ph[c.key])}; correct: ${JSON.stringify(correct)}. If this fails, pika may have fixed the bug: check its decoded value against ${JSON.stringify(correct)}`).to.deep.equal(c.bug.pika);
+        expect(
+          ph[c.key],
+          `header '${c.key}': ${c.bug.text} (pika ${doc.pika_version}). pika read ${raw.hex} as ${JSON.stringify(ph[c.key])}; correct: ${JSON.stringify(correct)}. If this fails, pika may have fixed the bug: check its decoded value against ${JSON.stringify(correct)}`,
+        ).to.deep.equal(c.bug.pika);
         expect(c.bug.pika, `header '${c.key}': the bug changes the value`).not.to.deep.equal(correct);
       } else {
         expect(ph[c.key], `header '${c.key}' as pika decoded it (wire ${raw.hex})`).to.deep.equal(correct);
       }
     }
     expect(doc.messages[1].properties, 'message without properties').to.deep.equal(NO_PIKA_PROPERTIES);
-    expect(doc.messages[2].properties, 'content-type + empty headers').to.deep.equal({ ...NO_PIKA_PROPERTIES, content_type: 'text/plain', headers: {} });
+    expect(doc.messages[2].properties, 'content-type + empty headers').to.deep.equal({
+      ...NO_PIKA_PROPERTIES,
+      content_type: 'text/plain',
+      headers: {},
+    });
     expect(doc.messages[3].properties).to.deep.equal({ ...NO_PIKA_PROPERTIES, message_id: 'big' });
     expect(pikaVersion).to.equal(doc.pika_version);
 
     // coney's own copy (basic.get on the second queue): the same bytes back, decoded losslessly
     const gotRaw = contentHeaders(tap.inbound);
-    expect(gotRaw.map((b) => b.toString('hex')), 'content headers coney read back').to.deep.equal(sentRaw.map((b) => b.toString('hex')));
+    expect(
+      gotRaw.map((b) => b.toString('hex')),
+      'content headers coney read back',
+    ).to.deep.equal(sentRaw.map((b) => b.toString('hex')));
     coneyGot.forEach((m, i) => expect(m.body.equals(bodies[i]), `coney's copy of body ${i}`).to.equal(true));
     const back = coneyGot[0].properties;
     const fp = fullProperties(user);
@@ -297,7 +337,7 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
     expect(results[2].error, PIKA_BUG.nan).to.equal('OverflowError: cannot convert float infinity to integer');
   });
 
-  it('pika → coney: what pika says it sent, value by value; the bytes on the wire are pika\'s own encoding', async function () {
+  it("pika → coney: what pika says it sent, value by value; the bytes on the wire are pika's own encoding", async function () {
     await requirePika();
     const user = brokerUser();
     const q = uniqueName('interop-p2c');
@@ -310,10 +350,15 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
       const ch = await openChannel(connection);
       await declareQueue(ch, q);
       await cbp((cb) =>
-        ch.basicConsume(q, (c, method, properties, body) => {
-          received.push({ method, properties, body });
-          c.basicAck(method.deliveryTag);
-        }, {}, cb),
+        ch.basicConsume(
+          q,
+          (c, method, properties, body) => {
+            received.push({ method, properties, body });
+            c.basicAck(method.deliveryTag);
+          },
+          {},
+          cb,
+        ),
       );
       r = await run(PYTHON, [script('pika_publish.py'), amqpUrl(), q], { timeoutMs: 45000 });
       expect(r.code, describeRun('pika_publish.py', r)).to.equal(0);
@@ -372,7 +417,9 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
         expect(got[key], `header '${key}': ${PIKA_BUG.decimalScale}; coney decodes what is on the wire`).to.deep.equal(new Decimal(15, 1));
         continue;
       }
-      expect(got[key], `header '${key}' (sent ${JSON.stringify(sentHeaders[key])}, wire ${wire[key].hex})`).to.deep.equal(coneyView(sentHeaders[key]));
+      expect(got[key], `header '${key}' (sent ${JSON.stringify(sentHeaders[key])}, wire ${wire[key].hex})`).to.deep.equal(
+        coneyView(sentHeaders[key]),
+      );
     }
     // pika's integer encoding (data.py:131-142): 'I' when it fits int32, else 'l'; pika.compat.long forces 'l'
     expect(sig(wire['int32_max'])).to.equal('I:2147483647');
@@ -396,7 +443,7 @@ describe('interop: coney ↔ pika 1.2 through RabbitMQ', function () {
     const unsupported = Object.fromEntries(doc.unsupported.map((u) => [u.what, u]));
     expect(unsupported['float'].error, PIKA_BUG.floatEncode).to.match(/^UnsupportedAMQPFieldException/);
     expect(unsupported['float_integral'].error, PIKA_BUG.floatEncode).to.match(/^UnsupportedAMQPFieldException/);
-    expect(unsupported['int_2_64'].error, 'beyond int64: struct.error (no uint64 in RabbitMQ\'s table)').to.match(/^error: /);
+    expect(unsupported['int_2_64'].error, "beyond int64: struct.error (no uint64 in RabbitMQ's table)").to.match(/^error: /);
     expect(unsupported['int_below_int64'].error).to.match(/^error: /);
   });
 });

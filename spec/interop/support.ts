@@ -7,17 +7,7 @@
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import {
-  type Channel,
-  Decimal,
-  type FieldValue,
-  PlainCredentials,
-  SelectConnection,
-  StreamIOLoop,
-  TypedValue,
-  URLParameters,
-  spec,
-} from '../../lib';
+import { type Channel, Decimal, type FieldValue, PlainCredentials, SelectConnection, StreamIOLoop, TypedValue, URLParameters, spec } from '../../lib';
 import { amqpUrl } from '../support/broker';
 import { cbp, openConnection, within } from '../support/callbacks';
 
@@ -104,7 +94,9 @@ export function requirePika(): Promise<string> {
     try {
       r = await run(PYTHON, ['-c', 'import pika, sys; sys.stdout.write(pika.__version__)'], { timeoutMs: 20000 });
     } catch (e) {
-      throw new Error(`${PYTHON} cannot be run (${(e as Error).message}); the pika interop specs need Debian's python3 with python3-pika: ${install}`);
+      throw new Error(
+        `${PYTHON} cannot be run (${(e as Error).message}); the pika interop specs need Debian's python3 with python3-pika: ${install}`,
+      );
     }
     if (r.code !== 0) {
       throw new Error(`python3-pika is not installed for ${PYTHON} (import pika failed: ${r.stderr.trim()}); ${install}`);
@@ -137,13 +129,7 @@ export function requireAmqpTools(): Promise<void> {
 export function amqpToolsConnectionArgs(): string[] {
   const p = new URLParameters(amqpUrl());
   const creds = plainCredentials(p);
-  return [
-    '--server', p.host,
-    '--port', String(p.port),
-    '--vhost', p.virtualHost,
-    '--username', creds.username!,
-    '--password', creds.password!,
-  ];
+  return ['--server', p.host, '--port', String(p.port), '--vhost', p.virtualHost, '--username', creds.username!, '--password', creds.password!];
 }
 
 /** The broker login (RabbitMQ checks the user-id property against it). */
@@ -243,8 +229,20 @@ export function rawProperties(b: Buffer): RawProperties {
     return s;
   };
   const names = [
-    'contentType', 'contentEncoding', 'headers', 'deliveryMode', 'priority', 'correlationId', 'replyTo',
-    'expiration', 'messageId', 'timestamp', 'type', 'userId', 'appId', 'clusterId',
+    'contentType',
+    'contentEncoding',
+    'headers',
+    'deliveryMode',
+    'priority',
+    'correlationId',
+    'replyTo',
+    'expiration',
+    'messageId',
+    'timestamp',
+    'type',
+    'userId',
+    'appId',
+    'clusterId',
   ];
   names.forEach((name, i) => {
     if (!(flags & (1 << (15 - i)))) return;
@@ -378,7 +376,9 @@ export function sig(t: Tagged): string {
     case 'A':
       return `A[${(v as Tagged[]).map(sig).join(',')}]`;
     case 'F':
-      return `F{${Object.entries(v as { [key: string]: Tagged }).map(([k, x]) => `${k}=${sig(x)}`).join(',')}}`;
+      return `F{${Object.entries(v as { [key: string]: Tagged })
+        .map(([k, x]) => `${k}=${sig(x)}`)
+        .join(',')}}`;
     default:
       return `${t.tag}:${v as string}`;
   }
@@ -405,7 +405,13 @@ export function pikaView(v: FieldValue): J {
   if (v instanceof TypedValue) {
     const x = v.value as FieldValue;
     switch (v.type) {
-      case 'b': case 'B': case 's': case 'u': case 'I': case 'i': case 'l': // prettier-ignore
+      case 'b':
+      case 'B':
+      case 's':
+      case 'u':
+      case 'I':
+      case 'i':
+      case 'l': // prettier-ignore
         return { $int: (x as number | bigint).toString() };
       case 'f':
         return floatJson(Math.fround(x as number));
@@ -441,7 +447,8 @@ export function coneyView(j: J): FieldValue {
     const n = BigInt(o['$int'] as string);
     return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
   }
-  if ('$float' in o) return typeof o['$float'] === 'number' ? o['$float'] : Number(String(o['$float']).replace('inf', 'Infinity').replace('nan', 'NaN'));
+  if ('$float' in o)
+    return typeof o['$float'] === 'number' ? o['$float'] : Number(String(o['$float']).replace('inf', 'Infinity').replace('nan', 'NaN'));
   if ('$decimal' in o) return parseDecimal(o['$decimal'] as string);
   if ('$datetime' in o) return new Date((o['$datetime'] as number) * 1000);
   if ('$bytes' in o) return Buffer.from(o['$bytes'] as string, 'base64');

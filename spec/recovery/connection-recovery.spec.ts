@@ -66,7 +66,11 @@ describe('connection recovery (virtual loop)', () => {
     ch.basicPublish('', 'q', 'one', {}, { onConfirm: (e) => acked.push(e) });
     s.loop.runUntilIdle();
     const first = s.broker.session;
-    first.sendContent(ch.channelNumber, new spec.Basic.Deliver({ consumerTag: 'c1', deliveryTag: 1, exchange: '', routingKey: 'q' }), Buffer.from('a'));
+    first.sendContent(
+      ch.channelNumber,
+      new spec.Basic.Deliver({ consumerTag: 'c1', deliveryTag: 1, exchange: '', routingKey: 'q' }),
+      Buffer.from('a'),
+    );
     s.loop.runUntilIdle();
     cut(s);
     expect(s.connection.isRecovering).to.equal(true);
@@ -105,7 +109,10 @@ describe('connection recovery (virtual loop)', () => {
     expect(deliveries).to.deep.equal([1, 2]);
     ch.basicAck(2);
     s.loop.runUntilIdle();
-    expect(second.sent(spec.Basic.Ack).map((m) => m.deliveryTag), 'the broker gets its own tag').to.deep.equal([1]);
+    expect(
+      second.sent(spec.Basic.Ack).map((m) => m.deliveryTag),
+      'the broker gets its own tag',
+    ).to.deep.equal([1]);
   });
 
   it('waits a jittered, capped exponential backoff between rounds (full jitter) in virtual time', () => {

@@ -10,7 +10,12 @@ describe('recovery options', () => {
     expect(recoverySettings(false)).to.equal(null);
     const s = recoverySettings(true)!;
     expect([s.initialDelay, s.maxDelay, s.maxAttempts, s.topology, s.consumers, s.republish]).to.deep.equal([0.5, 30, Infinity, true, true, true]);
-    expect(s.onEntityError({ kind: 'exchange', name: 'x', type: 'direct', options: { durable: true, autoDelete: false, internal: false, arguments: {} } }, new Error())).to.equal('abort');
+    expect(
+      s.onEntityError(
+        { kind: 'exchange', name: 'x', type: 'direct', options: { durable: true, autoDelete: false, internal: false, arguments: {} } },
+        new Error(),
+      ),
+    ).to.equal('abort');
   });
 
   it('keeps what the application set and fills in the rest', () => {
@@ -28,7 +33,9 @@ describe('recovery options', () => {
     expect(invalidMessage(() => recoverySettings({ maxAttempts: 1.5 }))).to.match(/maxAttempts/);
     expect(invalidMessage(() => recoverySettings({ topology: 'yes' }))).to.match(/topology must be a boolean/);
     expect(invalidMessage(() => recoverySettings({ filter: 'all' }))).to.match(/filter must be a function/);
-    expect(invalidMessage(() => recoverySettings({ initialDelay: 5, maxDelay: 1 }))).to.match(/maxDelay \(1 s\) must not be below initialDelay \(5 s\)/);
+    expect(invalidMessage(() => recoverySettings({ initialDelay: 5, maxDelay: 1 }))).to.match(
+      /maxDelay \(1 s\) must not be below initialDelay \(5 s\)/,
+    );
     expect(() => recoverySettings('on')).to.throw(InvalidArgumentError, /recovery: options must be an object/);
   });
 });

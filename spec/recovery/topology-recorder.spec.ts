@@ -22,11 +22,17 @@ describe('TopologyRecorder', () => {
       serverNamed: false,
       options: { durable: true, exclusive: false, autoDelete: false, arguments: { 'x-max-length': 10 } },
     });
-    expect(entities[2]).to.deep.include({ destinationKind: 'queue', destination: 'q', source: 'x', routingKey: 'k', arguments: { 'x-match': 'all' } });
+    expect(entities[2]).to.deep.include({
+      destinationKind: 'queue',
+      destination: 'q',
+      source: 'x',
+      routingKey: 'k',
+      arguments: { 'x-match': 'all' },
+    });
     expect(entities[3]).to.deep.include({ destinationKind: 'exchange', destination: 'x2', source: 'x' });
   });
 
-  it('records nothing for passive declares, the broker\'s own exchanges, or a noWait server-named queue', () => {
+  it("records nothing for passive declares, the broker's own exchanges, or a noWait server-named queue", () => {
     const r = new TopologyRecorder();
     r.onTopology(new spec.Exchange.Declare({ exchange: 'x', passive: true }), new spec.Exchange.DeclareOk());
     r.onTopology(new spec.Exchange.Declare({ exchange: 'amq.topic', type: 'topic', durable: true }), new spec.Exchange.DeclareOk());

@@ -46,9 +46,7 @@ export function brokerParameters(overrides: ConnectionParametersOptions = {}): C
 }
 
 /** Opens a SelectConnection to the test broker; resolves once open. */
-export function openConnection(
-  options: Omit<SelectConnectionOptions, 'onOpen' | 'onOpenError'> = {},
-): Promise<SelectConnection> {
+export function openConnection(options: Omit<SelectConnectionOptions, 'onOpen' | 'onOpenError'> = {}): Promise<SelectConnection> {
   return within(
     20000,
     new Promise<SelectConnection>((resolve, reject) => {
@@ -95,7 +93,11 @@ export async function cleanUp(queues: string[], exchanges: string[] = []): Promi
   const remove = async (what: string, del: (ch: Channel, cb: (err: Error | null) => void) => void): Promise<void> => {
     const ch = await within(10000, openChannel(connection), `opening a channel for ${what}`);
     try {
-      await within(10000, cbp((cb) => del(ch, cb)), what);
+      await within(
+        10000,
+        cbp((cb) => del(ch, cb)),
+        what,
+      );
     } catch (err) {
       if (!(err instanceof ChannelClosedByBroker)) throw err;
     }

@@ -146,7 +146,8 @@ export class FakeSession {
       this.peer.end();
     } else if (m instanceof spec.Channel.Open) reply(new spec.Channel.OpenOk());
     else if (m instanceof spec.Channel.Close) reply(new spec.Channel.CloseOk());
-    else if (m instanceof spec.Queue.Declare) reply(new spec.Queue.DeclareOk({ queue: m.queue || 'amq.gen-fake', messageCount: 0, consumerCount: 0 }));
+    else if (m instanceof spec.Queue.Declare)
+      reply(new spec.Queue.DeclareOk({ queue: m.queue || 'amq.gen-fake', messageCount: 0, consumerCount: 0 }));
     else if (m instanceof spec.Queue.Bind) reply(new spec.Queue.BindOk());
     else if (m instanceof spec.Exchange.Declare) reply(new spec.Exchange.DeclareOk());
     else if (m instanceof spec.Basic.Qos) reply(new spec.Basic.QosOk());
@@ -168,12 +169,9 @@ export class FakeBroker {
     readonly loop: VirtualIOLoop,
     readonly options: FakeBrokerOptions = {},
   ) {
-    this.stopListening = loop.listen(
-      options.host ?? 'fake-broker',
-      options.port ?? 5672,
-      (peer) => this.sessions.push(new FakeSession(this, peer)),
-      { acceptDelay: options.acceptDelay ?? 0 },
-    );
+    this.stopListening = loop.listen(options.host ?? 'fake-broker', options.port ?? 5672, (peer) => this.sessions.push(new FakeSession(this, peer)), {
+      acceptDelay: options.acceptDelay ?? 0,
+    });
   }
 
   /** The newest session. */

@@ -15,12 +15,7 @@ export function sleep(ms: number): Promise<void> {
  * the time is up, and also when an async predicate has not settled by then.
  * What the predicate throws (or rejects with) is passed on.
  */
-export async function eventually(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-  intervalMs = 20,
-): Promise<void> {
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const timedOut = (): Error => new Error(`${what}: not true within ${timeoutMs} ms`);
   for (;;) {

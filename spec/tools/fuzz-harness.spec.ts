@@ -79,10 +79,15 @@ describe('fuzz harness (tools/fuzz)', () => {
     const guard = new AllocGuard();
     guard.install();
     try {
-      const target: Target = { name: 'alloc', description: '', share: 1, run: (ctx) => {
-        ctx.limitAllocations(1000);
-        Buffer.allocUnsafe(2000);
-      } };
+      const target: Target = {
+        name: 'alloc',
+        description: '',
+        share: 1,
+        run: (ctx) => {
+          ctx.limitAllocations(1000);
+          Buffer.allocUnsafe(2000);
+        },
+      };
       const failures: Failure[] = [];
       runTarget(target, { seed: 1, inputs: 2, guard, onFailure: (f) => failures.push(f) });
       expect(failures.map((f) => f.kind)).to.deep.equal(['alloc', 'alloc']);

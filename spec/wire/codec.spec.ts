@@ -23,9 +23,7 @@ describe('wire/codec: Writer', () => {
     w.longstr('\u20ac'.repeat(30)); // 90 bytes of UTF-8
     w.timestamp(new Date(1700000000999));
     w.bytes(Buffer.from('ff', 'hex'));
-    expect(bytes(w)).to.equal(
-      '0368c3a9' + '00000003616263' + '000000020001' + '0000005a' + 'e282ac'.repeat(30) + '000000006553f100' + 'ff',
-    );
+    expect(bytes(w)).to.equal('0368c3a9' + '00000003616263' + '000000020001' + '0000005a' + 'e282ac'.repeat(30) + '000000006553f100' + 'ff');
   });
 
   it('grows by reallocating and keeps what was written', () => {
@@ -65,7 +63,10 @@ describe('wire/codec: checkShortstr (the one short-string check)', () => {
     expect(() => checkShortstr('', 'queue')).not.to.throw();
     expect(() => checkShortstr('q'.repeat(255), 'queue')).not.to.throw();
     expect(() => checkShortstr('\u00e9'.repeat(127), 'queue')).not.to.throw(); // 254 bytes
-    expect(() => checkShortstr('\u00e9'.repeat(128), 'queue')).to.throw(InvalidArgumentError, 'queue is 256 bytes of UTF-8; a shortstr holds at most 255');
+    expect(() => checkShortstr('\u00e9'.repeat(128), 'queue')).to.throw(
+      InvalidArgumentError,
+      'queue is 256 bytes of UTF-8; a shortstr holds at most 255',
+    );
   });
 
   it('names the value in its messages, and rejects what is not a string', () => {

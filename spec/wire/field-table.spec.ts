@@ -311,7 +311,6 @@ describe('wire/field-table', () => {
   });
 
   describe('nesting depth is bounded in both directions (property test)', () => {
-
     /** `levels` containers (tables, arrays, typed ones, mixed at random) inside the top table's key 'k'. */
     function nested(levels: number, rnd: () => number): FieldTable {
       let v: FieldValue = rnd() < 0.5 ? 'leaf' : 42;

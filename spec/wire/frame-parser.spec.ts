@@ -10,7 +10,7 @@ import { prng } from '../support/prng';
 /** A stream of many frames of every kind, including multi-frame bodies. */
 function buildStream(): Buffer {
   const fw = new FrameWriter(1024);
-  fw.writeMethod(0, new spec.Connection.Start({ serverProperties: { product: 'RabbitMQ', capabilities: { 'publisher_confirms': true } } }));
+  fw.writeMethod(0, new spec.Connection.Start({ serverProperties: { product: 'RabbitMQ', capabilities: { publisher_confirms: true } } }));
   fw.writeMethod(0, new spec.Connection.Tune({ channelMax: 2047, frameMax: 131072, heartbeat: 60 }));
   fw.writeHeartbeat();
   const random = prng(42);
@@ -83,7 +83,8 @@ function parseWithHandler(chunks: Buffer[], frameMax = 0): unknown[] {
         if (at === lastPieceChunk) expect.fail(`two pieces of one body frame from chunk ${at}`);
         lastPieceChunk = at;
       }
-      if (expectRest >= 0 && payload.length + rest !== expectRest) expect.fail(`rest ${rest} after ${payload.length} bytes, expected ${expectRest - payload.length}`);
+      if (expectRest >= 0 && payload.length + rest !== expectRest)
+        expect.fail(`rest ${rest} after ${payload.length} bytes, expected ${expectRest - payload.length}`);
       pieces.push(payload);
       if (rest > 0) {
         expectRest = rest;
@@ -137,7 +138,7 @@ describe('wire/frame-parser', () => {
       const random = prng(seed);
       const chunks: Buffer[] = [];
       const maxChunk = [2, 8, 64, 700, 5000, 70000][seed % 6];
-      for (let off = 0; off < stream.length; ) {
+      for (let off = 0; off < stream.length;) {
         const n = 1 + Math.floor(random() * maxChunk);
         chunks.push(stream.subarray(off, off + n));
         off += n;
@@ -176,7 +177,10 @@ describe('wire/frame-parser', () => {
     expect(parseChunks(oneByOne)).to.deep.equal([{ type: 0, major: 1, minor: 0, revision: 0 }]);
     // after a complete frame
     const hb = Buffer.from('080000000000' + '00ce', 'hex');
-    expect(parseChunks([Buffer.concat([hb, header])])).to.deep.equal([{ type: 8, channel: 0 }, { type: 0, major: 0, minor: 9, revision: 1 }]);
+    expect(parseChunks([Buffer.concat([hb, header])])).to.deep.equal([
+      { type: 8, channel: 0 },
+      { type: 0, major: 0, minor: 9, revision: 1 },
+    ]);
     const p = new FrameParser();
     expect(() => p.push(Buffer.from('AMQX\x00\x00\x09\x01', 'latin1'), () => {})).to.throw(FrameError, /not an 'AMQP' protocol header/);
   });
@@ -252,7 +256,13 @@ describe('wire/frame-parser', () => {
       streamed.maxMessageSize = 1000;
       const pieces: number[] = [];
       const body = Buffer.concat([hex('03 0001 000007d0'), Buffer.alloc(2000), hex('ce')]);
-      streamed.push(body, { onMethod() {}, onHeader() {}, onBody: (_c, piece) => void pieces.push(piece.length), onHeartbeat() {}, onProtocolHeader() {} });
+      streamed.push(body, {
+        onMethod() {},
+        onHeader() {},
+        onBody: (_c, piece) => void pieces.push(piece.length),
+        onHeartbeat() {},
+        onProtocolHeader() {},
+      });
       expect(pieces).to.deep.equal([2000]);
       // frame-max still applies when it is the smaller limit
       const q = new FrameParser();
@@ -293,11 +303,7 @@ describe('wire/frame-parser', () => {
     };
     const p = new FrameParser();
     p.push(Buffer.concat([header, body, ack]), h);
-    expect(seen).to.deep.equal([
-      "bad 1 3 FrameError: unknown field table type tag 'Z' (0x5a) at offset 27",
-      'body abc',
-      'basic.ack',
-    ]);
+    expect(seen).to.deep.equal(["bad 1 3 FrameError: unknown field table type tag 'Z' (0x5a) at offset 27", 'body abc', 'basic.ack']);
     // without onBadHeader, the parser fails as before
     const q = new FrameParser();
     expect(() => q.push(header, () => {})).to.throw(FrameError, /unknown field table type tag 'Z'/);
@@ -332,7 +338,7 @@ describe('wire/frame-parser', () => {
         const random = prng(1000 + seed);
         const chunks: Buffer[] = [];
         const maxChunk = [2, 8, 64, 700, 5000, 70000][seed % 6];
-        for (let off = 0; off < stream.length; ) {
+        for (let off = 0; off < stream.length;) {
           const n = 1 + Math.floor(random() * maxChunk);
           // separate buffers, as socket reads give them
           chunks.push(Buffer.from(stream.subarray(off, off + n)));
@@ -379,7 +385,10 @@ describe('wire/frame-parser', () => {
       let p = new FrameParser();
       p.push(Buffer.concat([head, payload]), { ...ignore, onBody });
       expect(calls).to.deep.equal([]);
-      expect(() => p.push(Buffer.from([0xff]), { ...ignore, onBody })).to.throw(FrameError, /bad frame end octet 0xff .* type 3 with a 10-byte payload/);
+      expect(() => p.push(Buffer.from([0xff]), { ...ignore, onBody })).to.throw(
+        FrameError,
+        /bad frame end octet 0xff .* type 3 with a 10-byte payload/,
+      );
       expect(calls).to.deep.equal([]);
       // the same with a good end octet
       p = new FrameParser();
@@ -391,7 +400,10 @@ describe('wire/frame-parser', () => {
       p = new FrameParser();
       p.push(Buffer.concat([head, payload.subarray(0, 4)]), { ...ignore, onBody });
       expect(calls).to.deep.equal([['0123', 6]]);
-      expect(() => p.push(Buffer.concat([payload.subarray(4), Buffer.from([0])]), { ...ignore, onBody })).to.throw(FrameError, /bad frame end octet 0x0/);
+      expect(() => p.push(Buffer.concat([payload.subarray(4), Buffer.from([0])]), { ...ignore, onBody })).to.throw(
+        FrameError,
+        /bad frame end octet 0x0/,
+      );
       expect(calls).to.deep.equal([['0123', 6]]);
     });
 
@@ -465,7 +477,7 @@ describe('wire/frame-parser', () => {
             },
           };
           const p = new FrameParser();
-          for (let off = 0; off < stream.length; ) {
+          for (let off = 0; off < stream.length;) {
             const n = Math.min(stream.length - off, 1 + Math.floor(random() * maxChunk));
             if (!reuse) arena.push(Buffer.alloc(70001));
             const chunk = arena[arena.length - 1].subarray(0, n);
@@ -474,7 +486,10 @@ describe('wire/frame-parser', () => {
             reuse = p.push(chunk, h);
           }
           const expectedBodies = whole.filter((f) => f.type === 3).map((f) => (f as { payload: Buffer }).payload.toString('hex'));
-          expect(bodies.map((b) => b.toString('hex')), `seed ${seed}`).to.deep.equal(expectedBodies);
+          expect(
+            bodies.map((b) => b.toString('hex')),
+            `seed ${seed}`,
+          ).to.deep.equal(expectedBodies);
         }
       });
     });

@@ -59,7 +59,10 @@ describe('wire/frame-writer', () => {
     ]) {
       const fw = new FrameWriter();
       fw.writePublish(1, '', 'q', false, undefined, pattern(n), 4096);
-      expect(parse(fw.take(), 4096).filter((f) => f.type === 3), `${n}`).to.have.length(count);
+      expect(
+        parse(fw.take(), 4096).filter((f) => f.type === 3),
+        `${n}`,
+      ).to.have.length(count);
     }
   });
 
@@ -238,7 +241,7 @@ describe('wire/frame-writer', () => {
       expect(Buffer.from((methodOf(frames[1]) as spec.Connection.StartOk).response as Buffer).subarray(6)).to.deep.equal(PASSWORD);
     });
 
-    it('zeroes the method\'s response at once and the frame on wipeTakenSecrets(), never earlier', () => {
+    it("zeroes the method's response at once and the frame on wipeTakenSecrets(), never earlier", () => {
       const fw = new FrameWriter();
       const method = startOk();
       fw.writeSecretMethod(0, method);

@@ -198,9 +198,7 @@ describe('wire: golden frames (hand-encoded from the spec)', () => {
   }
 
   it('basic.publish + content header with all 14 properties + body: writePublish', () => {
-    const want = hex(
-      `01 0001 00000013  003c 0028  0000  00  0a ${ascii('task_queue')}  01  ce` + allPropsHeader + helloBody,
-    );
+    const want = hex(`01 0001 00000013  003c 0028  0000  00  0a ${ascii('task_queue')}  01  ce` + allPropsHeader + helloBody);
     const fw = new FrameWriter();
     fw.writePublish(1, '', 'task_queue', true, allProps, Buffer.from('hello'), 131072);
     expect(fw.length).to.equal(want.length);

@@ -148,7 +148,9 @@ describe('wire/spec: generated methods', () => {
 
   it('decodes longlong fields as numbers', () => {
     const m = roundTrip(new spec.Basic.Ack({ deliveryTag: 2 ** 40 + 3, multiple: true })) as spec.Basic.Ack;
-    expect(m.deliveryTag).to.be.a('number').and.equal(2 ** 40 + 3);
+    expect(m.deliveryTag)
+      .to.be.a('number')
+      .and.equal(2 ** 40 + 3);
   });
 
   it('rejects out-of-range integers and over-long shortstrs on encode, naming the field', () => {
@@ -343,7 +345,10 @@ describe('wire/spec: generator', () => {
       writeFileSync(conflict, '<amqp major="0" minor="9" revision="1"><class name="basic" index="60"><method name="ack" index="81"/></class></amqp>');
       expect(() => generateSpecSource(SPEC_XML, conflict)).to.throw(/basic\.ack has index 81, spec says 80/);
       const fields = join(dir, 'fields.xml');
-      writeFileSync(fields, '<amqp major="0" minor="9" revision="1"><class name="basic" index="60"><method name="ack" index="80"><field name="x" domain="long"/></method></class></amqp>');
+      writeFileSync(
+        fields,
+        '<amqp major="0" minor="9" revision="1"><class name="basic" index="60"><method name="ack" index="80"><field name="x" domain="long"/></method></class></amqp>',
+      );
       expect(() => generateSpecSource(SPEC_XML, fields)).to.throw(/fields differ/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -351,9 +356,7 @@ describe('wire/spec: generator', () => {
   });
 
   it('its XML reader handles comments, entities, CDATA and reports bad nesting', () => {
-    const root = parseXml(
-      '<?xml version="1.0"?><!-- c --><amqp a="1 &amp; 2"><x b=\'q\'/><doc>a &lt;b&gt; <![CDATA[<raw>]]></doc></amqp>',
-    );
+    const root = parseXml('<?xml version="1.0"?><!-- c --><amqp a="1 &amp; 2"><x b=\'q\'/><doc>a &lt;b&gt; <![CDATA[<raw>]]></doc></amqp>');
     expect(root.name).to.equal('amqp');
     expect(root.attrs['a']).to.equal('1 & 2');
     expect(root.children.map((c) => c.name)).to.deep.equal(['x', 'doc']);

@@ -180,8 +180,15 @@ class Script {
         const size = rng.smallSize(500);
         const deep = rng.chance(0.15);
         if (deep) peer.queue(deepHeaderFrame(rng, deepDepth(rng), ch));
-        else peer.queue(frame(2, ch, headerPayload(rng.chance(0.85) ? size : rng.pick([0, size + 1, 2 ** 40, 2 ** 53 - 1]), propertiesBytes(rng, 0, rng.chance(0.05)))));
-        for (let left = size; left > 0; ) {
+        else
+          peer.queue(
+            frame(
+              2,
+              ch,
+              headerPayload(rng.chance(0.85) ? size : rng.pick([0, size + 1, 2 ** 40, 2 ** 53 - 1]), propertiesBytes(rng, 0, rng.chance(0.05))),
+            ),
+          );
+        for (let left = size; left > 0;) {
           const k = Math.min(left, rng.range(1, 400));
           peer.queue(frame(3, ch, rng.bytes(k)));
           left -= k;
@@ -190,7 +197,9 @@ class Script {
       }
       case 9:
         // content out of order: a header or a body with no method before it
-        return peer.queue(rng.chance(0.5) ? frame(2, ch, headerPayload(rng.smallSize(100), propertiesBytes(rng))) : frame(3, ch, rng.bytes(rng.smallSize(50))));
+        return peer.queue(
+          rng.chance(0.5) ? frame(2, ch, headerPayload(rng.smallSize(100), propertiesBytes(rng))) : frame(3, ch, rng.bytes(rng.smallSize(50))),
+        );
       case 10:
         return peer.queueMethod(ch === 0 ? 1 : ch, new spec.Channel.Close({ replyCode: 404, replyText: 'NOT_FOUND - fuzz' }));
       case 11:
@@ -199,7 +208,12 @@ class Script {
       case 12:
         return peer.queue(rng.chance(0.5) ? frame(8, rng.range(1, 3), Buffer.alloc(0)) : Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'));
       case 13:
-        return peer.queueMethod(ch, rng.chance(0.5) ? new spec.Basic.Ack({ deliveryTag: rng.int(10), multiple: rng.chance(0.3) }) : new spec.Basic.Nack({ deliveryTag: rng.int(10) }));
+        return peer.queueMethod(
+          ch,
+          rng.chance(0.5)
+            ? new spec.Basic.Ack({ deliveryTag: rng.int(10), multiple: rng.chance(0.3) })
+            : new spec.Basic.Nack({ deliveryTag: rng.int(10) }),
+        );
       case 14:
         return peer.queueMethod(0, rng.chance(0.5) ? new spec.Connection.Blocked({ reason: 'fuzz' }) : new spec.Connection.Unblocked());
       case 15: {
@@ -207,7 +221,11 @@ class Script {
         return peer.queueMethod(ch, new spec.Basic.Cancel({ consumerTag: rng.pick(tags) }));
       }
       case 16:
-        return peer.queueContent(ch, new spec.Basic.Return({ replyCode: 312, replyText: 'NO_ROUTE', exchange: '', routingKey: 'q' }), rng.bytes(rng.smallSize(50)));
+        return peer.queueContent(
+          ch,
+          new spec.Basic.Return({ replyCode: 312, replyText: 'NO_ROUTE', exchange: '', routingKey: 'q' }),
+          rng.bytes(rng.smallSize(50)),
+        );
       case 17: {
         // the client acts in the middle of it all
         const live = this.channels.filter((c) => c.isOpen);
@@ -330,11 +348,17 @@ export const connectionTarget: Target = {
     for (const err of userErrors) ctx.fail('exception', `reached onCallbackError: ${describeError(err)}`, err);
     for (const err of peer?.clientErrors ?? []) ctx.fail('exception', `the client sent bytes the peer cannot parse: ${describeError(err)}`, err);
     if (!connection.isClosed) ctx.fail('callback', 'the connection is not closed after close() and a destroyed socket');
-    const openOnce = (script.opened === 1 && script.openErrors === 0 && script.closes === 1) || (script.opened === 0 && script.openErrors === 1 && script.closes === 0);
+    const openOnce =
+      (script.opened === 1 && script.openErrors === 0 && script.closes === 1) ||
+      (script.opened === 0 && script.openErrors === 1 && script.closes === 0);
     if (!openOnce) {
-      ctx.fail('callback', `connection callbacks: onOpen ${script.opened}, onOpenError ${script.openErrors}, onClose ${script.closes} (want 1/0/1 or 0/1/0)`);
+      ctx.fail(
+        'callback',
+        `connection callbacks: onOpen ${script.opened}, onOpenError ${script.openErrors}, onClose ${script.closes} (want 1/0/1 or 0/1/0)`,
+      );
     }
     for (const p of script.tracker.problems()) ctx.fail('callback', p);
-    if (connection.isClosed && loop.pendingTimerCount > 0) ctx.fail('callback', `timers still armed after the connection closed: ${loop.pendingTimerCount}`);
+    if (connection.isClosed && loop.pendingTimerCount > 0)
+      ctx.fail('callback', `timers still armed after the connection closed: ${loop.pendingTimerCount}`);
   },
 };

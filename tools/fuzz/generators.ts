@@ -20,14 +20,12 @@ export const FRAME_END = 0xce;
 
 /** Integers that sit on the edges parsers get wrong: 0, 1, sign bits, all ones, frame-size limits. */
 export const INTERESTING_U32: readonly number[] = [
-  0, 1, 2, 3, 4, 7, 8, 9, 0x7f, 0x80, 0xff, 0x100, 0xfff, 0x1000, 0x7fff, 0x8000, 0xfff8, 0xffff, 0x10000, 0x1fff8,
-  0x20000, 0x7fffff, 0x1000000, 0x7ffffff7, 0x7fffffff, 0x80000000, 0xfffffff7, 0xfffffff8, 0xfffffffe, 0xffffffff,
+  0, 1, 2, 3, 4, 7, 8, 9, 0x7f, 0x80, 0xff, 0x100, 0xfff, 0x1000, 0x7fff, 0x8000, 0xfff8, 0xffff, 0x10000, 0x1fff8, 0x20000, 0x7fffff, 0x1000000,
+  0x7ffffff7, 0x7fffffff, 0x80000000, 0xfffffff7, 0xfffffff8, 0xfffffffe, 0xffffffff,
 ];
 
 /** Octets worth planting: the frame end, type tags, frame types. */
-const INTERESTING_OCTETS: readonly number[] = [
-  0, 1, 2, 3, 8, 0x41, 0x46, 0x53, 0x56, 0x78, 0x6c, 0x44, 0x54, 0x7f, 0x80, 0xce, 0xff,
-];
+const INTERESTING_OCTETS: readonly number[] = [0, 1, 2, 3, 8, 0x41, 0x46, 0x53, 0x56, 0x78, 0x6c, 0x44, 0x54, 0x7f, 0x80, 0xce, 0xff];
 
 // ---------------------------------------------------------------------------
 // strings
@@ -66,7 +64,7 @@ export function randomFieldValue(rng: Rng, depth = 0): FieldValue {
     case 1:
       return rng.range(-1000, 1000);
     case 2:
-      return (rng.u32() | 0);
+      return rng.u32() | 0;
     case 3:
       return rng.pick([2 ** 40, -(2 ** 52), Number.MAX_SAFE_INTEGER, -(2 ** 63), 1e300]);
     case 4:
@@ -276,7 +274,11 @@ export function tableShapedBytes(rng: Rng): Buffer {
   const n = rng.smallSize(8);
   for (let i = 0; i < n; i++) {
     const key = rng.bytes(rng.smallSize(6));
-    parts.push(Buffer.from([key.length]), key, Buffer.from([rng.pick(INTERESTING_OCTETS.concat([0x74, 0x62, 0x42, 0x73, 0x75, 0x49, 0x69, 0x66, 0x64]))]));
+    parts.push(
+      Buffer.from([key.length]),
+      key,
+      Buffer.from([rng.pick(INTERESTING_OCTETS.concat([0x74, 0x62, 0x42, 0x73, 0x75, 0x49, 0x69, 0x66, 0x64]))]),
+    );
     parts.push(rng.bytes(rng.smallSize(12)));
   }
   const body = Buffer.concat(parts);
@@ -418,12 +420,7 @@ export function propertiesBytes(rng: Rng, deep = 0, oddFlags = false): Buffer {
     const present = f.name === 'headers' && deep > 0 ? true : rng.chance(0.3);
     if (!present) return;
     flags |= 0x8000 >> i;
-    const v =
-      f.name === 'headers'
-        ? deep > 0
-          ? deepTableBytes(rng, deep)
-          : randomTable(rng)
-        : randomFieldOf(rng, f.type, f.binary, () => ({}));
+    const v = f.name === 'headers' ? (deep > 0 ? deepTableBytes(rng, deep) : randomTable(rng)) : randomFieldOf(rng, f.type, f.binary, () => ({}));
     parts.push(fieldBytes(f.type, v));
   });
   if (oddFlags) flags |= rng.int(4);
@@ -479,7 +476,14 @@ export function deepHeaderFrame(rng: Rng, depth: number, channel = 1): Buffer {
 export function deepMethodFrame(rng: Rng, depth: number, channel = 1): Buffer {
   const withTable = spec.METHOD_CLASSES.filter((c) => c.fields.some((f) => f.type === 'table'));
   const cls = rng.pick(withTable);
-  return frame(1, channel, methodPayload(cls, randomMethodValues(rng, cls, () => deepTableBytes(rng, depth))));
+  return frame(
+    1,
+    channel,
+    methodPayload(
+      cls,
+      randomMethodValues(rng, cls, () => deepTableBytes(rng, depth)),
+    ),
+  );
 }
 
 /** A nesting depth for "deep" inputs: around the limits a decoder might pick, up to 10,000. */
@@ -581,7 +585,7 @@ export function chunkify(rng: Rng, buf: Buffer, maxChunks = Infinity): Buffer[] 
       return out;
     case 2: {
       const max = rng.pick([2, 7, 8, 16, 64, 1024]);
-      for (let i = 0; i < len; ) {
+      for (let i = 0; i < len;) {
         const n = Math.max(minSize, rng.range(1, max));
         out.push(buf.subarray(i, i + n));
         i += n;

@@ -89,7 +89,10 @@ export interface TargetStats {
 
 /** Where a stack line points into the repository, without the machine-specific prefix. */
 function shorten(line: string): string {
-  return line.trim().replace(/^at /, '').replace(/\(?[^()\s]*?\/((?:lib|tools|spec)\/[^():]+:\d+):\d+\)?/, '($1)');
+  return line
+    .trim()
+    .replace(/^at /, '')
+    .replace(/\(?[^()\s]*?\/((?:lib|tools|spec)\/[^():]+:\d+):\d+\)?/, '($1)');
 }
 
 /**

@@ -118,7 +118,14 @@ export function failureReport(log: FailureLog, maxClasses: number, verbose: bool
     out.push(`   seeds: ${c.seeds.join(', ')}`);
     out.push(`   input: ${showInput(f.input)}`);
     out.push(`   replay: npm run fuzz -- --only ${f.target} --seed ${f.seed} --inputs 1 --verbose`);
-    if (verbose && f.stack) out.push(f.stack.split('\n').slice(0, 14).map((l) => `     ${l}`).join('\n'));
+    if (verbose && f.stack)
+      out.push(
+        f.stack
+          .split('\n')
+          .slice(0, 14)
+          .map((l) => `     ${l}`)
+          .join('\n'),
+      );
   });
   if (classes.length > maxClasses) out.push('', `(${classes.length - maxClasses} more class(es); --max-classes N shows more)`);
   return out.join('\n');

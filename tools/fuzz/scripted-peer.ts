@@ -144,7 +144,9 @@ export class ScriptedPeer {
       const n = this.confirms.get(f.channel)! + 1;
       this.confirms.set(f.channel, n);
       if (this.rng.chance(0.8)) {
-        const m = this.rng.chance(0.8) ? new spec.Basic.Ack({ deliveryTag: n }) : new spec.Basic.Nack({ deliveryTag: n, multiple: this.rng.chance(0.3) });
+        const m = this.rng.chance(0.8)
+          ? new spec.Basic.Ack({ deliveryTag: n })
+          : new spec.Basic.Nack({ deliveryTag: n, multiple: this.rng.chance(0.3) });
         this.queueMethod(f.channel, m);
       }
       return;
@@ -158,7 +160,8 @@ export class ScriptedPeer {
     const reply = (r: spec.AMQPMethod): void => this.queueMethod(ch, r);
     const b = this.behaviour;
     // the handshake is always answered correctly: the fuzzing starts after it
-    if (m instanceof spec.Connection.StartOk) return reply(new spec.Connection.Tune({ channelMax: b.channelMax, frameMax: b.frameMax, heartbeat: b.heartbeat }));
+    if (m instanceof spec.Connection.StartOk)
+      return reply(new spec.Connection.Tune({ channelMax: b.channelMax, frameMax: b.frameMax, heartbeat: b.heartbeat }));
     if (m instanceof spec.Connection.TuneOk) return;
     if (m instanceof spec.Connection.Open) {
       this.opened = true;
@@ -198,7 +201,11 @@ export class ScriptedPeer {
     }
     if (m instanceof spec.Basic.Get) {
       if (this.rng.chance(0.5)) return reply(new spec.Basic.GetEmpty());
-      return this.queueContent(ch, new spec.Basic.GetOk({ deliveryTag: this.rng.range(1, 5), routingKey: 'rk' }), this.rng.bytes(this.rng.smallSize(100)));
+      return this.queueContent(
+        ch,
+        new spec.Basic.GetOk({ deliveryTag: this.rng.range(1, 5), routingKey: 'rk' }),
+        this.rng.bytes(this.rng.smallSize(100)),
+      );
     }
     // every other synchronous method: its first reply with default fields
     reply(new m.replies[0]());

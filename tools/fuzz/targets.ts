@@ -81,10 +81,21 @@ function parserInput(rng: Rng): Buffer {
   const ch = rng.range(1, 2);
   const bodySize = rng.smallSize(2000);
   const parts = [
-    frame(1, ch, methodPayload(spec.Basic.Deliver, randomMethodValues(rng, spec.Basic.Deliver, () => ({})))),
-    frame(2, ch, headerPayload(rng.chance(0.8) ? bodySize : rng.pick([0, 2 ** 53 - 1, 2 ** 40, bodySize + 1]), propertiesBytes(rng, 0, rng.chance(0.1)))),
+    frame(
+      1,
+      ch,
+      methodPayload(
+        spec.Basic.Deliver,
+        randomMethodValues(rng, spec.Basic.Deliver, () => ({})),
+      ),
+    ),
+    frame(
+      2,
+      ch,
+      headerPayload(rng.chance(0.8) ? bodySize : rng.pick([0, 2 ** 53 - 1, 2 ** 40, bodySize + 1]), propertiesBytes(rng, 0, rng.chance(0.1))),
+    ),
   ];
-  for (let left = bodySize; left > 0; ) {
+  for (let left = bodySize; left > 0;) {
     const n = Math.min(left, rng.range(1, 700));
     parts.push(frame(3, ch, rng.bytes(n)));
     left -= n;
@@ -347,8 +358,29 @@ function describeValue(v: unknown): string {
 /** Values an application may pass by mistake for any field. */
 function wrongValue(rng: Rng): unknown {
   return rng.pick<unknown>([
-    -1, 1.5, NaN, Infinity, 2 ** 53, 2 ** 64, -(2 ** 31), '12', 'x'.repeat(300), 'é'.repeat(200), null, undefined, {}, [], true,
-    Symbol('s'), 10n, -1n, 2n ** 64n, new Date(NaN), new Date(-1), Buffer.from('b'), { a: NaN },
+    -1,
+    1.5,
+    NaN,
+    Infinity,
+    2 ** 53,
+    2 ** 64,
+    -(2 ** 31),
+    '12',
+    'x'.repeat(300),
+    'é'.repeat(200),
+    null,
+    undefined,
+    {},
+    [],
+    true,
+    Symbol('s'),
+    10n,
+    -1n,
+    2n ** 64n,
+    new Date(NaN),
+    new Date(-1),
+    Buffer.from('b'),
+    { a: NaN },
   ]);
 }
 
