@@ -322,4 +322,19 @@ describe('connection recovery (virtual loop)', () => {
     expect(b.connection.isOpen).to.equal(true);
     expect(b.broker.sessions).to.have.length(2);
   });
+
+  it('gives a synchronous call in flight at the drop the close reason once, and does not send it again', () => {
+    const s = openRecovering({ initialDelay: 0 });
+    const ch = openChannel(s);
+    s.broker.onMethod = (_session, _channel, m) => m instanceof spec.Queue.Declare && m.queue === 'unanswered';
+    const results: Array<Error | null> = [];
+    ch.queueDeclare('unanswered', {}, (err) => results.push(err));
+    s.loop.runUntilIdle();
+    s.broker.onMethod = null;
+    cut(s);
+    s.loop.advance(1);
+    expect(results.map((e) => e?.constructor)).to.deep.equal([StreamLostError]);
+    expect(s.broker.session.sent(spec.Queue.Declare).map((m) => m.queue)).to.deep.equal([]);
+    expect(ch.isOpen).to.equal(true);
+  });
 });
