@@ -44,6 +44,7 @@ const SELECT_CONNECTION_OPTIONS = [
   'onCallbackError',
   'ioloop',
   'stopIOLoopOnClose',
+  'shuffleHosts',
   'recovery',
   ...RECOVERY_EVENTS,
 ] as const;

@@ -20,6 +20,20 @@ function isFinal(err: Error): boolean {
   return err instanceof AuthenticationError || err instanceof IncompatibleProtocolError || err instanceof InvalidArgumentError;
 }
 
+/**
+ * The sets in a uniformly random order (Fisher-Yates), so that the clients of
+ * a cluster spread over its nodes instead of all starting at the first one
+ * (the Java client shuffles its address list the same way).
+ */
+export function shuffled<T>(items: readonly T[], random: () => number = Math.random): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 /** One run through every attempt; reports success, or the failure of all of them. */
 export class ConnectionWorkflow {
   private readonly errors: Error[] = [];
@@ -34,9 +48,18 @@ export class ConnectionWorkflow {
     private readonly parameters: readonly ConnectionParameters[],
     private readonly attempt: AttemptFn,
     private readonly done: (err: Error | null, params?: ConnectionParameters) => void,
-    /** `rounds`: instead of the last set's connectionAttempts (recovery runs one round at a time, with its own backoff). */
-    private readonly options: { readonly rounds?: number } = {},
-  ) {}
+    /**
+     * `rounds`: instead of the last set's connectionAttempts (recovery runs one
+     * round at a time, with its own backoff). `shuffle`: each round tries the
+     * sets in a new random order (see {@link shuffled}).
+     */
+    private readonly options: { readonly rounds?: number; readonly shuffle?: boolean } = {},
+  ) {
+    this.order = options.shuffle === true ? shuffled(parameters) : parameters;
+  }
+
+  /** The sets in the order of the current round. */
+  private order: readonly ConnectionParameters[];
 
   /** Begins with the first parameter set. */
   start(): void {
@@ -65,14 +88,15 @@ export class ConnectionWorkflow {
   private next(): void {
     this.retryTimer = null;
     this.index += 1;
-    if (this.index >= this.parameters.length) {
+    if (this.index >= this.order.length) {
       this.index = -1;
       this.round += 1;
+      if (this.options.shuffle === true) this.order = shuffled(this.parameters);
       if (this.round >= (this.options.rounds ?? this.last.connectionAttempts)) return this.finish(this.failure());
       this.retryTimer = this.loop.callLater(this.last.retryDelay, () => this.next());
       return;
     }
-    const params = this.parameters[this.index];
+    const params = this.order[this.index];
     this.abortAttempt = this.attempt(params, (err) => {
       this.abortAttempt = null;
       if (err === null) return this.finish(null, params);

@@ -63,10 +63,17 @@ export interface ConnectionOptions {
   onCallbackError?: (err: unknown) => void;
   /** The loop to run on. */
   ioloop: IOLoop;
+  /**
+   * Try the parameter sets in a new random order in each round (the first
+   * connect, and each recovery round), so that the clients of a cluster
+   * spread over its nodes. Default false: in the order given (pika's rule,
+   * a primary listed first).
+   */
+  shuffleHosts?: boolean;
 }
 
 /** The option names of a {@link Connection}. */
-const CONNECTION_OPTIONS = ['parameters', 'onOpen', 'onOpenError', 'onClose', 'onCallbackError', 'ioloop'] as const;
+const CONNECTION_OPTIONS = ['parameters', 'onOpen', 'onOpenError', 'onClose', 'onCallbackError', 'ioloop', 'shuffleHosts'] as const;
 
 /**
  * Checks a connection's options object: a known name for each key, a
@@ -87,6 +94,10 @@ export function checkConnectionOptions(options: unknown, known: readonly string[
     (typeof loop !== 'object' || loop === null || typeof loop.addCallback !== 'function' || typeof loop.callLater !== 'function')
   ) {
     throw new InvalidArgumentError(`connection options: ioloop must be an IOLoop (NodeIOLoop, VirtualIOLoop, ...), got ${describeValue(loop)}`);
+  }
+  const shuffle = o['shuffleHosts'];
+  if (shuffle !== undefined && typeof shuffle !== 'boolean') {
+    throw new InvalidArgumentError(`connection options: shuffleHosts must be a boolean, got ${describeValue(shuffle)}`);
   }
 }
 
@@ -130,6 +141,8 @@ export class Connection extends LifeCycle {
   /** Where the connection is in its life (see connection-life.ts): the one source of its state. */
   private life: ConnectionLife = { kind: 'init', closeRequested: false };
   private readonly parameterSets: readonly ConnectionParameters[];
+  /** See {@link ConnectionOptions.shuffleHosts}. */
+  private readonly shuffleHosts: boolean;
   private readonly runner: CallbackRunner;
   private readonly openCallbacks = new CallbackList<[Connection]>();
   private readonly openErrorCallbacks = new CallbackList<[Connection, Error]>();
@@ -162,6 +175,7 @@ export class Connection extends LifeCycle {
     checkConnectionOptions(options, CONNECTION_OPTIONS);
     this.ioloop = options.ioloop;
     this.parameterSets = toParameterSets(options.parameters);
+    this.shuffleHosts = options.shuffleHosts === true;
     this.runner = new CallbackRunner(options.onCallbackError);
     this.outbound = new OutboundBuffer(this.ioloop, this);
     if (options.onOpen) this.openCallbacks.add(options.onOpen);
@@ -478,6 +492,7 @@ export class Connection extends LifeCycle {
       this.parameterSets,
       (params, done) => this.attempt(params, done),
       (err) => this.onWorkflowDone(err),
+      { shuffle: this.shuffleHosts },
     );
     this.life = { kind: 'opening', workflow, attempt: null };
     workflow.start();
@@ -883,7 +898,7 @@ export class Connection extends LifeCycle {
       this.parameterSets,
       (params, attemptDone) => this.attempt(params, attemptDone),
       (err) => this.onReconnected(workflow, err, done),
-      { rounds: 1 },
+      { rounds: 1, shuffle: this.shuffleHosts },
     );
     life.workflow = workflow;
     workflow.start();

@@ -7,7 +7,8 @@
  */
 import { expect } from 'chai';
 import { VirtualIOLoop } from '../../lib/adapters/virtual-ioloop';
-import { ConnectionWorkflow } from '../../lib/engine/connection-workflow';
+import { ConnectionWorkflow, shuffled } from '../../lib/engine/connection-workflow';
+import { prng } from '../support/prng';
 import { ConnectionParameters } from '../../lib/engine/parameters';
 import {
   AuthenticationError,
@@ -38,7 +39,7 @@ interface Run {
 }
 
 /** A workflow over `sets` whose attempt `i` ends as `script(i, host)` says. */
-function workflow(sets: ConnectionParameters[], script: (i: number, host: string) => Outcome): Run {
+function workflow(sets: ConnectionParameters[], script: (i: number, host: string) => Outcome, options: { shuffle?: boolean } = {}): Run {
   const loop = new VirtualIOLoop();
   const run: Run = { loop, workflow: null as unknown as ConnectionWorkflow, attempts: [], aborted: [], results: [] };
   run.workflow = new ConnectionWorkflow(
@@ -55,6 +56,7 @@ function workflow(sets: ConnectionParameters[], script: (i: number, host: string
       };
     },
     (err, params) => run.results.push({ err, host: params?.host, at: loop.now() }),
+    options,
   );
   return run;
 }
@@ -200,5 +202,41 @@ describe('ConnectionWorkflow', () => {
       expect(run.results).to.deep.equal([{ err: null, host: 'a', at: 0 }]);
       expect(run.aborted).to.deep.equal([]);
     });
+  });
+});
+
+describe('shuffleHosts', () => {
+  it('shuffled() returns a permutation, every order about equally often', () => {
+    const random = prng(7);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 6000; i++) {
+      const order = shuffled(['a', 'b', 'c'], random).join('');
+      counts.set(order, (counts.get(order) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).to.deep.equal(['abc', 'acb', 'bac', 'bca', 'cab', 'cba']);
+    for (const n of counts.values()) expect(n).to.be.within(850, 1150);
+  });
+
+  it('each round tries every set once, starting at a random one', () => {
+    const firsts = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const run = workflow([params('a', 2, 1), params('b', 2, 1), params('c', 2, 1)], (_i, host) => ({ err: refused(host) }), { shuffle: true });
+      run.workflow.start();
+      run.loop.runUntilIdle();
+      run.loop.advance(5);
+      const hosts = run.attempts.map((a) => a.host);
+      expect(hosts).to.have.length(6);
+      expect([...hosts.slice(0, 3)].sort()).to.deep.equal(['a', 'b', 'c']);
+      expect([...hosts.slice(3)].sort()).to.deep.equal(['a', 'b', 'c']);
+      firsts.add(hosts[0]);
+    }
+    expect(firsts.size, 'first hosts seen over 30 connections').to.equal(3);
+  });
+
+  it('is off by default: the order given, every round', () => {
+    const run = workflow([params('a', 2, 1), params('b', 2, 1), params('c', 2, 1)], (_i, host) => ({ err: refused(host) }));
+    run.workflow.start();
+    run.loop.advance(5);
+    expect(run.attempts.map((a) => a.host)).to.deep.equal(['a', 'b', 'c', 'a', 'b', 'c']);
   });
 });
