@@ -29,29 +29,13 @@ import {
   decodeTagged,
   describeRun,
   openTappedConnection,
+  PROPERTY_NAMES,
   rawProperties,
   requireAmqpTools,
   run,
   sig,
   publishConfirmed,
 } from './support';
-
-const PROPERTY_NAMES = [
-  'contentType',
-  'contentEncoding',
-  'headers',
-  'deliveryMode',
-  'priority',
-  'correlationId',
-  'replyTo',
-  'expiration',
-  'messageId',
-  'timestamp',
-  'type',
-  'userId',
-  'appId',
-  'clusterId',
-] as const;
 
 function messageCount(ch: Channel, queue: string): Promise<number> {
   return cbp<spec.Queue.DeclareOk>((cb) => ch.queueDeclare(queue, { passive: true }, cb)).then((ok) => ok.messageCount);

@@ -58,6 +58,7 @@ import {
   describeRun,
   type J,
   openTappedConnection,
+  PROPERTY_NAMES,
   PYTHON,
   pikaView,
   rawProperties,
@@ -106,23 +107,6 @@ const NO_PIKA_PROPERTIES: Record<string, J> = Object.fromEntries(
     'cluster_id',
   ].map((n) => [n, null]),
 );
-
-const PROPERTY_NAMES = [
-  'contentType',
-  'contentEncoding',
-  'headers',
-  'deliveryMode',
-  'priority',
-  'correlationId',
-  'replyTo',
-  'expiration',
-  'messageId',
-  'timestamp',
-  'type',
-  'userId',
-  'appId',
-  'clusterId',
-] as const;
 
 interface PikaMessage {
   exchange: string;

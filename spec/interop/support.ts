@@ -215,6 +215,24 @@ export interface RawProperties {
   fields: Record<string, string | number | bigint>;
 }
 
+/** The 14 basic properties in flag order (AMQP 0-9-1, class basic), written out here so that the raw decoder does not trust the codec. */
+export const PROPERTY_NAMES = [
+  'contentType',
+  'contentEncoding',
+  'headers',
+  'deliveryMode',
+  'priority',
+  'correlationId',
+  'replyTo',
+  'expiration',
+  'messageId',
+  'timestamp',
+  'type',
+  'userId',
+  'appId',
+  'clusterId',
+] as const;
+
 /** Walks a property list (from the flags on). */
 export function rawProperties(b: Buffer): RawProperties {
   const flags = b.readUInt16BE(0);
@@ -228,23 +246,7 @@ export function rawProperties(b: Buffer): RawProperties {
     p += 1 + n;
     return s;
   };
-  const names = [
-    'contentType',
-    'contentEncoding',
-    'headers',
-    'deliveryMode',
-    'priority',
-    'correlationId',
-    'replyTo',
-    'expiration',
-    'messageId',
-    'timestamp',
-    'type',
-    'userId',
-    'appId',
-    'clusterId',
-  ];
-  names.forEach((name, i) => {
+  PROPERTY_NAMES.forEach((name, i) => {
     if (!(flags & (1 << (15 - i)))) return;
     if (name === 'headers') {
       const n = b.readUInt32BE(p);
