@@ -47,6 +47,7 @@ export type {
   NoWaitOptions,
   PublishOptions,
 } from './engine/channel-options';
+export type { QueueArguments, ConsumeArguments, IntegerArgument, RetentionInterval, StreamOffset } from './engine/queue-arguments';
 
 export { NodeIOLoop, type NodeIOLoopOptions } from './adapters/node-ioloop';
 export { VirtualIOLoop, VirtualPeer, type VirtualIOLoopOptions, type VirtualListenOptions } from './adapters/virtual-ioloop';

@@ -6,6 +6,7 @@
  */
 import type { FieldTable } from '../wire/field-table';
 import { type AnyCallback, type Completion, completion, type ErrorCallback } from './callback-types';
+import type { ConsumeArguments, QueueArguments } from './queue-arguments';
 
 /**
  * Options of {@link Channel.exchangeDeclare}.
@@ -43,8 +44,12 @@ export interface QueueDeclareOptions {
   autoDelete?: boolean;
   /** Await no reply; the callback runs once the frame is written. */
   noWait?: boolean;
-  /** Extra arguments (a field table), e.g. `x-max-length`, `x-queue-type`. */
-  arguments?: FieldTable;
+  /**
+   * Extra arguments (a field table): the keys RabbitMQ documents are typed
+   * (`x-queue-type`, `x-max-length`, `x-delivery-limit`, ...: see
+   * {@link QueueArguments}); any other key takes any field value.
+   */
+  arguments?: QueueArguments;
 }
 
 /**
@@ -71,8 +76,12 @@ export interface ConsumeOptions {
   consumerTag?: string;
   /** Ask not to receive this connection's own publishes (RabbitMQ ignores it). */
   noLocal?: boolean;
-  /** Extra arguments (a field table), e.g. `x-priority`. */
-  arguments?: FieldTable;
+  /**
+   * Extra arguments (a field table): the keys RabbitMQ documents are typed
+   * (`x-priority`, `x-stream-offset`, ...: see {@link ConsumeArguments}); any
+   * other key takes any field value.
+   */
+  arguments?: ConsumeArguments;
 }
 
 /**

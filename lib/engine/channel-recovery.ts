@@ -32,6 +32,11 @@ export class ChannelRecovery {
    * but are written later, in order, after the republished ones.
    */
   private lastSentSeq = 0;
+  /** Restored in confirm mode: the first answer tells whether the broker accepts this channel's publishes (see Channel.onConfirm). */
+  firstAnswerPending = false;
+  /** Reopens after a nack since the connection last recovered, and the loop time of the last one. */
+  reopens = 0;
+  lastReopenAt = -Infinity;
 
   constructor(republish: boolean) {
     this.retained = republish ? new RetainedPublishes() : null;
@@ -48,13 +53,16 @@ export class ChannelRecovery {
   }
 
   /**
-   * The connection was lost: every delivery tag given so far is stale
-   * (the broker requeues those messages), and the next connection numbers
-   * from 1 again.
+   * The broker channel is gone (the connection was lost, or the channel is
+   * being reopened: `reopen`): every delivery tag given so far is stale (the
+   * broker requeues those messages), and the next channel numbers from 1
+   * again. A lost connection also resets the count of reopens.
    */
-  onLost(): void {
+  onLost(reopen = false): void {
     this.tagOffset += this.lastBrokerTag;
     this.lastBrokerTag = 0;
+    this.firstAnswerPending = false;
+    if (!reopen) this.reopens = 0;
   }
 
   /**

@@ -41,6 +41,7 @@ import {
   type UnbindOptions,
 } from './channel-options';
 import { ChannelRecovery } from './channel-recovery';
+import { checkStreamConsume, declaresStream } from './queue-arguments';
 import { ConfirmTracker } from './confirm-tracker';
 import { checkCallback, checkOptions, describeValue } from './option-checks';
 import { PublishConfirms } from './publish-confirms';
@@ -119,7 +120,14 @@ interface Consumer {
   autoAck: boolean;
   /** The queue it consumes from, to name in reports. */
   queue: string;
+  /** A stream consumer (see checkStreamConsume): RabbitMQ answers its basic.reject with a connection error (540). */
+  stream: boolean;
 }
+
+/** How many times a channel is reopened after nacks per recovery (see Channel.reopenAfterNack). */
+const MAX_REOPENS = 10;
+/** Seconds between two such reopens: a quorum queue elects a new leader in well under a second. */
+const REOPEN_INTERVAL = 0.5;
 
 /** Makes a consumer tag unique enough across connections (pika uses the same shape). */
 function generateConsumerTag(channelNumber: number): string {
@@ -192,6 +200,15 @@ export class Channel extends LifeCycle {
   private txMode = false;
   /** Body bytes of publishes queued behind other calls (or held while recovering). */
   private queuedBytes = 0;
+  /**
+   * The prefetch counts of the last basicQos calls (per consumer, and
+   * channel-wide), and the queues this channel declared as streams: what
+   * basicConsume checks before a stream consume, which RabbitMQ refuses
+   * without a per-consumer prefetch (see checkStreamConsume).
+   */
+  private readonly streamConsume = { consumerPrefetch: 0, globalPrefetch: 0, streams: new Set<string>() };
+  /** Set while {@link reopenAfterNack} closes and reopens the channel (identifies that reopen). */
+  private reopening: object | null = null;
   /** The completion of `connection.channel()` for a channel made while recovering: it opens with the others. */
   private openedCallback: Completion<Channel> | undefined = undefined;
 
@@ -426,6 +443,7 @@ export class Channel extends LifeCycle {
     const recovery = this.recovery;
     const kind = this.life.kind;
     if (recovery === null || (kind !== 'open' && kind !== 'recovering') || this.txMode) return this.onConnectionClosed(reason);
+    this.reopening = null; // a reopen in progress is the connection's recovery's job now
     // Lost again before this channel was restored: what the restore had begun is redone next time.
     if (kind === 'recovering') return this.rpc.hold(reason);
     this.setLife({ kind: 'recovering' });
@@ -457,7 +475,7 @@ export class Channel extends LifeCycle {
     const recovery = this.recovery!;
     const calls = [this.restoreCall(new spec.Channel.Open(), () => this.onRestored())];
     for (const qos of recovery.qosMethods()) calls.push(this.restoreCall(qos));
-    if (this.confirmMode) calls.push(this.restoreCall(new spec.Confirm.Select({ noWait: false })));
+    if (this.confirmMode) calls.push(this.restoreCall(new spec.Confirm.Select({ noWait: false }), () => (recovery.firstAnswerPending = true)));
     for (const [tag, consume] of [...recovery.consumes]) {
       if (this.consumers.has(tag) && this.keepConsumer(consume)) calls.push(this.restoreCall(consume));
       else this.dropConsumer(tag, consume.queue);
@@ -613,6 +631,12 @@ export class Channel extends LifeCycle {
     const { passive = false, durable = false, exclusive = false, autoDelete = false } = options;
     const noWait = options.noWait ?? false;
     this.call(new spec.Queue.Declare({ queue, passive, durable, exclusive, autoDelete, noWait, arguments: options.arguments ?? {} }), noWait, cb);
+    // For basicConsume's stream check; only an explicit x-queue-type says what the queue is.
+    const type = options.arguments?.['x-queue-type'];
+    if (!passive && queue !== '' && type !== undefined) {
+      if (declaresStream(options.arguments)) this.streamConsume.streams.add(queue);
+      else this.streamConsume.streams.delete(queue);
+    }
   }
 
   /** Binds a queue to an exchange (`queue.bind`); the routing key defaults to the queue name. */
@@ -692,11 +716,24 @@ export class Channel extends LifeCycle {
       throw new InvalidArgumentError(`basicQos: prefetchSize must be a non-negative 32-bit integer, got ${prefetchSize}`);
     }
     this.call(new spec.Basic.Qos({ prefetchSize, prefetchCount, global }), false, cb);
+    // Remembered as called: a consume made after this call reaches the broker after the qos.
+    if (global) this.streamConsume.globalPrefetch = prefetchCount;
+    else this.streamConsume.consumerPrefetch = prefetchCount;
   }
 
   /**
    * Starts a consumer (`basic.consume`). Returns the consumer tag at once
    * (generated when not given); deliveries go to `onMessage` in order.
+   *
+   * Streams: a consume is a stream consume when its arguments carry
+   * `x-stream-offset` or `x-stream-filter`, or when this channel declared
+   * the queue (by name, with `x-queue-type: 'stream'`). RabbitMQ requires
+   * manual acks and a per-consumer prefetch for those, so a stream consume
+   * with `autoAck`, before any `basicQos({ prefetchCount: n })` on this
+   * channel, after a channel-wide one (`global: true`), or with an
+   * `x-stream-offset` RabbitMQ cannot parse throws an InvalidArgumentError
+   * and sends nothing. A stream this channel cannot tell is one (declared
+   * elsewhere, consumed without offset) is checked by the broker alone.
    */
   basicConsume(queue: string, onMessage: OnMessage, options?: ConsumeOptions, cb?: Callback<spec.Basic.ConsumeOk>): string;
   basicConsume(queue: string, onMessage: OnMessage, options?: ConsumeOptions, cb?: ErrorCallback): string;
@@ -713,7 +750,8 @@ export class Channel extends LifeCycle {
       throw new DuplicateConsumerTag(`consumer tag ${JSON.stringify(consumerTag)} is already in use on channel ${this.channelNumber}`);
     }
     const autoAck = options.autoAck ?? false;
-    this.consumers.set(consumerTag, { onMessage, autoAck, queue });
+    const { consumerPrefetch, globalPrefetch, streams } = this.streamConsume;
+    const stream = checkStreamConsume(queue, autoAck, options.arguments, { declaredStream: streams.has(queue), consumerPrefetch, globalPrefetch });
     const method = new spec.Basic.Consume({
       queue,
       consumerTag,
@@ -723,10 +761,17 @@ export class Channel extends LifeCycle {
       noWait: false,
       arguments: options.arguments ?? {},
     });
-    this.call<spec.Basic.ConsumeOk>(method, false, (err, ok) => {
-      if (err !== null) this.consumers.delete(consumerTag);
-      this.host.invoke(cb, err, ok);
-    });
+    this.consumers.set(consumerTag, { onMessage, autoAck, queue, stream });
+    try {
+      this.call<spec.Basic.ConsumeOk>(method, false, (err, ok) => {
+        if (err !== null) this.consumers.delete(consumerTag);
+        this.host.invoke(cb, err, ok);
+      });
+    } catch (err) {
+      // Not sent (arguments that cannot be encoded or exceed frame-max): no consumer, and the tag stays free.
+      this.consumers.delete(consumerTag);
+      throw err;
+    }
     return consumerTag;
   }
 
@@ -749,7 +794,8 @@ export class Channel extends LifeCycle {
   private cancelConsumer(consumerTag: string, cb?: Completion<spec.Basic.CancelOk>): void {
     const consumer = this.consumers.get(consumerTag)!;
     this.consumers.delete(consumerTag);
-    this.cancelled.set(consumerTag, consumer.autoAck);
+    // Not handed back from a stream, which refuses basic.reject and keeps its messages anyway.
+    this.cancelled.set(consumerTag, consumer.autoAck || consumer.stream);
     this.call<spec.Basic.CancelOk>(new spec.Basic.Cancel({ consumerTag, noWait: false }), false, (err, ok) => {
       this.cancelled.delete(consumerTag);
       this.host.invoke(cb, err, ok);
@@ -1109,6 +1155,7 @@ export class Channel extends LifeCycle {
 
   private onMethod(method: spec.AMQPMethod): void {
     if (method instanceof spec.Channel.Close) return this.onBrokerClose(method);
+    if (this.reopening !== null && method instanceof spec.Channel.CloseOk) return this.onReopenClosed(this.reopening);
     // After sending channel.close, everything but close-ok is discarded (AMQP 0-9-1, channel.close);
     // before open-ok, whatever comes is a late frame for this number's previous channel.
     if (!this.inboundOpen && !(method instanceof spec.Channel.CloseOk || method instanceof spec.Channel.OpenOk)) return;
@@ -1211,13 +1258,74 @@ export class Channel extends LifeCycle {
     this.publishConfirms.answered(from, tag, method instanceof spec.Basic.Nack, this.confirms.answeredThrough);
     this.recovery?.retained?.answered(from, tag);
     if (this.confirmCallback !== null) this.host.invoke(this.confirmCallback, this, method);
+    const recovery = this.recovery;
+    if (recovery !== null && recovery.firstAnswerPending) {
+      recovery.firstAnswerPending = false;
+      if (method instanceof spec.Basic.Nack) this.reopenAfterNack();
+    }
   }
 
+  /**
+   * A confirm channel whose first answer after a recovery is a nack.
+   * RabbitMQ 3.10 nacks every publish of a channel that first published to
+   * a quorum queue while the queue had no leader (its old one died with the
+   * node), for as long as that channel lives. A new channel, once a leader is
+   * elected, is accepted: so the channel is closed and restored under the same
+   * object (at most {@link MAX_REOPENS} times per recovery, 0.5 s apart). The
+   * nacks already received stay nacks for the application (never turned into
+   * success); answers after our channel.close are discarded (AMQP), so those
+   * publishes count as unanswered and are republished on the new channel.
+   */
+  private reopenAfterNack(): void {
+    const recovery = this.recovery!;
+    if (this.life.kind !== 'open' || recovery.reopens >= MAX_REOPENS) return;
+    recovery.reopens += 1;
+    const reason = new ChannelClosedByClient(200, `channel ${this.channelNumber} reopened: the broker nacked its first publish after a recovery`);
+    this.setLife({ kind: 'recovering' });
+    this.content.reset();
+    const pendingGet = this.pendingGet;
+    this.pendingGet = null;
+    if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
+    this.rpc.hold(reason);
+    this.reopening = {};
+    this.host.sendMethod(this.channelNumber, new spec.Channel.Close({ replyCode: 200, replyText: 'reopening after nacks' }));
+  }
+
+  /** close-ok of {@link reopenAfterNack}'s close: restore, no sooner than 0.5 s after the previous reopen. */
+  private onReopenClosed(token: object): void {
+    const recovery = this.recovery!;
+    recovery.onLost(true);
+    const now = this.host.ioloop.now();
+    const wait = Math.max(0, recovery.lastReopenAt + REOPEN_INTERVAL - now);
+    recovery.lastReopenAt = now + wait;
+    this.host.ioloop.callLater(wait, () => {
+      // the connection was lost meanwhile: its recovery restores this channel
+      if (this.reopening === token && this.life.kind === 'recovering') {
+        this.reopening = null;
+        this.restore(() => undefined);
+      }
+    });
+  }
+
+  /**
+   * The broker cancelled a consumer: its queue was deleted, or (RabbitMQ 4.3
+   * and later) it held a delivery longer than the consumer timeout. RabbitMQ
+   * sends this cancel with no-wait, and from 4.3 keeps a timed-out consumer
+   * registered on the channel, idle, until the client ends it (a client
+   * cancel-ok ends it there, but is an unknown method, a 503 connection
+   * error, before 4.3). So coney ends it with a basic.cancel of its own,
+   * which every version answers with cancel-ok (the tag may be unknown by
+   * then). Acks made meanwhile, and a new consume with the same tag, go out
+   * behind that cancel.
+   */
   private onBrokerCancel(method: spec.Basic.Cancel): void {
-    this.consumers.delete(method.consumerTag);
-    this.forgetConsumer(method.consumerTag);
+    const tag = method.consumerTag;
+    const ours = this.consumers.delete(tag);
+    this.forgetConsumer(tag);
     if (!method.noWait) {
-      this.host.sendMethod(this.channelNumber, new spec.Basic.CancelOk({ consumerTag: method.consumerTag }));
+      this.host.sendMethod(this.channelNumber, new spec.Basic.CancelOk({ consumerTag: tag }));
+    } else if (ours && this.life.kind === 'open') {
+      this.call(new spec.Basic.Cancel({ consumerTag: tag, noWait: false }), false, undefined, true);
     }
     this.cancelCallbacks.run(this.invoker, this, method);
   }
@@ -1287,7 +1395,16 @@ export class Channel extends LifeCycle {
   /** Rejects (requeue false) a delivery or got message that cannot be handed on; true if one was sent. */
   private rejectUnreadable(method: spec.AMQPMethod | null): boolean {
     if (!(method instanceof spec.Basic.Deliver || method instanceof spec.Basic.GetOk) || !this.inboundOpen) return false;
-    if (method instanceof spec.Basic.Deliver && this.consumers.get(method.consumerTag)?.autoAck !== false) return false;
+    if (method instanceof spec.Basic.Deliver) {
+      const consumer = this.consumers.get(method.consumerTag);
+      if (consumer?.autoAck !== false) return false;
+      if (consumer.stream) {
+        // A stream refuses basic.reject (540, the whole connection) and keeps the message anyway:
+        // an ack only moves this consumer on, so that its prefetch window does not fill up with skipped messages.
+        this.host.sendMethod(this.channelNumber, new spec.Basic.Ack({ deliveryTag: method.deliveryTag, multiple: false }));
+        return false;
+      }
+    }
     if (method instanceof spec.Basic.GetOk && this.pendingGet?.autoAck !== false) return false;
     this.host.sendMethod(this.channelNumber, new spec.Basic.Reject({ deliveryTag: method.deliveryTag, requeue: false }));
     return true;

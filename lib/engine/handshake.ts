@@ -7,6 +7,7 @@
 import {
   ConnectionClosedByBroker,
   IncompatibleProtocolError,
+  InvalidArgumentError,
   ProbableAccessDeniedError,
   ProbableAuthenticationError,
   StreamLostError,
@@ -59,9 +60,44 @@ export function tuneLimits(params: ConnectionParameters, tune: spec.Connection.T
   };
 }
 
+/**
+ * The broker's names of the limits negotiated in `connection.tune-ok`, with
+ * the option that sets each. RabbitMQ checks them when tune-ok arrives and
+ * closes the connection (530 NOT_ALLOWED, "negotiated frame_max = 4096 is
+ * lower than the minimum allowed value (8192)") while the client already
+ * awaits open-ok, where the close would otherwise read as a refused vhost.
+ */
+const TUNED_LIMITS: ReadonlyArray<{ pattern: RegExp; option: 'frameMax' | 'channelMax' }> = [
+  { pattern: /frame[-_ ]?max/i, option: 'frameMax' },
+  { pattern: /channel[-_ ]?max/i, option: 'channelMax' },
+];
+
+/**
+ * A broker close during the handshake that refuses a negotiated limit: an
+ * InvalidArgumentError naming the option (final: another attempt with the
+ * same value is refused again), whose cause is the broker's close. RabbitMQ
+ * 4.1 and later refuse a frameMax below 8192 (their frame-min-size), which
+ * older brokers and the AMQP 0-9-1 minimum of 4096 allow.
+ */
+function refusedLimit(close: spec.Connection.Close, params: ConnectionParameters | null): InvalidArgumentError | null {
+  const { replyCode, replyText } = close;
+  const limit = TUNED_LIMITS.find((l) => l.pattern.test(replyText));
+  if (limit === undefined) return null;
+  const value = params === null ? '' : ` ${params[limit.option]}`;
+  const advice =
+    limit.option === 'frameMax' && params !== null && params.frameMax < 8192
+      ? '; RabbitMQ 4.1 and later require frameMax >= 8192 (the default, 131072, suits every broker)'
+      : '';
+  return new InvalidArgumentError(`the broker refused ${limit.option}${value} (${replyCode} ${replyText})${advice}`, {
+    cause: new ConnectionClosedByBroker(replyCode, replyText),
+  });
+}
+
 /** A broker `connection.close` during (or after, step null) the handshake, as the error a user can act on. */
 export function brokerCloseError(step: HandshakeStep | null, close: spec.Connection.Close, params: ConnectionParameters | null): Error {
   const { replyCode, replyText } = close;
+  const refused = step === null ? null : refusedLimit(close, params);
+  if (refused !== null) return refused;
   if (step === 'awaiting-tune' && replyCode === spec.ACCESS_REFUSED) {
     return new ProbableAuthenticationError(`the broker refused the login (${replyCode} ${replyText})`);
   }

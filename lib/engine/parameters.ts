@@ -44,6 +44,11 @@ export interface ConnectionParametersOptions {
    * Largest frame wanted in bytes, 4096..2^32-1 (default 131072; negotiated with the broker).
    * Whatever is negotiated, the parser never buffers more than
    * {@link ConnectionParametersOptions.maxMessageSize} + 8 bytes for one frame.
+   *
+   * RabbitMQ 4.1 and later refuse a frame size below 8192: with a smaller
+   * value the connection fails during the handshake with an
+   * InvalidArgumentError naming `frameMax` (not retried). Values from 4096
+   * still work with brokers that take them (the AMQP 0-9-1 minimum).
    */
   frameMax?: number;
   /**
@@ -137,7 +142,8 @@ export class ConnectionParameters {
   /**
    * Largest frame the client wants (before negotiation). The parser never
    * buffers more than {@link ConnectionParameters.maxMessageSize} + 8 bytes
-   * for one frame, whatever is negotiated.
+   * for one frame, whatever is negotiated. RabbitMQ 4.1 and later refuse
+   * less than 8192 (see {@link ConnectionParametersOptions.frameMax}).
    */
   readonly frameMax: number;
   /**

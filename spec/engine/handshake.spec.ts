@@ -18,6 +18,7 @@ import {
   StreamLostError,
 } from '../../lib/errors';
 import * as spec from '../../lib/wire/spec';
+import { connectToFakeBroker } from '../support/virtual-broker';
 
 function start(mechanisms = 'PLAIN AMQPLAIN'): spec.Connection.Start {
   return new spec.Connection.Start({ versionMajor: 0, versionMinor: 9, serverProperties: {}, mechanisms, locales: 'en_US' });
@@ -147,6 +148,79 @@ describe('handshake', () => {
 
     it('an ACCESS_REFUSED once open is not taken for a login failure', () => {
       expect(brokerCloseError(null, close(403, 'ACCESS_REFUSED'), params)).not.to.be.instanceOf(AuthenticationError);
+    });
+
+    describe('a refused frame_max (RabbitMQ 4.1+ refuses less than 8192)', () => {
+      const text = 'NOT_ALLOWED - negotiated frame_max = 4096 is lower than the minimum allowed value (8192)';
+
+      it('after connection.open (RabbitMQ checks tune-ok then): an InvalidArgumentError naming frameMax, not a refused vhost', () => {
+        const err = brokerCloseError('awaiting-open-ok', close(530, text), new ConnectionParameters({ frameMax: 4096 }));
+        expect(err).to.be.instanceOf(InvalidArgumentError);
+        expect(err.message).to.equal(
+          `the broker refused frameMax 4096 (530 ${text}); RabbitMQ 4.1 and later require frameMax >= 8192 (the default, 131072, suits every broker)`,
+        );
+        expect(err.cause).to.be.instanceOf(ConnectionClosedByBroker);
+        expect([(err.cause as ConnectionClosedByBroker).replyCode, (err.cause as ConnectionClosedByBroker).replyText]).to.deep.equal([530, text]);
+      });
+
+      it('whatever the code and the spelling, at any step of the handshake; without advice when frameMax was not small', () => {
+        for (const [step, code, reply] of [
+          ['awaiting-tune', 503, 'COMMAND_INVALID - frame-max too small'],
+          ['awaiting-open-ok', 530, 'NOT_ALLOWED - FrameMax refused'],
+        ] as const) {
+          const err = brokerCloseError(step, close(code, reply), new ConnectionParameters({ frameMax: 65536 }));
+          expect(err, reply).to.be.instanceOf(InvalidArgumentError);
+          expect(err.message).to.equal(`the broker refused frameMax 65536 (${code} ${reply})`);
+        }
+      });
+
+      it('names channelMax for a refused channel_max', () => {
+        const err = brokerCloseError(
+          'awaiting-open-ok',
+          close(530, 'NOT_ALLOWED - negotiated channel_max = 0 is higher than the maximum allowed value (2047)'),
+          params,
+        );
+        expect(err).to.be.instanceOf(InvalidArgumentError);
+        expect(err.message).to.match(/^the broker refused channelMax 65535 \(530 NOT_ALLOWED - negotiated channel_max/);
+      });
+
+      it('is only a handshake rule: once open, such a close is a broker close', () => {
+        expect(brokerCloseError(null, close(530, text), params)).to.be.instanceOf(ConnectionClosedByBroker);
+      });
+    });
+  });
+
+  describe('a broker that refuses the tuned frame_max (fake broker, as RabbitMQ 4.1 does)', () => {
+    it('fails the connection once with an InvalidArgumentError naming frameMax, without retrying', () => {
+      const text = 'NOT_ALLOWED - negotiated frame_max = 4096 is lower than the minimum allowed value (8192)';
+      const s = connectToFakeBroker({ parameters: { frameMax: 4096, connectionAttempts: 3, retryDelay: 1 } });
+      const tuneOks: spec.Connection.TuneOk[] = [];
+      // RabbitMQ checks tune-ok, then closes; connection.open, sent in the same write, is ignored.
+      s.broker.onMethod = (session, _channel, m) => {
+        if (m instanceof spec.Connection.TuneOk) {
+          tuneOks.push(m);
+          session.send(0, new spec.Connection.Close({ replyCode: 530, replyText: text, failingClassId: 10, failingMethodId: 31 }));
+          return true;
+        }
+        return m instanceof spec.Connection.Open;
+      };
+      s.loop.runUntilIdle();
+      s.loop.advance(10);
+      expect(tuneOks.map((m) => m.frameMax)).to.deep.equal([4096]);
+      expect(s.broker.sessions, 'not retried: the same frameMax would be refused again').to.have.length(1);
+      expect(s.events.opened).to.equal(0);
+      expect(s.events.openErrors).to.have.length(1);
+      const err = s.events.openErrors[0];
+      expect(err).to.be.instanceOf(InvalidArgumentError);
+      expect(err.message).to.match(/^the broker refused frameMax 4096 \(530 NOT_ALLOWED - negotiated frame_max = 4096 .*require frameMax >= 8192/);
+      expect(s.broker.session.sent(spec.Connection.CloseOk), "the broker's close is answered").to.have.length(1);
+    });
+
+    it('opens with frameMax 4096 on a broker that takes it', () => {
+      const s = connectToFakeBroker({ parameters: { frameMax: 4096 } });
+      s.loop.runUntilIdle();
+      expect(s.events.opened).to.equal(1);
+      expect(s.connection.frameMax).to.equal(4096);
     });
   });
 

@@ -34,6 +34,13 @@ describe('ConnectionParameters', () => {
     expect(ConnectionParameters.DEFAULT_SSL_PORT).to.equal(5671);
   });
 
+  it('accepts a frameMax from 4096, the AMQP minimum, though RabbitMQ 4.1 and later refuse less than 8192 when connecting', () => {
+    // Older brokers take it; a broker that refuses it fails the connection with an error naming frameMax (see handshake.spec.ts).
+    expect(new ConnectionParameters({ frameMax: 4096 }).frameMax).to.equal(4096);
+    expect(new ConnectionParameters({ frameMax: 8191 }).frameMax).to.equal(8191);
+    expect(new ConnectionParameters().frameMax, 'the default suits every broker').to.be.at.least(8192);
+  });
+
   describe('maxMessageSize', () => {
     it('defaults to 128 MiB and is exposed read-only like frameMax', () => {
       const p = new ConnectionParameters();

@@ -337,4 +337,48 @@ describe('connection recovery (virtual loop)', () => {
     expect(s.broker.session.sent(spec.Queue.Declare).map((m) => m.queue)).to.deep.equal([]);
     expect(ch.isOpen).to.equal(true);
   });
+
+  it("reopens a confirm channel whose first answer after recovery is a nack (3.10's quorum failover), keeping that nack", () => {
+    const s = openRecovering({ initialDelay: 0 });
+    const ch = openChannel(s);
+    ch.confirmDelivery(null);
+    s.loop.runUntilIdle();
+    const outcomes = new Map<string, Array<string>>();
+    for (const body of ['a', 'b', 'c']) {
+      outcomes.set(body, []);
+      ch.basicPublish('', 'q', body, {}, { onConfirm: (e) => outcomes.get(body)!.push(e === null ? 'ack' : e.name) });
+    }
+    s.loop.runUntilIdle();
+    cut(s);
+    s.loop.advance(1);
+    const session = s.broker.session;
+    expect(session.published.map((p) => p.body.toString())).to.deep.equal(['a', 'b', 'c']);
+    session.send(ch.channelNumber, new spec.Basic.Nack({ deliveryTag: 1, multiple: false, requeue: false }));
+    s.loop.advance(1);
+    // closed and restored under the same number, b and c republished, a's nack kept
+    expect(sent(session).filter((m) => m.startsWith(`${ch.channelNumber}:`))).to.deep.equal([
+      `${ch.channelNumber}:channel.open`,
+      `${ch.channelNumber}:confirm.select`,
+      `${ch.channelNumber}:basic.publish`,
+      `${ch.channelNumber}:basic.publish`,
+      `${ch.channelNumber}:basic.publish`,
+      `${ch.channelNumber}:channel.close`,
+      `${ch.channelNumber}:channel.open`,
+      `${ch.channelNumber}:confirm.select`,
+      `${ch.channelNumber}:basic.publish`,
+      `${ch.channelNumber}:basic.publish`,
+    ]);
+    expect(session.published.slice(3).map((p) => p.body.toString())).to.deep.equal(['b', 'c']);
+    session.send(ch.channelNumber, new spec.Basic.Ack({ deliveryTag: 2, multiple: true }));
+    s.loop.runUntilIdle();
+    expect(Object.fromEntries(outcomes)).to.deep.equal({ a: ['NackError'], b: ['ack'], c: ['ack'] });
+    expect(ch.unconfirmedDeliveryTags()).to.deep.equal([]);
+    expect(ch.isOpen).to.equal(true);
+    // a later nack is an ordinary nack: no reopen
+    ch.basicPublish('', 'q', 'd', {}, { onConfirm: () => undefined });
+    s.loop.runUntilIdle();
+    session.send(ch.channelNumber, new spec.Basic.Nack({ deliveryTag: 3, multiple: false, requeue: false }));
+    s.loop.advance(1);
+    expect(sent(session).filter((m) => m.endsWith('channel.close'))).to.have.length(1);
+  });
 });
