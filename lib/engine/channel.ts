@@ -122,6 +122,29 @@ interface Consumer {
   queue: string;
   /** A stream consumer (see checkStreamConsume): RabbitMQ answers its basic.reject with a connection error (540). */
   stream: boolean;
+  /**
+   * A stream consumer's next offset (the last delivery's `x-stream-offset`
+   * plus one): where it resumes after a recovery, rather than rereading from
+   * the offset it started at. -1: nothing delivered yet.
+   */
+  nextOffset: number;
+}
+
+/**
+ * The consume to send again after a recovery: a stream consumer resumes
+ * after the last message it was given (at-least-once: one the application
+ * had not acked yet is given again), not at its original offset.
+ */
+function resumeAt(consume: spec.Basic.Consume, consumer: Consumer): spec.Basic.Consume {
+  if (!consumer.stream || consumer.nextOffset < 0) return consume;
+  return new spec.Basic.Consume({ ...consume, arguments: { ...consume.arguments, 'x-stream-offset': consumer.nextOffset } });
+}
+
+/** Notes a stream delivery's offset (RabbitMQ puts it in the `x-stream-offset` header) for {@link resumeAt}. */
+function trackStreamOffset(consumer: Consumer, properties: spec.BasicProperties): void {
+  const offset = properties.headers?.['x-stream-offset'];
+  if (typeof offset === 'number') consumer.nextOffset = offset + 1;
+  else if (typeof offset === 'bigint') consumer.nextOffset = Number(offset) + 1;
 }
 
 /** How many times a channel is reopened after nacks per recovery (see Channel.reopenAfterNack). */
@@ -477,7 +500,8 @@ export class Channel extends LifeCycle {
     for (const qos of recovery.qosMethods()) calls.push(this.restoreCall(qos));
     if (this.confirmMode) calls.push(this.restoreCall(new spec.Confirm.Select({ noWait: false }), () => (recovery.firstAnswerPending = true)));
     for (const [tag, consume] of [...recovery.consumes]) {
-      if (this.consumers.has(tag) && this.keepConsumer(consume)) calls.push(this.restoreCall(consume));
+      const consumer = this.consumers.get(tag);
+      if (consumer !== undefined && this.keepConsumer(consume)) calls.push(this.restoreCall(resumeAt(consume, consumer)));
       else this.dropConsumer(tag, consume.queue);
     }
     // Each of those awaits its reply before the next goes out; once the last one is answered
@@ -761,7 +785,7 @@ export class Channel extends LifeCycle {
       noWait: false,
       arguments: options.arguments ?? {},
     });
-    this.consumers.set(consumerTag, { onMessage, autoAck, queue, stream });
+    this.consumers.set(consumerTag, { onMessage, autoAck, queue, stream, nextOffset: -1 });
     try {
       this.call<spec.Basic.ConsumeOk>(method, false, (err, ok) => {
         if (err !== null) this.consumers.delete(consumerTag);
@@ -1197,8 +1221,11 @@ export class Channel extends LifeCycle {
     const consumer = this.consumers.get(method.consumerTag);
     if (this.recovery !== null) this.recovery.lastBrokerTag = method.deliveryTag;
     if (consumer !== undefined) {
-      // After a recovery the application's tags go on from the last connection's.
-      if (this.recovery !== null) method.deliveryTag += this.recovery.tagOffset;
+      if (this.recovery !== null) {
+        // After a recovery the application's tags go on from the last connection's.
+        method.deliveryTag += this.recovery.tagOffset;
+        if (consumer.stream) trackStreamOffset(consumer, properties);
+      }
       // host.invoke, without its rest-parameter arrays: same isolation, same `this` (undefined)
       const onMessage = consumer.onMessage;
       try {

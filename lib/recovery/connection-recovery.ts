@@ -133,7 +133,8 @@ export class ConnectionRecovery implements RecoveryHooks {
   private onReconnected(err: Error | null): void {
     if (err === null) return this.restoreTopology();
     this.lastError = err;
-    if (err instanceof AuthenticationError || err instanceof IncompatibleProtocolError) {
+    // What another round cannot fix: a refused login, another protocol, a refused frameMax (InvalidArgumentError).
+    if (err instanceof AuthenticationError || err instanceof IncompatibleProtocolError || err instanceof InvalidArgumentError) {
       return this.fail('the broker refused the reconnect', err);
     }
     this.nextRound();

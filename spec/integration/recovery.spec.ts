@@ -366,4 +366,36 @@ describe('automatic recovery against RabbitMQ', function () {
       }
     });
   }
+
+  it('resumes a stream consumer after the last offset it was given, not at its original offset', async () => {
+    const stream = uniqueName('recovery-stream');
+    queues.push(stream);
+    const { connection, log } = await openRecovering(proxy, { initialDelay: 0.02, maxDelay: 0.2 });
+    connections.push(connection);
+    const channel = await openChannel(connection);
+    await cbp((cb) => channel.queueDeclare(stream, { durable: true, arguments: { 'x-queue-type': 'stream' } }, cb));
+    await cbp((cb) => channel.confirmDelivery(null, cb));
+    for (let i = 0; i < 200; i++) channel.basicPublish('', stream, Buffer.from(String(i)));
+    await cbp((cb) => channel.waitForConfirms(cb));
+    const consumer = await openChannel(connection);
+    await cbp((cb) => consumer.basicQos({ prefetchCount: 10 }, cb));
+    const offsets: number[] = [];
+    let cutAfter = -1;
+    consumer.basicConsume(
+      stream,
+      (ch, method, props) => {
+        offsets.push(Number(props.headers!['x-stream-offset']));
+        ch.basicAck(method.deliveryTag);
+        if (offsets.length === 100 && cutAfter < 0) {
+          cutAfter = offsets.length;
+          proxy.cut();
+        }
+      },
+      { arguments: { 'x-stream-offset': 'first' } },
+    );
+    await eventually(() => new Set(offsets).size === 200 && log.recovered === 1, 30000, `every offset read (${new Set(offsets).size} of 200)`);
+    const afterCut = offsets.slice(cutAfter);
+    expect(Math.min(...afterCut), 'the first offset after recovery').to.be.at.least(90);
+    expect(offsets.length - 200, 'offsets read twice').to.be.below(20);
+  });
 });
