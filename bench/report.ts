@@ -179,6 +179,8 @@ export interface LatestMd {
   load: [number, number];
   /** The recovery figure (bench/recovery.ts), when it ran. */
   recovery?: string;
+  /** The cluster failover figure (bench/failover.ts), when it ran. */
+  failover?: string;
 }
 
 export function writeLatest(file: string, d: LatestMd): void {
@@ -210,7 +212,7 @@ coney uses less). Targets are goals, reported and not asserted. See bench/README
 ## Client benchmark
 
 ${d.table}
-${codec}${d.recovery === undefined ? '' : `\n## Recovery after a network cut (bench/recovery.ts)\n\n${d.recovery}\n`}${failures}`;
+${codec}${d.recovery === undefined ? '' : `\n## Recovery after a network cut (bench/recovery.ts)\n\n${d.recovery}\n`}${d.failover === undefined ? '' : `\n## Cluster failover (bench/failover.ts)\n\n${d.failover}\n`}${failures}`;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
 }

@@ -12,6 +12,9 @@
  * 3. The recovery figure (bench/recovery.ts), on that RabbitMQ: time from a
  *    network cut to the first delivery and the first confirm, with automatic
  *    recovery and with the README's hand-written reconnect.
+ * 4. The cluster failover figure (bench/failover.ts), on a throwaway
+ *    three-node cluster: time from each kill of the publisher's node to the
+ *    first ack after it (--only failover runs it alone).
  *
  * Options (after `npm run bench --`):
  *   --quick              short runs, 1 run each (under 2 minutes)
@@ -160,7 +163,9 @@ async function main(): Promise<void> {
   const broker = scenarios.filter((s) => s.group === 'broker');
   // The recovery figure runs with the broker scenarios (or alone: --only recovery).
   const recoveryWanted = !flag('--no-broker') && (only === undefined || new RegExp(only).test('recovery'));
+  const failoverWanted = !flag('--no-broker') && (only === undefined || new RegExp(only).test('failover'));
   let recovery: string | undefined;
+  let failover: string | undefined;
   if (broker.length > 0 || recoveryWanted) {
     log('client benchmark: starting a throwaway RabbitMQ...');
     // loaded here so that --no-broker runs do not need RabbitMQ installed
@@ -179,6 +184,12 @@ async function main(): Promise<void> {
     }
   }
 
+  if (failoverWanted) {
+    log('cluster failover figure: a throwaway three-node cluster, 50,000 confirmed publishes, three kills...');
+    const { runFailoverBench, failoverTable } = await import('./failover');
+    failover = failoverTable(await runFailoverBench());
+  }
+
   const srs: ScenarioResult[] = scenarios.map((s) => {
     const per = results.get(s.id)!;
     return {
@@ -193,6 +204,7 @@ async function main(): Promise<void> {
   console.log(title);
   console.log(printTable(HEADER, body));
   if (recovery !== undefined) console.log(`\nrecovery after a network cut (bench/recovery.ts)\n${recovery}`);
+  if (failover !== undefined) console.log(`\ncluster failover (bench/failover.ts)\n${failover}`);
   if (failures.length > 0) {
     console.log(`\n${failures.length} failed run(s):`);
     for (const f of failures) console.log(`  ${f}`);
@@ -211,6 +223,7 @@ async function main(): Promise<void> {
       wallSecs: (Date.now() - started) / 1000,
       load: [loadAtStart, os.loadavg()[0]],
       recovery,
+      failover,
     });
     // every run's raw numbers, for whoever wants more than the medians
     const raw = scenarios.map((s) => ({ scenario: s.id, label: s.label, runs: Object.fromEntries(results.get(s.id)!) }));
