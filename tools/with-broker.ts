@@ -1,5 +1,5 @@
 /**
- * `tsx tools/with-broker.ts <command> [args...]`
+ * `tsx tools/with-broker.ts [--cluster | --no-cluster] <command> [args...]`
  *
  * Runs a command against RabbitMQ. When AMQP_URL is already set, the command
  * just runs with it (your own broker). Otherwise a throwaway broker (with a
@@ -9,11 +9,19 @@
  * CONEY_BROKER_DENIED_VHOST), the command runs with inherited stdio, and the
  * broker is stopped afterwards in every case. Exits with the command's exit
  * code (128 + signal number when it died of a signal).
+ *
+ * With the broker, and at the same time (the nodes boot in parallel), a
+ * throwaway three-node cluster (tools/rabbitmq-node.ts, startCluster) when
+ * the command runs mocha, or with --cluster; --no-cluster leaves it out.
+ * Its coordinates go into the child's environment too: CONEY_CLUSTER_DIR,
+ * CONEY_CLUSTER_URLS, CONEY_CLUSTER_NODENAMES, CONEY_CLUSTER_HOME,
+ * CONEY_CLUSTER_EPMD_PORT (spec/support/cluster.ts reads them). The demo and
+ * the examples run without it: a cluster costs about 10 s and 400 MB.
  */
 import { spawn, ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startBroker, Broker } from './rabbitmq-node';
+import { startBroker, startCluster, Broker, Cluster } from './rabbitmq-node';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -56,10 +64,35 @@ function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
+/** What with-broker.ts was asked to do: the command, and whether to start a cluster for it. */
+export interface WithBrokerArgs {
+  command: string[];
+  cluster: boolean;
+}
+
+/**
+ * Reads `[--cluster | --no-cluster] <command> [args...]`. Without a flag, a
+ * cluster is started for mocha (the test suite: `mocha ...`, `c8 mocha ...`,
+ * `npx mocha ...`) and for nothing else.
+ */
+export function parseArgs(argv: string[]): WithBrokerArgs {
+  let cluster: boolean | undefined;
+  let i = 0;
+  for (; i < argv.length && (argv[i] === '--cluster' || argv[i] === '--no-cluster'); i++) cluster = argv[i] === '--cluster';
+  const command = argv.slice(i);
+  return { command, cluster: cluster ?? runsMocha(command) };
+}
+
+/** The command is mocha itself, or a runner (c8, npx, nyc) that runs mocha (`c8 --reporter lcov mocha`). */
+function runsMocha(command: string[]): boolean {
+  const words = command.filter((w) => !w.startsWith('-')).map((w) => path.basename(w));
+  return words[0] === 'mocha' || (['c8', 'npx', 'nyc'].includes(words[0]) && words.includes('mocha'));
+}
+
 async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
+  const { command: argv, cluster: wantCluster } = parseArgs(process.argv.slice(2));
   if (argv.length === 0) {
-    process.stderr.write('usage: tsx tools/with-broker.ts <command> [args...]\n');
+    process.stderr.write('usage: tsx tools/with-broker.ts [--cluster | --no-cluster] <command> [args...]\n');
     return 2;
   }
   const baseEnv: NodeJS.ProcessEnv = { ...process.env, PATH: pathWithLocalBin() };
@@ -76,12 +109,19 @@ async function main(): Promise<number> {
   };
   for (const sig of SIGNALS) process.on(sig, onEarlySignal);
 
-  let broker: Broker | undefined;
-  try {
-    broker = await startBroker({ tls: true, handleSignals: false });
-  } catch (err) {
+  // Both at once: on 2 cores the single node's start hides inside the cluster's.
+  const [brokerStart, clusterStart] = await Promise.allSettled([
+    startBroker({ tls: true, handleSignals: false }),
+    wantCluster ? startCluster({ handleSignals: false }) : Promise.resolve(undefined),
+  ]);
+  const broker: Broker | undefined = brokerStart.status === 'fulfilled' ? brokerStart.value : undefined;
+  const cluster: Cluster | undefined = clusterStart.status === 'fulfilled' ? clusterStart.value : undefined;
+  if (!broker || (wantCluster && !cluster)) {
     for (const sig of SIGNALS) process.off(sig, onEarlySignal);
-    process.stderr.write(`${(err as Error).message}\n`);
+    for (const failed of [brokerStart, clusterStart]) {
+      if (failed.status === 'rejected') process.stderr.write(`${(failed.reason as Error).message}\n`);
+    }
+    await Promise.all([broker?.stop(), cluster?.stop()]);
     return 1;
   }
   try {
@@ -95,17 +135,25 @@ async function main(): Promise<number> {
       `coney: throwaway RabbitMQ at ${broker.url} and ${broker.tls?.url} (node ${broker.nodename}, ` +
         `started in ${(broker.startupMs / 1000).toFixed(1)} s; stopped afterwards)\n`,
     );
-    const code = await runCommand(argv, { ...baseEnv, ...broker.env() });
+    if (cluster) {
+      process.stderr.write(
+        `coney: throwaway ${cluster.nodes.length}-node cluster at ${cluster.urls.join(' ')} ` +
+          `(formed in ${(cluster.startupMs / 1000).toFixed(1)} s; stopped afterwards)\n`,
+      );
+    }
+    const code = await runCommand(argv, { ...baseEnv, ...broker.env(), ...cluster?.env() });
     return code;
   } finally {
-    await broker.stop();
+    await Promise.all([broker.stop(), cluster?.stop()]);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`coney: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`coney: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

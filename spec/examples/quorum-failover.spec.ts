@@ -7,16 +7,19 @@ import { expect } from 'chai';
 import type { spec } from '../../lib';
 import { uniqueName } from '../support/broker';
 import { cbp, closeConnection, openChannel, openConnection } from '../support/callbacks';
-import { testCluster } from '../support/cluster';
+import { type TestCluster, testCluster } from '../support/cluster';
 import { startExample, stopExample, type RunningExample } from './helpers';
 
 describe('examples/quorum-failover.ts', function () {
   this.timeout(180_000);
-  const cluster = testCluster();
+  let cluster: TestCluster;
   const queue = uniqueName('ex-quorum');
   let example: RunningExample | undefined;
 
-  before(() => cluster.ensureAllRunning());
+  before(() => {
+    cluster = testCluster(); // fails the suite loudly, naming what is missing, without the cluster
+    return cluster.ensureAllRunning();
+  });
   after(async () => {
     await stopExample(example);
     await cluster.ensureAllRunning();

@@ -10,14 +10,17 @@ import { expect } from 'chai';
 import { type Connection, SelectConnection } from '../../lib';
 import { uniqueName } from '../support/broker';
 import { cbp, closeConnection, openChannel, within } from '../support/callbacks';
-import { type ClusterNode, testCluster } from '../support/cluster';
+import { type ClusterNode, type TestCluster, testCluster } from '../support/cluster';
 import { eventually, sleep } from '../support/polling';
 import { runFailover } from '../support/failover';
 
 describe('failover on a three-node cluster', function () {
   this.timeout(600_000);
-  const cluster = testCluster();
-  before(() => cluster.ensureAllRunning());
+  let cluster: TestCluster;
+  before(() => {
+    cluster = testCluster(); // fails the suite loudly, naming what is missing, without the cluster
+    return cluster.ensureAllRunning();
+  });
   afterEach(() => cluster.ensureAllRunning());
 
   it('loses no confirmed message through three kills of the publisher node (quorum queue, recovery on)', async () => {
@@ -39,8 +42,11 @@ describe('failover on a three-node cluster', function () {
 
 describe('consumers on a three-node cluster', function () {
   this.timeout(180_000);
-  const cluster = testCluster();
-  before(() => cluster.ensureAllRunning());
+  let cluster: TestCluster;
+  before(() => {
+    cluster = testCluster(); // fails the suite loudly, naming what is missing, without the cluster
+    return cluster.ensureAllRunning();
+  });
   afterEach(() => cluster.ensureAllRunning());
 
   /** A recovering connection to `first` (then the other nodes), resolving once open. */

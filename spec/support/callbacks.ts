@@ -51,8 +51,8 @@ export function openConnection(options: Omit<SelectConnectionOptions, 'onOpen' |
     20000,
     new Promise<SelectConnection>((resolve, reject) => {
       const connection = new SelectConnection({
-        parameters: brokerParameters(),
         ...options,
+        parameters: options.parameters ?? brokerParameters(), // the single broker only when no other is named
         onOpen: (c) => resolve(c),
         onOpenError: (_c, err) => reject(err),
       });
