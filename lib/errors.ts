@@ -191,6 +191,13 @@ export class UnroutableError extends AMQPChannelError {}
 export class NackError extends AMQPChannelError {}
 
 /**
+ * A promise-API `rpc` got no reply within its `timeout`. A reply that
+ * arrives later is dropped (and counted in `AsyncChannel.lateReplies`).
+ * @category Errors
+ */
+export class RpcTimeoutError extends AMQPChannelError {}
+
+/**
  * A message arrived in sound frames but its properties could not be decoded
  * within the limits (tables nested too deep, truncated, unknown flags). It was
  * rejected without requeue (a dead-letter exchange catches it) and the

@@ -4,7 +4,7 @@
  *
  * Layers, lowest first: `wire` (the generated codec and frames, no I/O),
  * `engine` (connection and channel state machines), `adapters` (sockets and
- * loops). This module is the public surface described in docs/API.md.
+ * loops), `promise` (the promise API over them). This module is the public surface described in docs/API.md.
  * @packageDocumentation
  */
 export * as spec from './wire/spec';
@@ -58,6 +58,13 @@ export type { RecoveryOptions } from './recovery/options';
 export type { RecoveryEvents } from './recovery/connection-recovery';
 export type { RecordedEntity, RecordedExchange, RecordedQueue, RecordedBinding, RecordedConsumer } from './recovery/recorded-entity';
 
+export { connect, type ConnectOptions } from './promise/connect';
+export { AsyncConnection } from './promise/async-connection';
+export { AsyncChannel, type ConsumeIteratorOptions, DEFAULT_CONSUME_PREFETCH } from './promise/async-channel';
+export { ConsumeIterator } from './promise/consume-iterator';
+export { Message } from './promise/message';
+export { type RpcOptions, DIRECT_REPLY_TO } from './promise/direct-reply';
+
 export {
   AMQPError,
   AMQPConnectionError,
@@ -89,5 +96,6 @@ export {
   ConnectionWorkflowFailed,
   NoFreeChannelsError,
   RecoveryFailedError,
+  RpcTimeoutError,
 } from './errors';
 export { VERSION } from './version';

@@ -1,7 +1,8 @@
 /**
  * The layers, lowest first: errors -> wire (no I/O) -> engine (no sockets)
  * -> recovery (automatic recovery: policy over the engine's mechanics, no
- * sockets) -> adapters -> index. Nothing lower imports anything higher, and only
+ * sockets) -> adapters -> promise (the promise API: wraps channels, never
+ * imported by the layers below) -> index. Nothing lower imports anything higher, and only
  * adapters touch net or tls.
  */
 import { expect } from 'chai';
@@ -9,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 const lib = path.resolve(__dirname, '..', 'lib');
-const RANK: Record<string, number> = { 'errors.ts': 0, 'version.ts': 0, wire: 1, engine: 2, recovery: 3, adapters: 4, 'index.ts': 5 };
+const RANK: Record<string, number> = { 'errors.ts': 0, 'version.ts': 0, wire: 1, engine: 2, recovery: 3, adapters: 4, promise: 5, 'index.ts': 6 };
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

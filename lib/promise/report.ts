@@ -1,0 +1,16 @@
+/**
+ * Where the promise API sends an error nobody else is told of: the
+ * application's `onCallbackError`, or else a `ConeyWarning` process warning
+ * (never an uncaught exception or an unhandled rejection: a promise-style
+ * application has no callback of its own to catch it).
+ * @packageDocumentation
+ */
+
+/** Receives an error that nobody observed. */
+export type Reporter = (err: unknown) => void;
+
+/** The default {@link Reporter}: a `ConeyWarning`, so that the error is seen and the process goes on. */
+export function warnUnobserved(err: unknown): void {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  process.emitWarning(`an error nobody handled (give connect() an onCallbackError to receive these): ${text}`, 'ConeyWarning');
+}
