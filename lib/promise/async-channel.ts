@@ -313,7 +313,11 @@ export class AsyncChannel {
         this.channel.basicQos({ prefetchCount: DEFAULT_CONSUME_PREFETCH });
         this.prefetchSet = true;
       }
-      const tag = this.channel.basicConsume(queue, iterator.deliver, consumeOptions);
+      // A consume the broker refuses, or that was in flight when the connection dropped (like any
+      // call then, it gets the reason and is not resent), ends the iterator with that error: never a silent idle.
+      const tag = this.channel.basicConsume(queue, iterator.deliver, consumeOptions, (err) => {
+        if (err !== null) iterator.failedToStart(err);
+      });
       iterator.started(tag);
       this.iterators.set(tag, iterator);
     } catch (err) {

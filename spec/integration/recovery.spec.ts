@@ -21,6 +21,7 @@ import {
   StreamLostError,
   type spec,
 } from '../../lib';
+import { connect } from '../../lib';
 import { amqpUrl, brokerConnectionInfo, rabbitmqctl, uniqueName } from '../support/broker';
 import { brokerParameters, cbp, cleanUp, closeConnection, openChannel, openConnection, within } from '../support/callbacks';
 import { eventually, sleep } from '../support/polling';
@@ -397,5 +398,46 @@ describe('automatic recovery against RabbitMQ', function () {
     const afterCut = offsets.slice(cutAfter);
     expect(Math.min(...afterCut), 'the first offset after recovery').to.be.at.least(90);
     expect(offsets.length - 200, 'offsets read twice').to.be.below(20);
+  });
+
+  it('promise API: a for-await consumer carries on across a cut, and confirm publishes resolve through it', async () => {
+    const queue = uniqueName('recovery-promise');
+    queues.push(queue);
+    const log = { recovered: 0 };
+    const connection = await connect(`amqp://guest:guest@127.0.0.1:${proxy.port}/`, {
+      recovery: { initialDelay: 0.02, maxDelay: 0.2 },
+      onRecovered: () => (log.recovered += 1),
+    });
+    try {
+      const channel = await connection.channel();
+      await channel.queueDeclare(queue, { durable: true });
+      await channel.confirmDelivery();
+      const publisher = await connection.channel();
+      await publisher.confirmDelivery();
+      const received = new Set<string>();
+      const reading = (async () => {
+        for await (const message of channel.consume(queue, { inactivityTimeout: 20 })) {
+          if (message === null) throw new Error(`no message for 20 s (received ${received.size})`);
+          received.add(message.body.toString());
+          await message.ack();
+          if (received.size === 200) break;
+        }
+      })();
+      const sent: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 200; i++) {
+        sent.push(publisher.basicPublish('', queue, Buffer.from(String(i)), { deliveryMode: 2 }));
+        if (i === 100) {
+          await Promise.all(sent.slice(0, 50));
+          await eventually(() => received.size > 0, 10_000, 'the consumer consuming before the cut');
+          proxy.cut();
+        }
+      }
+      await within(30_000, Promise.all(sent), 'every publish answered');
+      await within(30_000, reading, 'every message read');
+      expect(log.recovered).to.equal(1);
+      expect(received.size).to.equal(200);
+    } finally {
+      await connection.close();
+    }
   });
 });

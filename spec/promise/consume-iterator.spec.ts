@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { AMQPChannelError, type AsyncChannel, ChannelClosedByBroker, DEFAULT_CONSUME_PREFETCH, InvalidArgumentError, type Message } from '../../lib';
+import {
+  AMQPChannelError,
+  type AsyncChannel,
+  ChannelClosedByBroker,
+  DEFAULT_CONSUME_PREFETCH,
+  InvalidArgumentError,
+  type Message,
+  StreamLostError,
+} from '../../lib';
 import * as spec from '../../lib/wire/spec';
 import { deliver, type FakeAsync, openFake, rejects, sentOn, turns } from './fake';
 
@@ -170,5 +178,24 @@ describe('promise API: consume() iterator', () => {
     deliver(s, channel.channelNumber, channel.consumerTags[0], 1, 'x');
     await turns();
     expect(s.reported.map((e) => (e as Error).message)).to.deep.equal(['handler broke']);
+  });
+});
+
+describe('promise API: consume() across a connection loss', () => {
+  it('throws the reason when its consume was in flight at the drop (never a silent idle)', async () => {
+    const s = await openFake({ recovery: { initialDelay: 0 } });
+    try {
+      const channel = await s.connection.channel();
+      s.broker.onMethod = (_session, _ch, m) => m instanceof spec.Basic.Consume; // no consume-ok: it stays in flight
+      const it = channel.consume('jobs'); // no inactivity timer: virtual time would jump to it
+      const first = it.next();
+      await turns();
+      s.broker.onMethod = null;
+      s.session.peer.destroy(new Error('cut'));
+      const err = await rejects(first, StreamLostError);
+      expect(err.message).to.match(/connection lost/);
+    } finally {
+      await s.stop();
+    }
   });
 });
