@@ -11,6 +11,7 @@ import { loadAdapter, type ClientAdapter, type ClientName, type Target } from '.
 
 export type ScenarioKind =
   | 'publish' // fake server sink: publish, barrier (a passive declare round trip)
+  | 'publish-unawaited' // the same, every publish fired without waiting, one drain at the end (publishUnawaited)
   | 'confirm' // publish with confirms, `window` unconfirmed at most
   | 'consume' // fake server (deliver-<size>) or RabbitMQ pre-filled queue
   | 'large' // publish large bodies to the fake sink (MiB/s)
@@ -131,6 +132,16 @@ async function run(job: ChildJob): Promise<ChildResult> {
       }
       const w = startWindow();
       await a.publish(q, body, job.n);
+      await barrier(a, q);
+      res = endWindow(w, job.n, job.size);
+      break;
+    }
+    case 'publish-unawaited': {
+      await a.declareQueue(q);
+      await a.publishUnawaited(q, body, job.warmup);
+      await barrier(a, q);
+      const w = startWindow();
+      await a.publishUnawaited(q, body, job.n);
       await barrier(a, q);
       res = endWindow(w, job.n, job.size);
       break;

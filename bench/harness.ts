@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CLIENTS, type ClientName, type Target } from './clients/adapter';
+import { ALL_CLIENTS, CLIENTS, type ClientName, type Target } from './clients/adapter';
 import type { ChildJob, ChildResult, ScenarioKind } from './child';
 
 export const BENCH_DIR = __dirname;
@@ -31,9 +31,33 @@ export interface Scenario {
   prefetch?: number;
   ackEvery?: number;
   metric: Metric;
-  /** The goal for coney's advantage over the best other client (reported, never asserted). */
+  /** The goal for the subject's advantage over the best other client (reported, never asserted). */
   target?: { text: string; check: (advantage: number, cpuAdvantage: number, r: ChildResult) => boolean };
+  /** The clients it runs (default {@link CLIENTS}, which leaves coney-promise out). */
+  clients?: readonly ClientName[];
+  /** Whose advantage the table shows (default coney). */
+  subject?: ClientName;
+  /**
+   * A second goal against one client that is not counted among the others
+   * (coney-promise against coney's callback API): `ratio` is subject / baseline
+   * on the headline number (>1: the subject is better).
+   */
+  baseline?: { client: ClientName; text: string; check: (ratio: number) => boolean };
 }
+
+/** The clients a scenario runs, of those asked for (in that order). */
+export function scenarioClients(s: Scenario, asked: readonly ClientName[]): ClientName[] {
+  const mine = s.clients ?? CLIENTS;
+  return asked.filter((c) => mine.includes(c));
+}
+
+/** The promise face against the promise-based clients, with coney's callback API beside it. */
+const PROMISE_FACE = {
+  clients: ['coney-promise', 'coney', 'amqplib', 'cloudamqp', 'rabbitmq-client'] as ClientName[],
+  subject: 'coney-promise' as ClientName,
+  // at most 25% slower than the callback API: its time per message at most 1.25x, so >= 0.8x the msgs/s
+  baseline: { client: 'coney' as ClientName, text: '>= 0.8x coney', check: (r: number) => r >= 0.8 },
+};
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -104,6 +128,50 @@ export const SCENARIOS: Scenario[] = [
     window: 1000,
     metric: 'rate',
     target: { text: '>= 2.5x', check: (a) => a >= 2.5 },
+  },
+  // the promise face (lib/promise), coney-promise against the others and against coney's callbacks
+  {
+    id: 'fake-promise-publish-16',
+    label: 'fake: publish 16 B, un-awaited, one final drain',
+    group: 'fake',
+    kind: 'publish-unawaited',
+    vhost: 'sink',
+    size: 16,
+    // fewer than fake-publish-16: nothing bounds the other clients' buffers here (cloudamqp did not finish 500,000 in 180 s)
+    n: [50_000, 100_000],
+    warmup: [10_000, 20_000],
+    metric: 'rate',
+    target: { text: '>= 3x', check: (a) => a >= 3 },
+    ...PROMISE_FACE,
+  },
+  {
+    id: 'fake-promise-confirm-16',
+    label: 'fake: confirm-publish 16 B, window of 1000 promises',
+    group: 'fake',
+    kind: 'confirm',
+    vhost: 'sink',
+    size: 16,
+    n: [100_000, 500_000],
+    warmup: [20_000, 50_000],
+    window: 1000,
+    metric: 'rate',
+    target: { text: '>= 3x', check: (a) => a >= 3 },
+    ...PROMISE_FACE,
+  },
+  {
+    id: 'fake-promise-consume-1k',
+    label: 'fake: consume 1 KiB (coney-promise: for await)',
+    group: 'fake',
+    kind: 'consume',
+    vhost: `deliver-${KiB}`,
+    size: KiB,
+    n: [100_000, 500_000],
+    warmup: [20_000, 50_000],
+    prefetch: 1000,
+    ackEvery: 100,
+    metric: 'rate',
+    target: { text: '>= 2x', check: (a) => a >= 2 },
+    ...PROMISE_FACE,
   },
   // 3. large messages
   {
@@ -408,5 +476,5 @@ export function medianResult(rs: ChildResult[]): ChildResult | null {
   };
 }
 
-export { CLIENTS };
+export { ALL_CLIENTS, CLIENTS };
 export type { ClientName, ChildResult };

@@ -36,21 +36,32 @@ function headline(s: Scenario, r: ChildResult): number {
 const lowerIsBetter = (s: Scenario): boolean => s.metric === 'peakRss' || s.metric === 'p50';
 
 export interface Advantage {
-  /** >1: coney better on the headline metric. */
+  /** >1: the subject (coney, or the scenario's subject) better on the headline metric. */
   headline: number;
   /** >1: coney uses less CPU per message than the best other. */
   cpu: number;
   bestOther: ClientName | null;
   met: boolean | null;
+  /** The subject against the scenario's baseline client (>1: the subject better), when it has one. */
+  baseline: { ratio: number; met: boolean } | null;
 }
 
 export function advantage(sr: ScenarioResult): Advantage | null {
-  const coney = sr.byClient.get('coney');
-  if (!coney) return null;
-  const others = [...sr.byClient.entries()].filter(([c, r]) => c !== 'coney' && r !== null) as Array<[ClientName, ChildResult]>;
-  if (others.length === 0) return null;
   const s = sr.scenario;
+  const subject = s.subject ?? 'coney';
+  const coney = sr.byClient.get(subject);
+  if (!coney) return null;
+  const others = [...sr.byClient.entries()].filter(([c, r]) => c !== subject && c !== s.baseline?.client && r !== null) as Array<
+    [ClientName, ChildResult]
+  >;
+  if (others.length === 0) return null;
   const low = lowerIsBetter(s);
+  const base = s.baseline ? sr.byClient.get(s.baseline.client) : null;
+  let baseline: Advantage['baseline'] = null;
+  if (s.baseline && base) {
+    const ratio = low ? headline(s, base) / headline(s, coney) : headline(s, coney) / headline(s, base);
+    baseline = { ratio, met: s.baseline.check(ratio) };
+  }
   let best = others[0];
   for (const o of others) {
     const better = low ? headline(s, o[1]) < headline(s, best[1]) : headline(s, o[1]) > headline(s, best[1]);
@@ -59,7 +70,7 @@ export function advantage(sr: ScenarioResult): Advantage | null {
   const h = low ? headline(s, best[1]) / headline(s, coney) : headline(s, coney) / headline(s, best[1]);
   const minCpu = Math.min(...others.map(([, r]) => r.cpuUs));
   const cpu = minCpu / coney.cpuUs;
-  return { headline: h, cpu, bestOther: best[0], met: s.target ? s.target.check(h, cpu, coney) : null };
+  return { headline: h, cpu, bestOther: best[0], met: s.target ? s.target.check(h, cpu, coney) : null, baseline };
 }
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
@@ -91,7 +102,7 @@ export function rows(results: ScenarioResult[], clients: readonly ClientName[]):
         out.push([s.label, c, 'FAILED', '', '', '', '', '', '', '']);
         continue;
       }
-      const isConey = c === 'coney';
+      const isConey = c === (s.subject ?? 'coney');
       const showMib = s.metric === 'mibps' || s.size >= 1024;
       out.push([
         s.label,
@@ -103,11 +114,21 @@ export function rows(results: ScenarioResult[], clients: readonly ClientName[]):
         r.p50Us !== undefined ? `${int(r.p50Us)} / ${int(r.p99Us ?? NaN)}` : '',
         isConey && adv ? `${fix(adv.headline, 2)}x (vs ${adv.bestOther})` : '',
         isConey && adv ? `${fix(adv.cpu, 2)}x` : '',
-        isConey && s.target ? `${s.target.text}: ${adv?.met ? 'met' : 'NOT met'}` : '',
+        isConey && s.target ? targetText(s, adv) : '',
       ]);
     }
   }
   return out;
+}
+
+/** The target cell: the goal against the others, and against the baseline client (with the ratio) when there is one. */
+function targetText(s: Scenario, adv: Advantage | null): string {
+  let text = `${s.target!.text}: ${adv?.met ? 'met' : 'NOT met'}`;
+  if (s.baseline) {
+    const b = adv?.baseline ?? null;
+    text += `; ${s.baseline.text} (${b ? `${fix(b.ratio, 2)}x` : '-'}): ${b?.met ? 'met' : 'NOT met'}`;
+  }
+  return text;
 }
 
 export function printTable(header: string[], body: string[][]): string {

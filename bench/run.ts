@@ -3,7 +3,8 @@
  *
  * 1. The codec benchmark (bench/codec.ts), in this process.
  * 2. The client benchmark: coney, amqplib, @cloudamqp/amqp-client and
- *    rabbitmq-client through the same scenarios, each run of each client in
+ *    rabbitmq-client through the same scenarios (and coney's promise face,
+ *    coney-promise, in the fake-promise-* ones), each run of each client in
  *    a fresh child process (`node --import tsx bench/child.ts`), against the
  *    fake server (bench/fake-server.ts, its own process) and then one
  *    throwaway RabbitMQ (tools/rabbitmq-node.ts) for the whole run.
@@ -20,7 +21,8 @@
  *   --quick              short runs, 1 run each (under 2 minutes)
  *   --runs N             runs per client and scenario (default 3, quick 1)
  *   --only REGEX         only scenarios whose id matches (e.g. 'fake-(publish|consume)')
- *   --clients a,b        only these clients (coney,amqplib,cloudamqp,rabbitmq-client)
+ *   --clients a,b        only these clients (coney,coney-promise,amqplib,cloudamqp,rabbitmq-client;
+ *                        coney-promise runs only in the fake-promise-* scenarios)
  *   --no-codec           skip the codec benchmark
  *   --no-broker          skip the RabbitMQ scenarios
  *   --coney SOURCE       which coney the children load: `build` (default: lib/
@@ -40,7 +42,7 @@ import * as path from 'node:path';
 import { runCodecBench, type CodecBenchRow } from './codec';
 import {
   BENCH_DIR,
-  CLIENTS,
+  ALL_CLIENTS,
   ROOT,
   buildBench,
   nodeArgs,
@@ -49,6 +51,7 @@ import {
   makeJob,
   medianResult,
   runChild,
+  scenarioClients,
   startFakeServer,
   type ChildResult,
   type ClientName,
@@ -66,12 +69,12 @@ const flag = (name: string) => process.argv.includes(name);
 const quick = flag('--quick');
 const runs = Number(arg('--runs') ?? (quick ? 1 : 3));
 const only = arg('--only');
-const clients = (arg('--clients')?.split(',') ?? [...CLIENTS]) as ClientName[];
+const clients = (arg('--clients')?.split(',') ?? [...ALL_CLIENTS]) as ClientName[];
 const coneySource = arg('--coney') ?? 'build';
 // Only a complete run replaces the committed results; partial runs go beside them (ignored by git).
 const partial = quick || only !== undefined || arg('--clients') !== undefined || flag('--no-codec') || flag('--no-broker');
 const out = arg('--out') ?? path.join(BENCH_DIR, 'results', partial ? 'partial.md' : 'latest.md');
-for (const c of clients) if (!CLIENTS.includes(c)) throw new Error(`unknown client ${c}; known: ${CLIENTS.join(', ')}`);
+for (const c of clients) if (!ALL_CLIENTS.includes(c)) throw new Error(`unknown client ${c}; known: ${ALL_CLIENTS.join(', ')}`);
 if (!(runs >= 1)) throw new Error('--runs must be >= 1');
 
 const started = Date.now();
@@ -102,7 +105,8 @@ async function runGroup(
   for (let r = 0; r < runs; r++) {
     for (const s of scenarios) {
       // rotate the client order from run to run, so that no client always goes first
-      const order = clients.map((_c, i) => clients[(i + r + SCENARIOS.indexOf(s)) % clients.length]);
+      const mine = scenarioClients(s, clients);
+      const order = mine.map((_c, i) => mine[(i + r + SCENARIOS.indexOf(s)) % mine.length]);
       for (const c of order) {
         const job = makeJob(s, c, target, quick, r);
         const res = await runChild(job, {
@@ -145,7 +149,7 @@ async function main(): Promise<void> {
 
   const scenarios = SCENARIOS.filter((s) => (only ? new RegExp(only).test(s.id) : true)).filter((s) => s.group === 'fake' || !flag('--no-broker'));
   const results = new Map<string, Map<ClientName, ChildResult[]>>();
-  for (const s of scenarios) results.set(s.id, new Map(clients.map((c) => [c, [] as ChildResult[]])));
+  for (const s of scenarios) results.set(s.id, new Map(scenarioClients(s, clients).map((c) => [c, [] as ChildResult[]])));
   const failures: string[] = [];
   const creds = { user: 'guest', password: 'guest' };
 
@@ -196,10 +200,10 @@ async function main(): Promise<void> {
       scenario: s,
       runs,
       errors: [],
-      byClient: new Map(clients.map((c) => [c, medianResult(per.get(c)!)])),
+      byClient: new Map(scenarioClients(s, clients).map((c) => [c, medianResult(per.get(c)!)])),
     };
   });
-  const body = rows(srs, clients);
+  const body = rows(srs, ALL_CLIENTS);
   const title = `client benchmark (${quick ? 'quick' : 'full'}, ${runs === 1 ? '1 run' : `median of ${runs} runs`}, coney from ${coneyFrom})`;
   console.log(title);
   console.log(printTable(HEADER, body));

@@ -10,8 +10,11 @@
  * large messages), guest/guest, one connection and one channel.
  */
 
-export type ClientName = 'coney' | 'amqplib' | 'cloudamqp' | 'rabbitmq-client';
+export type ClientName = 'coney' | 'coney-promise' | 'amqplib' | 'cloudamqp' | 'rabbitmq-client';
+/** The clients of the scenarios that name none (coney-promise runs only where a scenario names it). */
 export const CLIENTS: readonly ClientName[] = ['coney', 'amqplib', 'cloudamqp', 'rabbitmq-client'];
+/** Every client the benchmark knows. */
+export const ALL_CLIENTS: readonly ClientName[] = ['coney', 'coney-promise', 'amqplib', 'cloudamqp', 'rabbitmq-client'];
 
 /** Where to connect. */
 export interface Target {
@@ -41,6 +44,13 @@ export interface ClientAdapter {
    * written): follow with a round trip (a passive declare) to know they arrived.
    */
   publish(queue: string, body: Buffer, count: number): Promise<void>;
+  /**
+   * Publishes `count` messages without waiting on any flow-control signal
+   * in between (un-awaited promises, ignored booleans), then waits once for
+   * the client's drain signal (the last publish's promise, or the drain event
+   * when the last publish returned false).
+   */
+  publishUnawaited(queue: string, body: Buffer, count: number): Promise<void>;
   /** confirm.select on the channel. */
   enableConfirms(): Promise<void>;
   /** Publishes `count` messages with at most `window` unconfirmed; resolves once all are confirmed. */
@@ -96,6 +106,8 @@ export function loadAdapter(name: ClientName): ClientAdapter {
   switch (name) {
     case 'coney':
       return new (require('./coney') as typeof import('./coney')).ConeyAdapter();
+    case 'coney-promise':
+      return new (require('./coney-promise') as typeof import('./coney-promise')).ConeyPromiseAdapter();
     case 'amqplib':
       return new (require('./amqplib') as typeof import('./amqplib')).AmqplibAdapter();
     case 'cloudamqp':

@@ -40,6 +40,13 @@ export class AmqplibAdapter implements ClientAdapter {
     );
   }
 
+  publishUnawaited(queue: string, body: Buffer, count: number): Promise<void> {
+    const ch = this.ch;
+    let below = true;
+    for (let i = 0; i < count; i++) below = ch.publish('', queue, body);
+    return below ? Promise.resolve() : new Promise((resolve) => ch.once('drain', resolve));
+  }
+
   async enableConfirms(): Promise<void> {
     // amqplib's confirm mode is a different channel type
     await this.ch.close();

@@ -42,6 +42,13 @@ export class CloudamqpAdapter implements ClientAdapter {
     return publishAwaitingEvery(count, body.length, () => ch.basicPublish('', queue, body));
   }
 
+  async publishUnawaited(queue: string, body: Buffer, count: number): Promise<void> {
+    const ch = this.ch;
+    let last: Promise<unknown> | undefined;
+    for (let i = 0; i < count; i++) last = ch.basicPublish('', queue, body);
+    await last;
+  }
+
   async enableConfirms(): Promise<void> {
     await this.ch.confirmSelect();
   }

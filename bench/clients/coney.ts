@@ -91,6 +91,13 @@ export class ConeyAdapter implements ClientAdapter {
     );
   }
 
+  publishUnawaited(queue: string, body: Buffer, count: number): Promise<void> {
+    const ch = this.ch;
+    let below = true;
+    for (let i = 0; i < count; i++) below = ch.basicPublish('', queue, body);
+    return below ? Promise.resolve() : new Promise((resolve) => (this.onDrain = resolve));
+  }
+
   enableConfirms(): Promise<void> {
     return new Promise((resolve, reject) =>
       this.ch.confirmDelivery(

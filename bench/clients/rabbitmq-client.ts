@@ -53,6 +53,14 @@ export class RabbitmqClientAdapter implements ClientAdapter {
     return publishAwaitingEvery(count, body.length, () => ch.basicPublish(envelope, body));
   }
 
+  async publishUnawaited(queue: string, body: Buffer, count: number): Promise<void> {
+    const ch = this.ch;
+    const envelope = { routingKey: queue };
+    let last: Promise<unknown> | undefined;
+    for (let i = 0; i < count; i++) last = ch.basicPublish(envelope, body);
+    await last;
+  }
+
   async enableConfirms(): Promise<void> {
     await this.ch.confirmSelect();
   }
