@@ -630,6 +630,18 @@ function uniqueId(): string {
   return `${process.pid}-${crypto.randomBytes(3).toString('hex')}${counter++ ? `-${counter}` : ''}`;
 }
 
+/**
+ * The last steps of stopping a broker or a cluster, once its nodes are down:
+ * its private epmd and watchdog go, its files are removed, and it leaves the
+ * set the exit hook stops.
+ */
+async function releaseRun(entry: Running, epmd: ChildProcess | undefined, watchdog: ChildProcess | undefined, dir: string): Promise<void> {
+  await stopEpmd(epmd);
+  killQuietly(watchdog?.pid, 'SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  running.delete(entry);
+}
+
 /** Starts a private single node; see the top of this file. */
 export async function startBroker(options: StartBrokerOptions = {}): Promise<Broker> {
   const started = Date.now();
@@ -669,10 +681,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
         }
       }
       // erl_child_setup / inet_gethost follow beam.smp; give them a moment.
-      await stopEpmd(epmd);
-      killQuietly(watchdog?.pid, 'SIGKILL');
-      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-      running.delete(entry);
+      await releaseRun(entry, epmd, watchdog, dir);
     })();
     return stopped;
   };
@@ -1192,10 +1201,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     stopped ??= (async () => {
       const beamPids = nodes.map(livePid).filter((pid): pid is number => pid !== undefined);
       await Promise.all(beamPids.map((pid) => terminate(pid, 15000)));
-      await stopEpmd(epmd);
-      killQuietly(watchdog?.pid, 'SIGKILL');
-      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
-      running.delete(entry);
+      await releaseRun(entry, epmd, watchdog, dir);
     })();
     return stopped;
   };
