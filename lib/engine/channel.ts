@@ -469,13 +469,7 @@ export class Channel extends LifeCycle {
     this.reopening = null; // a reopen in progress is the connection's recovery's job now
     // Lost again before this channel was restored: what the restore had begun is redone next time.
     if (kind === 'recovering') return this.rpc.hold(reason);
-    this.setLife({ kind: 'recovering' });
-    this.content.reset();
-    this.undecodable = null;
-    const pendingGet = this.pendingGet;
-    this.pendingGet = null;
-    if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
-    this.rpc.hold(reason);
+    this.suspend(reason);
     recovery.onLost();
     if (this.confirmMode && recovery.retained === null) {
       // Not republishing: what was sent has an unknown fate, and the application is told so.
@@ -483,6 +477,21 @@ export class Channel extends LifeCycle {
       this.confirms.answer(through, true);
       this.publishConfirms.failThrough(through, reason, this.confirms.answeredThrough);
     }
+  }
+
+  /**
+   * open → recovering, for a lost connection or a reopen: the message being
+   * assembled is dropped, a basicGet waiting for its message and the call in
+   * flight get `reason`, and every later call is held until {@link restore}.
+   */
+  private suspend(reason: Error): void {
+    this.setLife({ kind: 'recovering' });
+    this.content.reset();
+    this.undecodable = null;
+    const pendingGet = this.pendingGet;
+    this.pendingGet = null;
+    if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
+    this.rpc.hold(reason);
   }
 
   /**
@@ -502,7 +511,7 @@ export class Channel extends LifeCycle {
     for (const [tag, consume] of [...recovery.consumes]) {
       const consumer = this.consumers.get(tag);
       if (consumer !== undefined && this.keepConsumer(consume)) calls.push(this.restoreCall(resumeAt(consume, consumer)));
-      else this.dropConsumer(tag, consume.queue);
+      else this.dropConsumer(tag);
     }
     // Each of those awaits its reply before the next goes out; once the last one is answered
     // the channel is back (done), and the republished and held calls follow in the same turn.
@@ -540,9 +549,8 @@ export class Channel extends LifeCycle {
   }
 
   /** A consumer recovery does not bring back: gone, and the application told through the cancel callbacks. */
-  private dropConsumer(tag: string, queue: string): void {
-    this.recovery!.consumes.delete(tag);
-    this.host.recovery!.topology.onConsumerEnded(queue);
+  private dropConsumer(tag: string): void {
+    this.forgetConsumer(tag);
     if (!this.consumers.delete(tag)) return; // the application cancelled it while recovering
     this.cancelCallbacks.run(this.invoker, this, new spec.Basic.Cancel({ consumerTag: tag, noWait: true }));
   }
@@ -1307,13 +1315,7 @@ export class Channel extends LifeCycle {
     const recovery = this.recovery!;
     if (this.life.kind !== 'open' || recovery.reopens >= MAX_REOPENS) return;
     recovery.reopens += 1;
-    const reason = new ChannelClosedByClient(200, `channel ${this.channelNumber} reopened: the broker nacked its first publish after a recovery`);
-    this.setLife({ kind: 'recovering' });
-    this.content.reset();
-    const pendingGet = this.pendingGet;
-    this.pendingGet = null;
-    if (pendingGet !== null) this.host.invoke(pendingGet.cb, reason);
-    this.rpc.hold(reason);
+    this.suspend(new ChannelClosedByClient(200, `channel ${this.channelNumber} reopened: the broker nacked its first publish after a recovery`));
     this.reopening = {};
     this.host.sendMethod(this.channelNumber, new spec.Channel.Close({ replyCode: 200, replyText: 'reopening after nacks' }));
   }
