@@ -29,13 +29,13 @@ import {
   decodeTagged,
   describeRun,
   openTappedConnection,
-  PROPERTY_NAMES,
   rawProperties,
   requireAmqpTools,
   run,
   sig,
   publishConfirmed,
 } from './support';
+import { PROPERTY_NAMES } from '../support/property-names';
 
 function messageCount(ch: Channel, queue: string): Promise<number> {
   return cbp<spec.Queue.DeclareOk>((cb) => ch.queueDeclare(queue, { passive: true }, cb)).then((ok) => ok.messageCount);

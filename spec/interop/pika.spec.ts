@@ -58,7 +58,6 @@ import {
   describeRun,
   type J,
   openTappedConnection,
-  PROPERTY_NAMES,
   PYTHON,
   pikaView,
   rawProperties,
@@ -69,6 +68,7 @@ import {
   type Tagged,
   publishConfirmed,
 } from './support';
+import { PROPERTY_NAMES } from '../support/property-names';
 
 /** pika's property names, with the typed JSON a correct pika produces for fullProperties(). */
 function expectedPikaProperties(user: string): Record<string, J> {

@@ -4,6 +4,7 @@
  * coney connection, and an independent decoder of raw frames and field
  * tables that keeps the wire type tags (coney's own decoder drops them).
  */
+import { PROPERTY_NAMES } from '../support/property-names';
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -214,24 +215,6 @@ export interface RawProperties {
   /** The other properties, decoded plainly (shortstrs as UTF-8, timestamp as seconds). */
   fields: Record<string, string | number | bigint>;
 }
-
-/** The 14 basic properties in flag order (AMQP 0-9-1, class basic), written out here so that the raw decoder does not trust the codec. */
-export const PROPERTY_NAMES = [
-  'contentType',
-  'contentEncoding',
-  'headers',
-  'deliveryMode',
-  'priority',
-  'correlationId',
-  'replyTo',
-  'expiration',
-  'messageId',
-  'timestamp',
-  'type',
-  'userId',
-  'appId',
-  'clusterId',
-] as const;
 
 /** Walks a property list (from the flags on). */
 export function rawProperties(b: Buffer): RawProperties {
