@@ -64,14 +64,22 @@ export function fromCallback<T>(start: (done: Completion<T>) => void): Promise<T
   return promise;
 }
 
-/** Where {@link capture} leaves the settle functions of the promise just made. */
-let capturedResolve: (value: never) => void = ignore;
-let capturedReject: (err: unknown) => void = ignore;
+/**
+ * The settle functions of the promise {@link newPromise} made last: read
+ * them right after the call. (One shared executor fills them, so making a
+ * promise costs no closure.)
+ */
+export const lastSettlers: { resolve: (value: never) => void; reject: (err: unknown) => void } = { resolve: ignore, reject: ignore };
 
-/** One executor shared by every Deferred: no closure made per promise. */
+/** The executor every {@link newPromise} shares. */
 function capture(resolve: (value: never) => void, reject: (err: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
+  lastSettlers.resolve = resolve;
+  lastSettlers.reject = reject;
+}
+
+/** A new pending promise; its settle functions are in {@link lastSettlers} until the next call. */
+export function newPromise<T>(): Promise<T> {
+  return new Promise<T>(capture);
 }
 
 /**
@@ -87,9 +95,9 @@ export class Deferred<T> {
   private readonly rejectPromise: (err: unknown) => void;
 
   constructor() {
-    this.promise = new Promise<T>(capture);
-    this.resolve = capturedResolve as (value: T) => void;
-    this.rejectPromise = capturedReject;
+    this.promise = newPromise<T>();
+    this.resolve = lastSettlers.resolve as (value: T) => void;
+    this.rejectPromise = lastSettlers.reject;
   }
 
   /** Rejects {@link promise}, marked handled. */

@@ -440,4 +440,46 @@ describe('automatic recovery against RabbitMQ', function () {
       await connection.close();
     }
   });
+
+  it('promise API with republish: false: publishes unanswered at a cut reject with the loss, the others resolve, none hangs', async () => {
+    const queue = uniqueName('recovery-promise-norepublish');
+    queues.push(queue);
+    const connection = await connect(`amqp://guest:guest@127.0.0.1:${proxy.port}/`, {
+      recovery: { initialDelay: 0.02, maxDelay: 0.2, republish: false },
+    });
+    try {
+      const channel = await connection.channel();
+      await channel.queueDeclare(queue, { durable: true });
+      await channel.confirmDelivery();
+      const outcomes = new Map<number, string>();
+      const sent: Array<Promise<void>> = [];
+      for (let i = 0; i < 2000; i++) {
+        const n = i;
+        sent.push(
+          channel.basicPublish('', queue, Buffer.from(String(n)), { deliveryMode: 2 }).then(
+            () => void outcomes.set(n, 'ack'),
+            (err: Error) => void outcomes.set(n, err.name),
+          ),
+        );
+        if (i === 999) await Promise.all(sent.slice(0, 200)); // some answered before the cut
+        if (i === 1500) proxy.cut(); // the latest are written or buffered, not yet answered
+      }
+      await within(30_000, Promise.all(sent), 'every publish settled');
+      const counts = new Map<string, number>();
+      for (const o of outcomes.values()) counts.set(o, (counts.get(o) ?? 0) + 1);
+      expect(outcomes.size).to.equal(2000);
+      expect(
+        [...counts.keys()].filter((k) => k !== 'ack'),
+        'the rejection classes',
+      ).to.satisfy((names: string[]) => names.every((n) => ['StreamLostError', 'AMQPConnectionError', 'ConnectionClosed'].includes(n)));
+      expect(counts.get('ack') ?? 0, 'acked').to.be.above(0);
+      expect(2000 - (counts.get('ack') ?? 0), 'rejected with the loss').to.be.above(0);
+      // Every acked message is in the queue (nothing acked was lost); nothing was republished, so at most the unanswered extra.
+      const { messageCount } = await channel.queueDeclare(queue, { passive: true });
+      expect(messageCount).to.be.at.least(counts.get('ack') ?? 0);
+      expect(messageCount).to.be.at.most(2000);
+    } finally {
+      await connection.close();
+    }
+  });
 });

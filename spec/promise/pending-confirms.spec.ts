@@ -51,4 +51,28 @@ describe('promise API: PendingConfirms', () => {
     expect(await outcomes(ps)).to.deep.equal(['1 Error', '2 NackError', '3 Error']);
     expect(new UnroutableError('x')).to.be.instanceOf(Error);
   });
+
+  it('settles single answers out of order and keeps its order across many entries (compaction)', async () => {
+    const c = new PendingConfirms(1);
+    const ps = new Map<number, Promise<void>>();
+    for (let n = 1; n <= 5000; n++) ps.set(n, c.add(n));
+    c.answered(3, false, false); // out of order: 1 and 2 still wait
+    c.answered(3, false, true); // a second answer to the same number changes nothing
+    c.answered(2, false, true);
+    c.answered(1, false, false);
+    expect(c.size).to.equal(4997);
+    for (let n = 100; n <= 4000; n += 100) c.answered(n, true, false);
+    c.answered(4500, false, true);
+    expect(c.size).to.equal(999);
+    c.answered(5000, true, false);
+    expect(c.size).to.equal(0);
+    for (let n = 5001; n <= 5003; n++) ps.set(n, c.add(n));
+    c.answered(5002, true, true);
+    expect(c.size).to.equal(1);
+    c.failAll(new Error('closed'));
+    const all = await outcomes(ps);
+    expect(all.filter((o) => o.endsWith('NackError'))).to.deep.equal(['2 NackError', '4500 NackError', '5001 NackError', '5002 NackError']);
+    expect(all.filter((o) => o.endsWith(' ok'))).to.have.length(4998);
+    expect(await ps.get(5003)!.catch((e: Error) => e.message)).to.equal('closed');
+  });
 });
