@@ -253,6 +253,31 @@ export class ConnectionWorkflowFailed extends AMQPConnectionError {
 }
 
 /**
+ * The token provider of a `TokenCredentials` failed: it threw, rejected,
+ * did not answer in time, or resolved to something that is not a usable
+ * token (`cause` says which; the message never shows a token). Before a
+ * connection attempt it fails that attempt (another attempt, or a recovery
+ * round, calls the provider again); on an open connection it is reported to
+ * the credentials' `onRefreshError` (default: a `ConeyWarning`) and the
+ * refresh is retried after `retryIn` seconds.
+ * @category Errors
+ */
+export class TokenProviderError extends AMQPConnectionError {
+  /** Consecutive failures of this refresh, counting this one (1 for a connection attempt). */
+  readonly failures: number;
+  /** Seconds until the next try on an open connection; undefined before a connection attempt. */
+  readonly retryIn: number | undefined;
+  /** When the token in use expires; undefined when it has no expiry or there is none yet. */
+  readonly expiresAt: Date | undefined;
+  constructor(message: string, details: { cause: unknown; failures?: number; retryIn?: number; expiresAt?: Date }) {
+    super(message, { cause: details.cause });
+    this.failures = details.failures ?? 1;
+    this.retryIn = details.retryIn;
+    this.expiresAt = details.expiresAt;
+  }
+}
+
+/**
  * Every channel number up to the negotiated `channelMax` is in use.
  * @category Errors
  */

@@ -10,12 +10,21 @@
  * (`spec.Basic.Deliver`, `spec.FRAME_METHOD`) into a getter call, which costs
  * coney ~20% of its consume CPU and is not what users run.
  */
+import { tracingChannel } from 'node:diagnostics_channel';
 import * as path from 'node:path';
 import type * as Coney from '../../lib/index';
 import { ConfirmWindow, publishWithDrain, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 
 const source = process.env['CONEY_BENCH_SOURCE'];
 const coney = (source ? require(path.resolve(source, 'index.js')) : require('../../lib/index')) as typeof Coney;
+
+// CONEY_BENCH_TRACE=1: a subscriber on coney:publish and coney:deliver (start and end, doing nothing),
+// to measure what tracing costs before the tracer's own work (bench/README.md, "Tracing").
+if (process.env['CONEY_BENCH_TRACE'] === '1') {
+  const noop = (): void => undefined;
+  for (const name of ['coney:publish', 'coney:deliver'])
+    tracingChannel(name).subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop });
+}
 
 type Channel = Coney.Channel;
 type Connection = Coney.SelectConnection;

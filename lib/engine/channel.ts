@@ -48,6 +48,10 @@ import { PublishConfirms } from './publish-confirms';
 import { type AssembledMessage, ContentAssembler } from './content-assembler';
 import { checkedMethodFrame, checkProperties, checkPropertyNames } from './frame-checks';
 import type { IOLoop } from './ioloop';
+import type { Connection } from './connection';
+import type { ConnectionStats } from './connection-stats';
+import { debug } from './debug-log';
+import { channelEvents, deliverTrace, lifeCycleEvent, publishTrace, traced, type PublishContext } from './diagnostics';
 import type { RecoveryHooks } from './recovery-hooks';
 import { type RpcCall, RpcQueue } from './rpc-queue';
 import type { RetainedPublish } from './retained-publishes';
@@ -81,6 +85,8 @@ export interface ChannelHost {
   protocolError(replyCode: number, err: FrameError): void;
   /** Automatic recovery, when on: told of topology and consumers; decides what comes back. */
   readonly recovery: RecoveryHooks | null;
+  /** The connection's counters. */
+  readonly stats: ConnectionStats;
 }
 
 /**
@@ -206,6 +212,9 @@ export class Channel extends LifeCycle {
   /** Per-publish onConfirm callbacks and waitForConfirms waiters. */
   private readonly publishConfirms: PublishConfirms;
   private readonly confirms = new ConfirmTracker();
+  /** The delivery tags handed to the application and which it settled: only for the stats' per-message counts of multiple acks. */
+  private readonly settled = new ConfirmTracker();
+  private readonly stats: ConnectionStats;
   /** Where the channel is in its life (see channel-life.ts): the one source of its state. */
   private life: ChannelLife = { kind: 'opening', pendingClose: null };
   /**
@@ -244,6 +253,7 @@ export class Channel extends LifeCycle {
     recoverable = true,
   ) {
     super();
+    this.stats = host.stats;
     this.recovery = recoverable && host.recovery !== null ? new ChannelRecovery(host.recovery.republish) : null;
     this.content = new ContentAssembler(channelNumber);
     this.publishConfirms = new PublishConfirms(
@@ -258,6 +268,12 @@ export class Channel extends LifeCycle {
   /** @internal */
   protected get lifeName(): LifeName {
     return this.life.kind;
+  }
+
+  /** The connection this channel belongs to. */
+  get connection(): Connection {
+    // The host is always the Connection that made this channel; the host interface only narrows what the channel calls.
+    return this.host as unknown as Connection;
   }
 
   /** The one transition: every change of state goes through here. */
@@ -357,6 +373,8 @@ export class Channel extends LifeCycle {
         return this.host.invoke(cb, reason);
       }
       this.setLife({ kind: 'open' });
+      debug('channel %d open', this.channelNumber);
+      lifeCycleEvent(channelEvents, 'open', this.connection, this);
       if (life.pendingClose !== null) return this.closeAfterOpen(life.pendingClose, cb);
       this.host.invoke(cb, null, this);
     });
@@ -857,6 +875,39 @@ export class Channel extends LifeCycle {
     properties?: spec.BasicPropertiesInit,
     mandatory: boolean | PublishOptions = false,
   ): boolean {
+    if (traced(publishTrace)) return this.tracedPublish(exchange, routingKey, body, properties, mandatory);
+    return this.publish(exchange, routingKey, body, properties, mandatory);
+  }
+
+  /**
+   * basicPublish with a subscriber on `coney:publish`: the trace's `start`
+   * sees the message and may add headers (to a headers object of this
+   * publish's own) before it is encoded.
+   */
+  private tracedPublish(
+    exchange: string,
+    routingKey: string,
+    body: Buffer | Uint8Array | string,
+    properties: spec.BasicPropertiesInit | undefined,
+    mandatory: boolean | PublishOptions,
+  ): boolean {
+    const context: PublishContext = {
+      channel: this,
+      exchange,
+      routingKey,
+      properties: { ...properties, headers: { ...properties?.headers } },
+      body: toBody(body),
+    };
+    return publishTrace.traceSync(() => this.publish(exchange, routingKey, context.body, context.properties, mandatory), context);
+  }
+
+  private publish(
+    exchange: string,
+    routingKey: string,
+    body: Buffer | Uint8Array | string,
+    properties: spec.BasicPropertiesInit | undefined,
+    mandatory: boolean | PublishOptions,
+  ): boolean {
     this.checkUsable('basicPublish');
     checkShortstr(exchange, 'exchange');
     checkShortstr(routingKey, 'routingKey');
@@ -874,6 +925,7 @@ export class Channel extends LifeCycle {
     } else {
       below = this.queuePublish(exchange, routingKey, bytes, properties, mandatory);
     }
+    this.stats.published += 1;
     if (onConfirm !== undefined) this.publishConfirms.expect(this.confirms.nextTag - 1, onConfirm, mandatory, exchange, routingKey, bytes);
     return below;
   }
@@ -952,21 +1004,33 @@ export class Channel extends LifeCycle {
   basicAck(deliveryTag = 0, multiple = false): void {
     this.checkUsable('basicAck');
     const tag = this.brokerTag(deliveryTag);
-    if (tag >= 0) this.sendAsync(new spec.Basic.Ack({ deliveryTag: tag, multiple }));
+    if (tag < 0) return;
+    this.sendAsync(new spec.Basic.Ack({ deliveryTag: tag, multiple }));
+    this.stats.acked += this.settle(deliveryTag, multiple);
   }
 
   /** Rejects one or more messages (`basic.nack`, a RabbitMQ extension). */
   basicNack(deliveryTag = 0, multiple = false, requeue = true): void {
     this.checkUsable('basicNack');
     const tag = this.brokerTag(deliveryTag);
-    if (tag >= 0) this.sendAsync(new spec.Basic.Nack({ deliveryTag: tag, multiple, requeue }));
+    if (tag < 0) return;
+    this.sendAsync(new spec.Basic.Nack({ deliveryTag: tag, multiple, requeue }));
+    this.stats.rejected += this.settle(deliveryTag, multiple);
   }
 
   /** Rejects one message (`basic.reject`). */
   basicReject(deliveryTag: number, requeue = true): void {
     this.checkUsable('basicReject');
     const tag = this.brokerTag(deliveryTag);
-    if (tag >= 0) this.sendAsync(new spec.Basic.Reject({ deliveryTag: tag, requeue }));
+    if (tag < 0) return;
+    this.sendAsync(new spec.Basic.Reject({ deliveryTag: tag, requeue }));
+    this.stats.rejected += this.settle(deliveryTag, false);
+  }
+
+  /** How many deliveries an ack, nack or reject of the application's `tag` settles (tag 0 with multiple: all so far). */
+  private settle(tag: number, multiple: boolean): number {
+    const settled = this.settled;
+    return Math.max(0, settled.answer(multiple && tag === 0 ? settled.nextTag - 1 : tag, multiple));
   }
 
   /**
@@ -1234,10 +1298,24 @@ export class Channel extends LifeCycle {
         method.deliveryTag += this.recovery.tagOffset;
         if (consumer.stream) trackStreamOffset(consumer, properties);
       }
+      const stats = this.stats;
+      stats.delivered += 1;
+      this.settled.advanceTo(method.deliveryTag);
+      if (consumer.autoAck) this.settled.answer(method.deliveryTag, false); // nothing for the application to settle
       // host.invoke, without its rest-parameter arrays: same isolation, same `this` (undefined)
       const onMessage = consumer.onMessage;
       try {
-        const result: unknown = onMessage(this, method, properties, body);
+        const result: unknown = traced(deliverTrace)
+          ? deliverTrace.traceSync(
+              onMessage,
+              { channel: this, method, properties, body, queue: consumer.queue },
+              undefined,
+              this,
+              method,
+              properties,
+              body,
+            )
+          : onMessage(this, method, properties, body);
         // an async consumer: its rejection is routed like a throw (one check, no allocation otherwise)
         if (result !== undefined) this.host.watch(result);
       } catch (err) {
@@ -1253,6 +1331,7 @@ export class Channel extends LifeCycle {
   }
 
   private onReturn(method: spec.Basic.Return, properties: spec.BasicProperties, body: Buffer): void {
+    this.stats.returned += 1;
     const reported = this.publishConfirms.returned(method.exchange, method.routingKey, body, `${method.replyCode} ${method.replyText}`);
     if (this.returnCallbacks.size === 0 && !reported) {
       process.emitWarning(
@@ -1269,7 +1348,10 @@ export class Channel extends LifeCycle {
       this.recovery.lastBrokerTag = message.method.deliveryTag;
       message.method.deliveryTag += this.recovery.tagOffset;
     }
+    this.stats.delivered += 1;
+    this.settled.advanceTo(message.method.deliveryTag);
     const pending = this.pendingGet;
+    if (pending?.autoAck === true) this.settled.answer(message.method.deliveryTag, false);
     this.pendingGet = null;
     if (pending !== null) this.host.invoke(pending.cb, null, message);
   }
@@ -1283,13 +1365,16 @@ export class Channel extends LifeCycle {
     if (remap != null) method.deliveryTag = remap.toApp(method.deliveryTag);
     const tag = method.deliveryTag;
     const from = method.multiple ? this.confirms.answeredThrough + 1 : tag;
-    if (!this.confirms.answer(method.deliveryTag, method.multiple)) {
+    const answered = this.confirms.answer(method.deliveryTag, method.multiple);
+    if (answered < 0) {
       // Taking it would mark real, unanswered publishes as confirmed: the channel cannot be trusted.
       const sent = this.confirms.nextTag - 1;
       return this.closeForBrokerError(
         `${method.name} for delivery tag ${method.deliveryTag}, but only ${sent} publish(es) were sent on channel ${this.channelNumber}`,
       );
     }
+    if (method instanceof spec.Basic.Nack) this.stats.nacked += answered;
+    else this.stats.confirmed += answered;
     this.publishConfirms.answered(from, tag, method instanceof spec.Basic.Nack, this.confirms.answeredThrough);
     this.recovery?.retained?.answered(from, tag);
     if (this.confirmCallback !== null) this.host.invoke(this.confirmCallback, this, method);
@@ -1475,6 +1560,8 @@ export class Channel extends LifeCycle {
     const draining = reason instanceof ChannelClosedByBroker && !closeSent;
     const unasked = this.closedUnasked(life, reason);
     this.setLife({ kind: 'closed', reason });
+    debug('channel %d closed: %s', this.channelNumber, reason.message);
+    lifeCycleEvent(channelEvents, 'close', this.connection, this, reason);
     this.content.reset();
     if (this.recovery !== null) for (const queue of this.recovery.forgetConsumers()) this.host.recovery!.topology.onConsumerEnded(queue);
     this.consumers.clear();

@@ -1,12 +1,14 @@
 /**
- * Which publisher-confirm tags are still unanswered. Tags are handed out in
- * order and RabbitMQ answers mostly in order, so the state is a floor (every
+ * Which tags of a channel's sequence are still unanswered: publisher-confirm
+ * tags (answered by the broker), or delivery tags (settled by the
+ * application's acks, for the stats). Tags are handed out in order and
+ * answered mostly in order, so the state is a floor (every
  * tag below it is answered) plus the few tags answered above it: nothing is
  * stored per publish.
  * @packageDocumentation
  */
 
-/** Tracks delivery tags 1..published and the broker's acks and nacks. */
+/** Tracks tags 1..published and their answers (acks and nacks). */
 export class ConfirmTracker {
   /** The last tag handed out. */
   private published = 0;
@@ -33,19 +35,29 @@ export class ConfirmTracker {
 
   /**
    * Records an ack or nack for `tag` (and every tag below it with `multiple`).
-   * Returns false, recording nothing, for a tag above the last one handed out:
-   * taking it would hide publishes that really are unanswered.
+   * Returns how many tags this newly answered, or -1, recording nothing, for
+   * a tag above the last one handed out: taking it would hide publishes that
+   * really are unanswered.
    */
-  answer(tag: number, multiple: boolean): boolean {
-    if (tag > this.published) return false;
+  answer(tag: number, multiple: boolean): number {
+    if (tag > this.published) return -1;
+    const before = this.floor + this.answeredAbove.size;
     if (multiple) {
       if (tag >= this.floor) this.floor = tag + 1;
-      for (const t of this.answeredAbove) if (t < this.floor) this.answeredAbove.delete(t);
+      if (this.answeredAbove.size > 0) for (const t of this.answeredAbove) if (t < this.floor) this.answeredAbove.delete(t);
+    } else if (tag === this.floor && this.answeredAbove.size === 0) {
+      this.floor += 1; // in order: the usual case, no set
+      return 1;
     } else if (tag >= this.floor) {
       this.answeredAbove.add(tag);
     }
     while (this.answeredAbove.delete(this.floor)) this.floor += 1;
-    return true;
+    return this.floor + this.answeredAbove.size - before;
+  }
+
+  /** Tags handed out by someone else (the broker's delivery tags): the last one is now `tag`. */
+  advanceTo(tag: number): void {
+    if (tag > this.published) this.published = tag;
   }
 
   /** The tags published but neither acked nor nacked, in order. */

@@ -40,6 +40,10 @@ import { HeartbeatChecker } from './heartbeat-checker';
 import type { IOLoop, Transport } from './ioloop';
 import { Link, type LinkEvents } from './link';
 import { OutboundBuffer } from './outbound-buffer';
+import { ConnectionStats } from './connection-stats';
+import { debug, describeError } from './debug-log';
+import { connectionEvents, lifeCycleEvent } from './diagnostics';
+import { TokenRefresh } from './token-refresh';
 import type { RecoveryHooks } from './recovery-hooks';
 import { ConnectionParameters } from './parameters';
 
@@ -137,6 +141,8 @@ export class Connection extends LifeCycle {
   lastReceivedAt = 0;
   /** The parameter set the connection opened with (or is trying). */
   parameters: ConnectionParameters | null = null;
+  /** Counters over the connection's whole life (see {@link ConnectionStats}). */
+  readonly stats = new ConnectionStats();
 
   /** Where the connection is in its life (see connection-life.ts): the one source of its state. */
   private life: ConnectionLife = { kind: 'init', closeRequested: false };
@@ -158,6 +164,8 @@ export class Connection extends LifeCycle {
   private readonly channels = new Map<number, Channel>();
   private channelNumbers = new ChannelNumbers(65535);
   private readonly updateSecretCallbacks: Array<(err: Error | null) => void> = [];
+  /** TokenCredentials: the token fetched before each attempt, refreshed with update-secret while open. */
+  private readonly tokenRefresh = new TokenRefresh(this);
   /** Automatic recovery, when on (installed by SelectConnection's `recovery` option). */
   private recoveryHooks: RecoveryHooks | null = null;
   /** A publish was refused (false) while recovering: the drain callbacks fire after recovery. */
@@ -177,7 +185,7 @@ export class Connection extends LifeCycle {
     this.parameterSets = toParameterSets(options.parameters);
     this.shuffleHosts = options.shuffleHosts === true;
     this.runner = new CallbackRunner(options.onCallbackError);
-    this.outbound = new OutboundBuffer(this.ioloop, this);
+    this.outbound = new OutboundBuffer(this.ioloop, this, this.stats);
     if (options.onOpen) this.openCallbacks.add(options.onOpen);
     if (options.onOpenError) this.openErrorCallbacks.add(options.onOpenError);
     if (options.onClose) this.closeCallbacks.add(options.onClose);
@@ -461,6 +469,7 @@ export class Connection extends LifeCycle {
   onHeartbeatTimeout(silentSeconds: number): void {
     const link = this.currentLink;
     if (link !== null) link.heartbeat = null;
+    debug('heartbeat timeout: nothing from the broker for %s s (heartbeat %d s)', silentSeconds.toFixed(1), this.heartbeat);
     // The checker starts at connection.tune, so a broker can fall silent before open-ok too.
     this.failOrTerminate(
       new AMQPHeartbeatTimeout(`no data from the broker for ${silentSeconds.toFixed(1)} s (heartbeat ${this.heartbeat} s): connection presumed dead`),
@@ -490,7 +499,7 @@ export class Connection extends LifeCycle {
     const workflow = new ConnectionWorkflow(
       this.ioloop,
       this.parameterSets,
-      (params, done) => this.attempt(params, done),
+      this.tokenRefresh.wrap((params, done) => this.attempt(params, done)),
       (err) => this.onWorkflowDone(err),
       { shuffle: this.shuffleHosts },
     );
@@ -505,12 +514,16 @@ export class Connection extends LifeCycle {
     if (err !== null || link === null) {
       const failure = err ?? new AMQPConnectionError('the connection opened without a stream');
       this.life = { kind: 'closed', reason: failure };
+      debug('could not open: %s', describeError(failure));
+      lifeCycleEvent(connectionEvents, 'close', this, undefined, failure);
       this.reportUnhandled(failure, this.openErrorCallbacks.size + this.closeCallbacks.size === 0, 'could not open');
       this.openErrorCallbacks.run(this.invoker, this, failure);
       this.runEndHooks();
       return;
     }
     this.life = { kind: 'open', link, blocked: null };
+    debug('open: %s', this.parameters);
+    lifeCycleEvent(connectionEvents, 'open', this);
     this.openCallbacks.run(this.invoker, this);
   }
 
@@ -533,6 +546,7 @@ export class Connection extends LifeCycle {
     const life = this.life;
     if (life.kind !== 'opening' && life.kind !== 'recovering') throw new Error(`internal: an attempt while ${life.kind}`);
     this.parameters = params;
+    debug('connecting to %s', params);
     const stackTimer = this.ioloop.callLater(params.stackTimeout, () =>
       this.failAttempt(new StackTimeoutError(`connection to ${params} did not open within stackTimeout ${params.stackTimeout} s`)),
     );
@@ -560,6 +574,7 @@ export class Connection extends LifeCycle {
     this.outbound.attach(transport);
     this.lastReceivedAt = this.ioloop.now();
     attempt.step = 'awaiting-start';
+    debug('connected to %s: handshake', attempt.params);
     this.outbound.writeProtocolHeader();
   }
 
@@ -570,6 +585,7 @@ export class Connection extends LifeCycle {
   private failAttempt(err: Error, graceful = false): void {
     const attempt = this.attemptNow;
     if (attempt === null) return;
+    debug('attempt to %s failed at %s: %s', attempt.params, attempt.step, describeError(err));
     this.cleanupAttempt(attempt, graceful);
     attempt.done(err);
   }
@@ -600,24 +616,31 @@ export class Connection extends LifeCycle {
    * protocol error, a broker close) is not acted on: the link is no longer live.
    */
   private frameHandler(link: Link): FrameHandler {
+    const stats = this.stats;
     return {
       onMethod: (channel, method) => {
+        stats.framesIn += 1;
         if (!link.live) return;
         if (channel === 0) this.onConnectionMethod(method);
         else this.channelFor(channel)?.onMethodFrame(method);
       },
       onHeader: (channel, bodySize, properties) => {
+        stats.framesIn += 1;
         if (link.live) this.channelFor(channel)?.onHeaderFrame(bodySize, properties);
       },
       onBadHeader: (channel, bodySize, error) => {
         if (link.live) this.channelFor(channel)?.onBadHeaderFrame(bodySize, error);
       },
       onBody: (channel, payload, rest): ChunkRelease => {
+        stats.framesIn += 1;
         if (!link.live) return true;
         return this.channelFor(channel)?.onBodyFrame(payload, rest) ?? true;
       },
-      // Heartbeat frames only prove liveness, which onData already recorded.
-      onHeartbeat: () => undefined,
+      // Heartbeat frames only prove liveness, which onData already recorded: they are counted.
+      onHeartbeat: () => {
+        stats.framesIn += 1;
+        stats.heartbeatsReceived += 1;
+      },
       onProtocolHeader: (major, minor, revision) => {
         if (!link.live) return;
         this.failOrTerminate(
@@ -631,6 +654,7 @@ export class Connection extends LifeCycle {
   private onData(link: Link, chunk: Buffer): ChunkRelease {
     const frames = link.frames;
     if (frames === null) return true;
+    this.stats.bytesIn += chunk.length;
     this.lastReceivedAt = this.ioloop.now();
     try {
       return link.parser.push(chunk, frames);
@@ -723,6 +747,7 @@ export class Connection extends LifeCycle {
       return this.failAttempt(err as Error);
     }
     ({ channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat } = limits);
+    debug('tune: channelMax %d, frameMax %d, heartbeat %d s', this.channelMax, this.frameMax, this.heartbeat);
     // A recovering connection's channels keep their numbers: reserveChannelNumbers renews them once open.
     if (this.life.kind !== 'recovering') this.channelNumbers = new ChannelNumbers(this.channelMax);
     attempt.link.parser.frameMax = this.frameMax;
@@ -759,6 +784,8 @@ export class Connection extends LifeCycle {
             });
       life.blocked = { timer };
     }
+    debug('blocked by the broker: %s', method.reason);
+    lifeCycleEvent(connectionEvents, 'blocked', this, undefined, method.reason);
     this.blockedCallbacks.run(this.invoker, this, method);
   }
 
@@ -768,6 +795,8 @@ export class Connection extends LifeCycle {
       this.clearBlocked(life.blocked);
       life.blocked = null;
     }
+    debug('unblocked');
+    lifeCycleEvent(connectionEvents, 'unblocked', this);
     this.unblockedCallbacks.run(this.invoker, this, method);
   }
 
@@ -782,7 +811,8 @@ export class Connection extends LifeCycle {
 
   private onBrokerClose(close: spec.Connection.Close): void {
     this.sendMethod(0, new spec.Connection.CloseOk());
-    this.failOrTerminate(brokerCloseError(this.attemptNow?.step ?? null, close, this.parameters), true);
+    const updatingSecret = this.updateSecretCallbacks.length > 0;
+    this.failOrTerminate(brokerCloseError(this.attemptNow?.step ?? null, close, this.parameters, updatingSecret), true);
   }
 
   private onCloseOk(): void {
@@ -841,6 +871,8 @@ export class Connection extends LifeCycle {
       return this.suspend(life, reason, graceful);
     }
     this.life = { kind: 'closed', reason };
+    debug('closed: %s', describeError(reason));
+    lifeCycleEvent(connectionEvents, 'close', this, undefined, reason);
     if (life.kind === 'recovering') {
       this.recoveryHooks?.cancel();
       life.workflow?.abort(); // its done callback finds the connection closed and does nothing
@@ -878,6 +910,7 @@ export class Connection extends LifeCycle {
    */
   private suspend(life: Extract<ConnectionLife, { kind: 'open' | 'restoring' }>, reason: Error, graceful: boolean): void {
     this.life = { kind: 'recovering', reason, workflow: null, attempt: null };
+    debug('connection lost, recovering: %s', describeError(reason));
     this.clearBlocked(life.blocked);
     this.dropLink(life.link, graceful);
     for (const channel of [...this.channels.values()]) channel.onConnectionLost(reason);
@@ -896,7 +929,7 @@ export class Connection extends LifeCycle {
     const workflow = new ConnectionWorkflow(
       this.ioloop,
       this.parameterSets,
-      (params, attemptDone) => this.attempt(params, attemptDone),
+      this.tokenRefresh.wrap((params, attemptDone) => this.attempt(params, attemptDone)),
       (err) => this.onReconnected(workflow, err, done),
       { rounds: 1, shuffle: this.shuffleHosts },
     );
@@ -911,6 +944,7 @@ export class Connection extends LifeCycle {
     const link = life.attempt?.link ?? null;
     if (err !== null || link === null) return done(err ?? new AMQPConnectionError('the connection reopened without a stream'));
     this.life = { kind: 'restoring', link, blocked: null, reason: life.reason };
+    debug('reconnected to %s: restoring topology and channels', this.parameters);
     this.reserveChannelNumbers();
     done(null);
   }
@@ -957,6 +991,8 @@ export class Connection extends LifeCycle {
     const life = this.life;
     if (life.kind !== 'restoring') return;
     this.life = { kind: 'open', link: life.link, blocked: life.blocked };
+    this.stats.recoveries += 1;
+    debug('recovered: %s', this.parameters);
     // A channel made after the others began their restore opens now.
     for (const channel of this.channels.values()) if (channel.isRecovering) channel.restore(() => undefined);
     if (this.heldBacklog) {
@@ -973,6 +1009,7 @@ export class Connection extends LifeCycle {
    */
   retryRecovery(reason: Error): void {
     if (this.life.kind !== 'restoring') return;
+    debug('recovery retries: %s', describeError(reason));
     this.sendMethod(0, new spec.Connection.Close({ replyCode: spec.CONNECTION_FORCED, replyText: 'recovery will retry' }));
     this.terminate(reason, true);
   }
@@ -980,6 +1017,7 @@ export class Connection extends LifeCycle {
   /** @internal Recovery gave up: the connection closes with `err` (onClose), and so does every channel. */
   abandonRecovery(err: Error): void {
     const life = this.life;
+    debug('recovery abandoned: %s', describeError(err));
     if (life.kind === 'restoring') this.sendMethod(0, new spec.Connection.Close({ replyCode: spec.CONNECTION_FORCED, replyText: 'recovery failed' }));
     this.terminate(err, true, false);
   }

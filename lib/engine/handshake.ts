@@ -93,11 +93,25 @@ function refusedLimit(close: spec.Connection.Close, params: ConnectionParameters
   });
 }
 
-/** A broker `connection.close` during (or after, step null) the handshake, as the error a user can act on. */
-export function brokerCloseError(step: HandshakeStep | null, close: spec.Connection.Close, params: ConnectionParameters | null): Error {
+/**
+ * A broker `connection.close` during (or after, step null) the handshake, as
+ * the error a user can act on. `updatingSecret`: a `connection.update-secret`
+ * awaits its answer, so a 530 NOT_ALLOWED is the broker refusing the new
+ * secret (RabbitMQ: "New secret was refused by one of the backends").
+ */
+export function brokerCloseError(
+  step: HandshakeStep | null,
+  close: spec.Connection.Close,
+  params: ConnectionParameters | null,
+  updatingSecret = false,
+): Error {
   const { replyCode, replyText } = close;
   const refused = step === null ? null : refusedLimit(close, params);
   if (refused !== null) return refused;
+  if (updatingSecret && replyCode === spec.NOT_ALLOWED) {
+    const message = `the broker refused the new secret (a refreshed token) sent with connection.update-secret and closed the connection: (${replyCode}) ${replyText}`;
+    return new ConnectionClosedByBroker(replyCode, replyText, message);
+  }
   if (step === 'awaiting-tune' && replyCode === spec.ACCESS_REFUSED) {
     return new ProbableAuthenticationError(`the broker refused the login (${replyCode} ${replyText})`);
   }

@@ -6,6 +6,7 @@
  */
 import { FrameWriter, type PublishWriter, wipeBufferFields } from '../wire/frame-writer';
 import type { AMQPMethod } from '../wire/spec';
+import type { ConnectionStats } from './connection-stats';
 import type { IOLoop, Transport } from './ioloop';
 
 /**
@@ -43,6 +44,8 @@ export class OutboundBuffer {
   constructor(
     private readonly loop: IOLoop,
     private readonly host: OutboundHost,
+    /** Where framesOut, bytesOut and heartbeatsSent are counted. */
+    private readonly stats: ConnectionStats,
   ) {
     this.lastSentAt = loop.now();
   }
@@ -96,6 +99,8 @@ export class OutboundBuffer {
   writeHeartbeat(): void {
     if (!this.accepting) return;
     this.writer.writeHeartbeat();
+    this.stats.heartbeatsSent += 1;
+    this.stats.framesOut += 1;
     this.scheduleFlush();
   }
 
@@ -181,6 +186,7 @@ export class OutboundBuffer {
     const transport = this.transport;
     if (transport === null || this.writer.length === 0) return;
     this.wipeWrittenSecrets(); // before this batch adds to bufferedBytes
+    this.stats.bytesOut += this.writer.length;
     transport.write(this.writer.take());
     this.lastSentAt = this.loop.now();
     this.wipeWrittenSecrets();
@@ -202,6 +208,7 @@ export class OutboundBuffer {
   }
 
   private account(frames: number, bytes: number): void {
+    this.stats.framesOut += frames;
     this.framesQueued += frames;
     this.bytesQueued += bytes;
     this.scheduleFlush();

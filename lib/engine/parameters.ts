@@ -393,7 +393,7 @@ function checkCredentials(value: unknown, label: string): Credentials {
   if (!ok) {
     // Not show(value): a plain { username, password } object would print the password.
     throw new InvalidArgumentError(
-      `invalid ${label}: expected PlainCredentials or ExternalCredentials ` +
+      `invalid ${label}: expected PlainCredentials, ExternalCredentials or TokenCredentials ` +
         "(e.g. new PlainCredentials('user', 'pass')), got " +
         (value !== null && typeof value === 'object' ? 'a plain object' : show(value)),
     );

@@ -21,6 +21,8 @@ import type { ConsumeOptions } from '../engine/channel-options';
 import type { Connection } from '../engine/connection';
 import type { TimerHandle } from '../engine/ioloop';
 import type { RecoveryHooks } from '../engine/recovery-hooks';
+import { debug } from '../engine/debug-log';
+import { lifeCycleEvent, recoveryEvents } from '../engine/diagnostics';
 import * as spec from '../wire/spec';
 import { backoffDelay } from './backoff';
 import type { RecoverySettings } from './options';
@@ -113,8 +115,10 @@ export class ConnectionRecovery implements RecoveryHooks {
     }
     this.round += 1;
     const round = this.round;
+    lifeCycleEvent(recoveryEvents, 'recovering', this.connection, undefined, this.reason!);
     this.connection.invoke(this.events.onRecovering, this.connection, this.reason!, round);
     const delay = backoffDelay(round, this.settings.initialDelay, this.settings.maxDelay, this.random);
+    debug('recovery round %d in %s s', round, delay.toFixed(3));
     const epoch = this.epoch;
     this.timer = this.connection.ioloop.callLater(delay, () => {
       this.timer = null;
@@ -144,6 +148,7 @@ export class ConnectionRecovery implements RecoveryHooks {
   private restoreTopology(): void {
     const entities = this.settings.topology ? this.topology.entities().filter((e) => this.decide(() => this.settings.filter(e), true)) : [];
     this.topology.muted = true;
+    debug('recovery: redeclaring %d entities', entities.length);
     this.redeclare(entities, 0, null, this.epoch);
   }
 
@@ -172,6 +177,7 @@ export class ConnectionRecovery implements RecoveryHooks {
         this.continuing = true;
         return this.connection.retryRecovery(err);
       }
+      debug('recovery: redeclaring %s failed: %s', describeEntity(entity), err.message);
       const verdict = this.decide(() => this.settings.onEntityError(entity, err), 'abort');
       if (verdict === 'skip') {
         this.topology.forget(entity);
@@ -214,6 +220,7 @@ export class ConnectionRecovery implements RecoveryHooks {
     this.connection.restoreChannels(() => {
       if (!this.current(epoch)) return;
       this.connection.completeRecovery();
+      lifeCycleEvent(recoveryEvents, 'recovered', this.connection);
       this.connection.invoke(this.events.onRecovered, this.connection);
     });
   }
@@ -235,6 +242,7 @@ export class ConnectionRecovery implements RecoveryHooks {
     this.cancelled = true;
     const detail = cause === null ? '' : `: ${cause.name}: ${cause.message}`;
     const err = new RecoveryFailedError(`connection recovery failed: ${what}${detail}`, { cause: cause ?? undefined, reason: this.reason! });
+    lifeCycleEvent(recoveryEvents, 'failed', this.connection, undefined, err);
     this.connection.invoke(this.events.onRecoveryFailed, this.connection, err);
     this.connection.abandonRecovery(err);
   }

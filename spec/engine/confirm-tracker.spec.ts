@@ -55,12 +55,25 @@ describe('ConfirmTracker', () => {
 
   it('refuses, recording nothing, an answer for a tag never handed out', () => {
     const t = published(3);
-    expect(t.answer(4, true)).to.equal(false);
-    expect(t.answer(9, false)).to.equal(false);
+    expect(t.answer(4, true)).to.equal(-1);
+    expect(t.answer(9, false)).to.equal(-1);
     expect(t.unanswered()).to.deep.equal([1, 2, 3]);
     expect(t.answeredThrough).to.equal(0);
-    expect(t.answer(3, true)).to.equal(true);
+    expect(t.answer(3, true)).to.equal(3);
     expect(t.unanswered()).to.deep.equal([]);
+  });
+
+  it('says how many tags each answer newly covers (the stats count per message)', () => {
+    const t = published(10);
+    expect(t.answer(1, false)).to.equal(1);
+    expect(t.answer(4, false)).to.equal(1);
+    expect(t.answer(4, false), 'again').to.equal(0);
+    expect(t.answer(5, true), '2, 3 and 5: 4 was answered').to.equal(3);
+    expect(t.answer(3, true), 'below the floor').to.equal(0);
+    t.advanceTo(12);
+    expect(t.answer(12, true)).to.equal(7);
+    t.advanceTo(11);
+    expect(t.nextTag, 'advanceTo never goes back').to.equal(13);
   });
 
   it('ignores answers for tags already covered', () => {

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { VirtualIOLoop } from '../../lib/adapters/virtual-ioloop';
 import type { Transport } from '../../lib/engine/ioloop';
+import { ConnectionStats } from '../../lib/engine/connection-stats';
 import { OutboundBuffer } from '../../lib/engine/outbound-buffer';
 import { encodeMethodFrame, encodeSecretMethodFrame } from '../../lib/wire/frame-writer';
 import * as spec from '../../lib/wire/spec';
@@ -34,7 +35,7 @@ const holds = (b: Buffer) => b.includes(PASSWORD);
 
 function setup() {
   const loop = new VirtualIOLoop();
-  const outbound = new OutboundBuffer(loop, { onBackpressure() {}, onDrain() {} });
+  const outbound = new OutboundBuffer(loop, { onBackpressure() {}, onDrain() {} }, new ConnectionStats());
   const transport = new HoldingTransport();
   outbound.attach(transport);
   return { loop, outbound, transport };
