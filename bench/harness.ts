@@ -59,6 +59,18 @@ const PROMISE_FACE = {
   baseline: { client: 'coney' as ClientName, text: '>= 0.8x coney', check: (r: number) => r >= 0.8 },
 };
 
+/**
+ * The threads patterns (lib/threads): `subject` against the other clients in one thread,
+ * with coney's callback API in one thread beside it (target: at least half its rate).
+ */
+function threadsFace(subject: ClientName): Pick<Scenario, 'clients' | 'subject' | 'baseline'> {
+  return {
+    clients: [subject, 'coney', 'amqplib', 'cloudamqp', 'rabbitmq-client'],
+    subject,
+    baseline: { client: 'coney', text: '>= 0.5x coney', check: (r: number) => r >= 0.5 },
+  };
+}
+
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
@@ -172,6 +184,63 @@ export const SCENARIOS: Scenario[] = [
     metric: 'rate',
     target: { text: '>= 2x', check: (a) => a >= 2 },
     ...PROMISE_FACE,
+  },
+  // the threads patterns (lib/threads): a channel in a worker, and the I/O thread
+  {
+    id: 'fake-threads-port-publish-16',
+    label: 'fake: publish 16 B, a channel in a worker (openChannelPort)',
+    group: 'fake',
+    kind: 'publish',
+    vhost: 'sink',
+    size: 16,
+    n: [100_000, 500_000],
+    warmup: [20_000, 50_000],
+    metric: 'rate',
+    target: { text: '> 1x', check: (a) => a > 1 },
+    ...threadsFace('coney-port'),
+  },
+  {
+    id: 'fake-threads-port-consume-1k',
+    label: 'fake: consume 1 KiB, a channel in a worker (openChannelPort)',
+    group: 'fake',
+    kind: 'consume',
+    vhost: `deliver-${KiB}`,
+    size: KiB,
+    n: [100_000, 500_000],
+    warmup: [20_000, 50_000],
+    prefetch: 1000,
+    ackEvery: 100,
+    metric: 'rate',
+    target: { text: '> 1x', check: (a) => a > 1 },
+    ...threadsFace('coney-port'),
+  },
+  {
+    id: 'fake-threads-io-publish-16',
+    label: 'fake: publish 16 B, ioThread',
+    group: 'fake',
+    kind: 'publish',
+    vhost: 'sink',
+    size: 16,
+    n: [100_000, 500_000],
+    warmup: [20_000, 50_000],
+    metric: 'rate',
+    target: { text: '> 1x', check: (a) => a > 1 },
+    ...threadsFace('coney-iothread'),
+  },
+  {
+    id: 'fake-threads-io-consume-1k',
+    label: 'fake: consume 1 KiB, ioThread',
+    group: 'fake',
+    kind: 'consume',
+    vhost: `deliver-${KiB}`,
+    size: KiB,
+    n: [100_000, 500_000],
+    warmup: [20_000, 50_000],
+    prefetch: 1000,
+    ackEvery: 100,
+    metric: 'rate',
+    target: { text: '> 1x', check: (a) => a > 1 },
+    ...threadsFace('coney-iothread'),
   },
   // 3. large messages
   {

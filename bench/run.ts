@@ -21,8 +21,9 @@
  *   --quick              short runs, 1 run each (under 2 minutes)
  *   --runs N             runs per client and scenario (default 3, quick 1)
  *   --only REGEX         only scenarios whose id matches (e.g. 'fake-(publish|consume)')
- *   --clients a,b        only these clients (coney,coney-promise,amqplib,cloudamqp,rabbitmq-client;
- *                        coney-promise runs only in the fake-promise-* scenarios)
+ *   --clients a,b        only these clients (coney,coney-promise,coney-port,coney-iothread,amqplib,cloudamqp,rabbitmq-client;
+ *                        coney-promise runs only in the fake-promise-* scenarios, coney-port and
+ *                        coney-iothread only in the fake-threads-* ones)
  *   --no-codec           skip the codec benchmark
  *   --no-broker          skip the RabbitMQ scenarios
  *   --coney SOURCE       which coney the children load: `build` (default: lib/
@@ -58,6 +59,7 @@ import {
   type Scenario,
 } from './harness';
 import { HEADER, markdownTable, printTable, rows, writeLatest, type ScenarioResult } from './report';
+import { resetThreadsCpu, threadsCpuLines } from './threads-cpu-report';
 import type { Target } from './clients/adapter';
 
 function arg(name: string): string | undefined {
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
   }
 
   const scenarios = SCENARIOS.filter((s) => (only ? new RegExp(only).test(s.id) : true)).filter((s) => s.group === 'fake' || !flag('--no-broker'));
+  resetThreadsCpu();
   const results = new Map<string, Map<ClientName, ChildResult[]>>();
   for (const s of scenarios) results.set(s.id, new Map(scenarioClients(s, clients).map((c) => [c, [] as ChildResult[]])));
   const failures: string[] = [];
@@ -207,6 +210,8 @@ async function main(): Promise<void> {
   const title = `client benchmark (${quick ? 'quick' : 'full'}, ${runs === 1 ? '1 run' : `median of ${runs} runs`}, coney from ${coneyFrom})`;
   console.log(title);
   console.log(printTable(HEADER, body));
+  const threadsCpu = threadsCpuLines();
+  if (threadsCpu.length > 0) console.log(`\n${threadsCpu.join('\n')}`);
   if (recovery !== undefined) console.log(`\nrecovery after a network cut (bench/recovery.ts)\n${recovery}`);
   if (failover !== undefined) console.log(`\ncluster failover (bench/failover.ts)\n${failover}`);
   if (failures.length > 0) {
@@ -221,7 +226,7 @@ async function main(): Promise<void> {
       quick,
       runs,
       coneyFrom,
-      table: markdownTable(HEADER, body),
+      table: markdownTable(HEADER, body) + (threadsCpu.length > 0 ? `\n\n${threadsCpu.join('\n')}` : ''),
       codec,
       failures,
       wallSecs: (Date.now() - started) / 1000,

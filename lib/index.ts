@@ -26,11 +26,14 @@ export {
 
 export type { IOLoop, TimerHandle, Transport, TransportHandlers, TransportTarget, TlsOptions, TcpOptions } from './engine/ioloop';
 export { PlainCredentials, ExternalCredentials, type Credentials } from './engine/credentials';
+export { TokenCredentials, type Token, type TokenProvider, type TokenCredentialsOptions } from './engine/token-credentials';
 export { ConnectionParameters, type ConnectionParametersOptions, type HeartbeatCallback } from './engine/parameters';
 export type { AssembledMessage } from './engine/content-assembler';
 export type { ParametersInput } from './engine/parameter-sets';
 export { URLParameters } from './engine/url-parameters';
 export { Connection, type ConnectionOptions } from './engine/connection';
+export { ConnectionStats, STAT_NAMES, type StatName } from './engine/connection-stats';
+export { CHANNEL_NAMES, type PublishContext, type DeliverContext, type LifeCycleEvent } from './engine/diagnostics';
 export { LifeCycle, type LifeName } from './engine/life-cycle';
 export { Channel, type OnMessage, type OnReturn, type OnAckNack, type GetMessage } from './engine/channel';
 export type { Callback, ErrorCallback } from './engine/callback-types';
@@ -58,12 +61,19 @@ export type { RecoveryOptions } from './recovery/options';
 export type { RecoveryEvents } from './recovery/connection-recovery';
 export type { RecordedEntity, RecordedExchange, RecordedQueue, RecordedBinding, RecordedConsumer } from './recovery/recorded-entity';
 
-export { connect, type ConnectOptions } from './promise/connect';
+export type { ConnectOptions } from './promise/connect';
 export { AsyncConnection } from './promise/async-connection';
 export { AsyncChannel, type ConsumeIteratorOptions, DEFAULT_CONSUME_PREFETCH } from './promise/async-channel';
 export { ConsumeIterator } from './promise/consume-iterator';
 export { Message } from './promise/message';
 export { type RpcOptions, DIRECT_REPLY_TO } from './promise/direct-reply';
+
+export { connect, type IOThreadConnectOptions } from './threads/connect';
+export { IOThreadConnection } from './threads/io-thread-connection';
+export { channelFromPort, type ChannelFromPortOptions } from './threads/channel-from-port';
+export { PortChannel } from './threads/port-channel';
+export { PortMessage } from './threads/port-message';
+export { PortConsumeIterator } from './threads/port-consume-iterator';
 
 export {
   AMQPError,
@@ -97,5 +107,6 @@ export {
   NoFreeChannelsError,
   RecoveryFailedError,
   RpcTimeoutError,
+  TokenProviderError,
 } from './errors';
 export { VERSION } from './version';

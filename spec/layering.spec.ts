@@ -10,7 +10,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 const lib = path.resolve(__dirname, '..', 'lib');
-const RANK: Record<string, number> = { 'errors.ts': 0, 'version.ts': 0, wire: 1, engine: 2, recovery: 3, adapters: 4, promise: 5, 'index.ts': 6 };
+const RANK: Record<string, number> = {
+  'errors.ts': 0,
+  'version.ts': 0,
+  wire: 1,
+  engine: 2,
+  recovery: 3,
+  adapters: 4,
+  promise: 5,
+  opentelemetry: 5,
+  threads: 6,
+  'index.ts': 7,
+};
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

@@ -159,6 +159,21 @@ const API_NAMES = [
   'FrameWriter',
   'PROTOCOL_HEADER',
   'VERSION',
+  'connect',
+  'AsyncConnection',
+  'AsyncChannel',
+  'Message',
+  'RpcTimeoutError',
+  'RecoveryFailedError',
+  'TokenCredentials',
+  'TokenProviderError',
+  'ConnectionStats',
+  'STAT_NAMES',
+  'CHANNEL_NAMES',
+  'channelFromPort',
+  'PortChannel',
+  'PortMessage',
+  'IOThreadConnection',
 ];
 
 function runNode(args: string[]): string {
@@ -185,6 +200,32 @@ describe('the package', () => {
       const cjs = createRequire(import.meta.url)('coney');
       const ok = SelectConnection === cjs.SelectConnection && typeof spec.Queue.Declare === 'function'
         && new ChannelClosedByBroker(404, 'x') instanceof AMQPChannelError;
+      console.log(ok ? 'same' : 'different');`;
+    expect(runNode(['--input-type=module', '-e', script]).trim()).to.equal('same');
+  });
+
+  it('loads coney/opentelemetry with require and import (the same class), while coney alone loads no @opentelemetry module', () => {
+    const cjs = runNode([
+      '-e',
+      `const core = require('coney');
+       const loaded = () => Object.keys(require.cache).filter((f) => f.includes('@opentelemetry'));
+       const before = loaded().length;
+       const otel = require('coney/opentelemetry');
+       console.log(JSON.stringify({ before, after: loaded().length > 0, keys: Object.keys(otel).sort(), core: typeof core.SelectConnection }));`,
+    ]);
+    expect(JSON.parse(cjs)).to.deep.equal({
+      before: 0,
+      after: true,
+      keys: ['ATTR', 'ConeyInstrumentation', 'INSTRUMENTATION_NAME', 'instrumentConey'],
+      core: 'function',
+    });
+    const script = `
+      import { instrumentConey, ConeyInstrumentation } from 'coney/opentelemetry';
+      import { createRequire } from 'node:module';
+      const cjs = createRequire(import.meta.url)('coney/opentelemetry');
+      const instrumentation = instrumentConey();
+      const ok = ConeyInstrumentation === cjs.ConeyInstrumentation && instrumentation instanceof cjs.ConeyInstrumentation && instrumentation.isEnabled;
+      instrumentation.disable();
       console.log(ok ? 'same' : 'different');`;
     expect(runNode(['--input-type=module', '-e', script]).trim()).to.equal('same');
   });
@@ -235,6 +276,9 @@ describe('the package', () => {
           'export function use(connection: SelectConnection, cb: Callback<spec.Queue.DeclareOk>): Channel {',
           "  return connection.channel((err, channel) => { if (err) return; channel.queueDeclare('', {}, cb); });",
           '}',
+          `import { instrumentConey, type ConeyInstrumentationConfig } from ${JSON.stringify(path.join(dist, 'opentelemetry', 'index'))};`,
+          "const config: ConeyInstrumentationConfig = { parentFromMessage: true, publishHook: (span, context) => span.setAttribute('x', context.exchange) };",
+          'export const instrumentation = instrumentConey(config);',
           '',
         ].join('\n'),
       );
@@ -286,7 +330,17 @@ describe('the package', () => {
   it('ships the reference the README and the TSDoc cite, and the licence', function () {
     this.timeout(60000);
     const packed = packedFiles();
-    for (const file of ['docs/API.md', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts']) {
+    for (const file of [
+      'docs/API.md',
+      'LICENSE',
+      'README.md',
+      'dist/index.js',
+      'dist/index.mjs',
+      'dist/index.d.ts',
+      'dist/opentelemetry/index.js',
+      'dist/opentelemetry/index.mjs',
+      'dist/opentelemetry/index.d.ts',
+    ]) {
       expect(packed, file).to.include(file);
     }
   });

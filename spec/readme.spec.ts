@@ -65,7 +65,12 @@ function check(blocks: Block[]): string[] {
       types: ['node'],
       typeRoots: [path.join(root, 'node_modules', '@types')],
       baseUrl: root,
-      paths: { coney: ['lib/index.ts'] },
+      // coney/opentelemetry and the OpenTelemetry packages its README block sets up with (the blocks are written in a temporary directory).
+      paths: {
+        coney: ['lib/index.ts'],
+        'coney/opentelemetry': ['lib/opentelemetry/index.ts'],
+        '@opentelemetry/*': ['node_modules/@opentelemetry/*'],
+      },
       noEmit: true,
       skipLibCheck: true,
     });

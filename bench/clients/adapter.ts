@@ -10,11 +10,19 @@
  * large messages), guest/guest, one connection and one channel.
  */
 
-export type ClientName = 'coney' | 'coney-promise' | 'amqplib' | 'cloudamqp' | 'rabbitmq-client';
+export type ClientName = 'coney' | 'coney-promise' | 'coney-port' | 'coney-iothread' | 'amqplib' | 'cloudamqp' | 'rabbitmq-client';
 /** The clients of the scenarios that name none (coney-promise runs only where a scenario names it). */
 export const CLIENTS: readonly ClientName[] = ['coney', 'amqplib', 'cloudamqp', 'rabbitmq-client'];
 /** Every client the benchmark knows. */
-export const ALL_CLIENTS: readonly ClientName[] = ['coney', 'coney-promise', 'amqplib', 'cloudamqp', 'rabbitmq-client'];
+export const ALL_CLIENTS: readonly ClientName[] = [
+  'coney',
+  'coney-promise',
+  'coney-port',
+  'coney-iothread',
+  'amqplib',
+  'cloudamqp',
+  'rabbitmq-client',
+];
 
 /** Where to connect. */
 export interface Target {
@@ -108,6 +116,10 @@ export function loadAdapter(name: ClientName): ClientAdapter {
       return new (require('./coney') as typeof import('./coney')).ConeyAdapter();
     case 'coney-promise':
       return new (require('./coney-promise') as typeof import('./coney-promise')).ConeyPromiseAdapter();
+    case 'coney-port':
+      return new (require('./coney-port') as typeof import('./coney-port')).ConeyPortAdapter();
+    case 'coney-iothread':
+      return new (require('./coney-iothread') as typeof import('./coney-iothread')).ConeyIOThreadAdapter();
     case 'amqplib':
       return new (require('./amqplib') as typeof import('./amqplib')).AmqplibAdapter();
     case 'cloudamqp':

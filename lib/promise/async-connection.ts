@@ -3,9 +3,12 @@
  * `BlockingConnection`). Made by {@link connect}.
  * @packageDocumentation
  */
+import type { ConnectionStats } from '../engine/connection-stats';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { SelectConnection } from '../adapters/select-connection';
 import type { IOLoop } from '../engine/ioloop';
 import { AsyncChannel } from './async-channel';
+import { ChannelPortHost } from './port-host';
 import { Deferred, fromCallback, rejection } from './settle';
 
 /**
@@ -30,6 +33,11 @@ export class AsyncConnection {
   /** The loop the connection runs on. */
   get ioloop(): IOLoop {
     return this.selectConnection.ioloop;
+  }
+
+  /** The connection's counters (see {@link ConnectionStats}): the callback connection's own object. */
+  get stats(): ConnectionStats {
+    return this.selectConnection.stats;
   }
 
   /** True while open (false while recovering). */
@@ -62,6 +70,24 @@ export class AsyncConnection {
       made = asyncChannel;
       this.channels.add(asyncChannel);
       channel.addOnCloseCallback(() => this.channels.delete(asyncChannel));
+    });
+  }
+
+  /**
+   * Opens a channel for another thread (rabbitpy's model: a channel per
+   * thread): resolves to a `MessagePort` to transfer to a worker, where
+   * `channelFromPort(port)` makes it an AsyncChannel-shaped channel. The
+   * channel lives on this connection's thread; calls and deliveries cross
+   * the port in one batch per loop turn. When the worker closes it, exits
+   * or crashes, the channel closes (the broker requeues what it had not
+   * acked); when the connection closes, the worker's channel closes with
+   * the reason. The port does not keep this thread alive.
+   */
+  openChannelPort(): Promise<MessagePort> {
+    return this.channel().then((channel) => {
+      const { port1, port2 } = new MessageChannel();
+      new ChannelPortHost(channel, port1);
+      return port2;
     });
   }
 

@@ -19,6 +19,12 @@ import { Deferred, rejection } from './settle';
 export interface ConnectOptions extends Omit<SelectConnectionOptions, 'parameters' | 'onOpen' | 'onOpenError'> {
   /** Aborting it while the connection opens aborts the attempt; connect rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * false (the default): the connection runs on this thread. The package's
+   * connect takes `true` too, with the options of IOThreadConnectOptions
+   * (lib/threads): the connection then runs in an I/O thread of its own.
+   */
+  ioThread?: false;
 }
 
 /**
