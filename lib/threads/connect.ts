@@ -16,6 +16,7 @@ import type { RecoveryOptions } from '../recovery/options';
 import { IOThreadConnection } from './io-thread-connection';
 import { toThreadParameters } from './io-thread-parameters';
 import type { FromIOThread, IOThreadData, IOThreadEvent } from './io-thread-protocol';
+import { SharedStats } from './shared-stats';
 import { startIOThread } from './io-thread-start';
 
 /**
@@ -88,6 +89,7 @@ function connectIOThread(parameters: ParametersInput | readonly ParametersInput[
       options: { recovery: options.recovery, shuffleHosts: options.shuffleHosts },
       control: control.port2,
       events: ['onRecovering', 'onRecovered', ...CALLBACKS.filter((name) => name !== 'onClose' && options[name] !== undefined)] as IOThreadEvent[],
+      stats: SharedStats.allocate(),
     };
     // What the structured clone refuses (a function in the TLS options...) is refused here, with a clear error.
     structuredClone({ parameters: data.parameters, options: data.options });
@@ -96,7 +98,7 @@ function connectIOThread(parameters: ParametersInput | readonly ParametersInput[
   }
   const { signal } = options;
   if (signal?.aborted === true) return rejection(signal.reason);
-  return open(startIOThread(data), control.port1, options);
+  return open(startIOThread(data), control.port1, options, new SharedStats(data.stats));
 }
 
 /** Waits for the I/O thread to open the connection. */
@@ -104,8 +106,9 @@ function open(
   worker: ReturnType<typeof startIOThread>,
   control: MessageChannel['port1'],
   options: IOThreadConnectOptions,
+  stats: SharedStats,
 ): Promise<IOThreadConnection> {
-  const connection = new IOThreadConnection(worker, control, options);
+  const connection = new IOThreadConnection(worker, control, options, stats);
   const { signal } = options;
   return new Promise<IOThreadConnection>((resolve, reject) => {
     let opening = true;

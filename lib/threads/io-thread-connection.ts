@@ -13,6 +13,8 @@ import { channelFromPort } from './channel-from-port';
 import type { IOThreadConnectOptions } from './connect';
 import type { FromIOThread } from './io-thread-protocol';
 import type { PortChannel } from './port-channel';
+import { ConnectionStats } from '../engine/connection-stats';
+import type { SharedStats } from './shared-stats';
 
 /** How long close() waits for the I/O thread to end by itself before terminating it (ms). */
 const EXIT_GRACE_MS = 5000;
@@ -41,15 +43,26 @@ export class IOThreadConnection {
   private readonly exited: Promise<void>;
   private closeAsked = false;
   private readonly report: Reporter;
+  private readonly statsCopy = new ConnectionStats();
 
   /** @internal Made by connect() with `ioThread: true`. */
   constructor(
     private readonly worker: Worker,
     private readonly control: MessagePort,
     private readonly options: IOThreadConnectOptions,
+    private readonly sharedStats: SharedStats,
   ) {
     this.report = options.onCallbackError ?? warnUnobserved;
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  }
+
+  /**
+   * The connection's counters (see ConnectionStats), as the I/O thread last
+   * copied them out: at most 100 ms old while open, final once closed.
+   * Each read refreshes the same object.
+   */
+  get stats(): ConnectionStats {
+    return this.sharedStats.read(this.statsCopy);
   }
 
   /** The thread id of the I/O thread. */

@@ -20,6 +20,8 @@ export interface IOThreadData {
   readonly control: MessagePort;
   /** Which connection callbacks the application gave (the others are not forwarded). */
   readonly events: readonly string[];
+  /** Where the I/O thread mirrors the connection's counters (see shared-stats.ts). */
+  readonly stats: SharedArrayBuffer;
 }
 
 /** Application thread to I/O thread. */

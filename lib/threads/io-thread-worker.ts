@@ -17,10 +17,18 @@ import type { AsyncConnection } from '../promise/async-connection';
 import { serializeError } from '../promise/port-errors';
 import type { FromIOThread, IOThreadData, IOThreadEvent, ToIOThread } from './io-thread-protocol';
 import { fromThreadParameters } from './io-thread-parameters';
+import { SharedStats, STATS_MIRROR_MS } from './shared-stats';
 
 const data = workerData as IOThreadData;
 const control = data.control;
+const sharedStats = new SharedStats(data.stats);
 let connection: AsyncConnection | null = null;
+let mirror: NodeJS.Timeout | null = null;
+
+/** Copies the counters out now (the other thread reads them without asking). */
+function mirrorStats(): void {
+  if (connection !== null) sharedStats.write(connection.stats);
+}
 
 function post(message: FromIOThread): void {
   control.postMessage(message, message.op === 'port' ? [message.port] : undefined);
@@ -55,6 +63,8 @@ function start(): void {
   connect((sets.length === 1 ? sets[0] : sets) as ParametersInput, {
     ...data.options,
     onClose: (_c, reason) => {
+      mirrorStats(); // the final figures, before the other side hears of the close
+      if (mirror !== null) clearInterval(mirror);
       post({ op: 'closed', reason: serializeError(reason) });
       control.close();
     },
@@ -67,6 +77,9 @@ function start(): void {
   }).then(
     (opened) => {
       connection = opened;
+      mirrorStats();
+      // unref'd: the connection's socket and ports keep this thread alive, not the mirror
+      mirror = setInterval(mirrorStats, STATS_MIRROR_MS).unref();
       post({ op: 'open' });
     },
     (err: unknown) => {

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { AMQPConnectionError, type AsyncConnection, connect, ConnectionParameters, type IOThreadConnection, URLParameters } from '../../lib';
 import { amqpUrl, uniqueName } from '../support/broker';
+import { eventually } from '../support/polling';
 import { startTsWorker } from '../threads/fixtures/start-worker';
 
 const WORKER = path.resolve(__dirname, '..', 'threads', 'fixtures', 'port-worker.ts');
@@ -171,6 +172,10 @@ describe('threads (RabbitMQ)', function () {
         expect(roundTrip).to.have.property('messageCount', 0);
         expect(c.isOpen).to.equal(true);
         expect(closedWith).to.equal(null);
+        // The counters, mirrored from the I/O thread: its heartbeats went on while this thread was busy.
+        await eventually(() => c.stats.acked >= 5, 2000, 'the acks in the mirrored stats');
+        expect(c.stats.delivered).to.be.at.least(5);
+        expect(c.stats.heartbeatsSent, 'heartbeats sent by the I/O thread').to.be.at.least(4);
         const ch = await c.channel();
         const ok = await ch.queueDelete(queue);
         expect(ok.messageCount).to.equal(0); // every message acked once, none back in the queue
