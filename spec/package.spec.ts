@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
@@ -228,6 +228,24 @@ describe('the package', () => {
       instrumentation.disable();
       console.log(ok ? 'same' : 'different');`;
     expect(runNode(['--input-type=module', '-e', script]).trim()).to.equal('same');
+  });
+
+  it('says what to install when coney/opentelemetry is loaded without @opentelemetry/api', () => {
+    // dist/ copied where no node_modules is above it: the optional peer cannot be found
+    const dir = mkdtempSync(path.join(tmpdir(), 'coney-no-otel-'));
+    try {
+      cpSync(path.join(root, 'dist'), path.join(dir, 'dist'), { recursive: true });
+      const out = runNode([
+        '-e',
+        `try { require(${JSON.stringify(path.join(dir, 'dist', 'opentelemetry', 'index.js'))}); console.log('loaded'); }
+         catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })); }`,
+      ]);
+      const { code, message } = JSON.parse(out) as { code: string; message: string };
+      expect(code).to.equal('MODULE_NOT_FOUND');
+      expect(message).to.match(/coney\/opentelemetry needs the package @opentelemetry\/api .*npm install @opentelemetry\/api/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports the package.json version to the broker', () => {

@@ -14,6 +14,7 @@
  * @packageDocumentation
  * @module coney/opentelemetry
  */
+import './peer-check'; // first: a clear error when @opentelemetry/api is missing
 import { ConeyInstrumentation } from './instrumentation';
 import { type ConeyInstrumentationConfig, checkConfig } from './config';
 
