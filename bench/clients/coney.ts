@@ -117,6 +117,7 @@ export class ConeyAdapter implements ClientAdapter {
   }
 
   async publishConfirmed(queue: string, body: Buffer, count: number, window: number): Promise<void> {
+    if (process.env['CONEY_BENCH_ONCONFIRM'] === '1') return this.publishConfirmedEach(queue, body, count, window);
     const ch = this.ch;
     let ackedUpTo = ch.nextPublishSeqNo - 1;
     const w = new ConfirmWindow(count, window);
@@ -132,6 +133,23 @@ export class ConeyAdapter implements ClientAdapter {
     }
     await w.done;
     this.onConfirm = null;
+  }
+
+  /**
+   * CONEY_BENCH_ONCONFIRM=1: the callback API with an outcome per publish
+   * (`onConfirm`), what a promise per publish gives: the like-for-like
+   * comparison for coney-promise's confirm scenario.
+   */
+  private async publishConfirmedEach(queue: string, body: Buffer, count: number, window: number): Promise<void> {
+    const ch = this.ch;
+    const w = new ConfirmWindow(count, window);
+    const onConfirm = (err: Error | null): void => (err === null ? w.confirm() : w.fail(err));
+    for (let i = 0; i < count; i++) {
+      if (w.full) await w.room();
+      w.sent();
+      ch.basicPublish('', queue, body, undefined, { onConfirm });
+    }
+    await w.done;
   }
 
   consume(queue: string, prefetch: number, ackEvery: number, onMessage: () => void): Promise<void> {
