@@ -22,6 +22,7 @@ import type { Channel } from '../engine/channel';
 import type { IOLoop, TimerHandle } from '../engine/ioloop';
 import type * as spec from '../wire/spec';
 import { Message } from './message';
+import { Fifo } from './fifo';
 import { Deferred, markHandled, rejection } from './settle';
 
 /** A next() result (spelled out in the public signatures, which the docs must show whole). */
@@ -51,9 +52,8 @@ export interface ConsumeHost {
  * @category Promise API
  */
 export class ConsumeIterator implements AsyncIterableIterator<Message | null> {
-  /** Delivered, not yet handed out; `head` is the next one (a queue without shifting). */
-  private buffer: Message[] = [];
-  private head = 0;
+  /** Delivered, not yet handed out. */
+  private readonly buffer = new Fifo<Message>();
   /** A next() waiting for a message. */
   private waiter: Deferred<Step> | null = null;
   private idleTimer: TimerHandle | null = null;
@@ -112,12 +112,12 @@ export class ConsumeIterator implements AsyncIterableIterator<Message | null> {
 
   /** Messages delivered and not yet handed out. */
   get buffered(): number {
-    return this.buffer.length - this.head;
+    return this.buffer.length;
   }
 
   /** The next message; `null` after `inactivityTimeout` seconds without one; done once ended. */
   next(): Promise<IteratorResult<Message | null, undefined>> {
-    if (this.head < this.buffer.length) return Promise.resolve({ value: this.take(), done: false });
+    if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift()!, done: false });
     if (this.brokerCancel !== null) this.fail(this.brokerCancel);
     const state = this.state;
     if (state === 'ended') return Promise.resolve(DONE);
@@ -181,8 +181,7 @@ export class ConsumeIterator implements AsyncIterableIterator<Message | null> {
   /** @internal The channel closed: next() throws `reason` at once (the buffered messages can no longer be acked). */
   channelClosed(reason: Error): void {
     if (this.state !== 'open') return;
-    this.buffer = [];
-    this.head = 0;
+    this.buffer.clear();
     this.fail(reason);
   }
 
@@ -192,33 +191,16 @@ export class ConsumeIterator implements AsyncIterableIterator<Message | null> {
    * connection), so they are dropped; the consumer itself comes back.
    */
   connectionLost(): void {
-    this.buffer = [];
-    this.head = 0;
+    this.buffer.clear();
   }
 
   [Symbol.asyncIterator](): this {
     return this;
   }
 
-  private take(): Message {
-    const message = this.buffer[this.head];
-    this.head += 1;
-    if (this.head === this.buffer.length) {
-      this.buffer = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.buffer.length) {
-      // Drop the handed-out prefix now and then, so a long run of deliveries does not keep them alive.
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
-    return message;
-  }
-
   /** Rejects with requeue every buffered message never handed out; returns how many. */
   private requeueBuffered(): number {
-    const rest = this.buffer.slice(this.head);
-    this.buffer = [];
-    this.head = 0;
+    const rest = this.buffer.takeAll();
     // With autoAck they are the application's already (and lost); on a closing channel the broker requeues them.
     if (this.autoAck) return 0;
     if (!usable(this.host.channel)) return rest.length;

@@ -12,6 +12,7 @@ import { Req } from '../promise/port-protocol';
 import { Deferred, markHandled, rejection } from '../promise/settle';
 import type { PortLink } from './port-link';
 import type { PortMessage } from './port-message';
+import { Fifo } from '../promise/fifo';
 
 type Step = IteratorResult<PortMessage | null, undefined>;
 
@@ -32,8 +33,8 @@ export interface PortConsumeHost {
  * @category Threads
  */
 export class PortConsumeIterator implements AsyncIterableIterator<PortMessage | null> {
-  private buffer: PortMessage[] = [];
-  private head = 0;
+  /** Delivered, not yet handed out. */
+  private readonly buffer = new Fifo<PortMessage>();
   private waiter: Deferred<Step> | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private state: 'open' | 'ended' | { error: Error } = 'open';
@@ -60,7 +61,7 @@ export class PortConsumeIterator implements AsyncIterableIterator<PortMessage | 
 
   /** Messages delivered and not yet handed out. */
   get buffered(): number {
-    return this.buffer.length - this.head;
+    return this.buffer.length;
   }
 
   /** @internal A delivery for this consumer. */
@@ -78,7 +79,7 @@ export class PortConsumeIterator implements AsyncIterableIterator<PortMessage | 
 
   /** The next message; `null` after `inactivityTimeout` seconds without one; done once ended. */
   next(): Promise<IteratorResult<PortMessage | null, undefined>> {
-    if (this.head < this.buffer.length) return Promise.resolve({ value: this.take(), done: false });
+    if (this.buffer.length > 0) return Promise.resolve({ value: this.buffer.shift()!, done: false });
     if (this.brokerCancel !== null) this.fail(this.brokerCancel);
     const state = this.state;
     if (state === 'ended') return Promise.resolve(DONE);
@@ -140,8 +141,7 @@ export class PortConsumeIterator implements AsyncIterableIterator<PortMessage | 
   /** @internal The consume was refused, or the channel closed: next() throws `reason` (the buffer can no longer be acked). */
   failed(reason: Error): void {
     if (this.state !== 'open') return;
-    this.buffer = [];
-    this.head = 0;
+    this.buffer.clear();
     this.fail(reason);
   }
 
@@ -149,23 +149,8 @@ export class PortConsumeIterator implements AsyncIterableIterator<PortMessage | 
     return this;
   }
 
-  private take(): PortMessage {
-    const message = this.buffer[this.head];
-    this.head += 1;
-    if (this.head === this.buffer.length) {
-      this.buffer = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.buffer.length) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
-    return message;
-  }
-
   private requeueBuffered(): number {
-    const rest = this.buffer.slice(this.head);
-    this.buffer = [];
-    this.head = 0;
+    const rest = this.buffer.takeAll();
     if (this.autoAck) return 0;
     if (this.host.link.closed) return rest.length;
     for (const m of rest) void this.host.link.send([Req.Reject, m.deliveryTag, true]);
