@@ -74,6 +74,41 @@ function threadsFace(subject: ClientName): Pick<Scenario, 'clients' | 'subject' 
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
+/** Publish 16 B and consume 1 KiB through one of the threads patterns (`subject`), against the one-thread clients. */
+function threadsScenarios(idPart: string, labelPart: string, subject: ClientName): Scenario[] {
+  const common = {
+    group: 'fake' as const,
+    n: [100_000, 500_000] as [number, number],
+    warmup: [20_000, 50_000] as [number, number],
+    metric: 'rate' as const,
+  };
+  const target = { text: '> 1x', check: (a: number) => a > 1 };
+  return [
+    {
+      id: `fake-threads-${idPart}-publish-16`,
+      label: `fake: publish 16 B, ${labelPart}`,
+      kind: 'publish',
+      vhost: 'sink',
+      size: 16,
+      target,
+      ...common,
+      ...threadsFace(subject),
+    },
+    {
+      id: `fake-threads-${idPart}-consume-1k`,
+      label: `fake: consume 1 KiB, ${labelPart}`,
+      kind: 'consume',
+      vhost: `deliver-${KiB}`,
+      size: KiB,
+      prefetch: 1000,
+      ackEvery: 100,
+      target,
+      ...common,
+      ...threadsFace(subject),
+    },
+  ];
+}
+
 export const SCENARIOS: Scenario[] = [
   // 1. fake server: the client is the bottleneck
   {
@@ -186,62 +221,8 @@ export const SCENARIOS: Scenario[] = [
     ...PROMISE_FACE,
   },
   // the threads patterns (lib/threads): a channel in a worker, and the I/O thread
-  {
-    id: 'fake-threads-port-publish-16',
-    label: 'fake: publish 16 B, a channel in a worker (openChannelPort)',
-    group: 'fake',
-    kind: 'publish',
-    vhost: 'sink',
-    size: 16,
-    n: [100_000, 500_000],
-    warmup: [20_000, 50_000],
-    metric: 'rate',
-    target: { text: '> 1x', check: (a) => a > 1 },
-    ...threadsFace('coney-port'),
-  },
-  {
-    id: 'fake-threads-port-consume-1k',
-    label: 'fake: consume 1 KiB, a channel in a worker (openChannelPort)',
-    group: 'fake',
-    kind: 'consume',
-    vhost: `deliver-${KiB}`,
-    size: KiB,
-    n: [100_000, 500_000],
-    warmup: [20_000, 50_000],
-    prefetch: 1000,
-    ackEvery: 100,
-    metric: 'rate',
-    target: { text: '> 1x', check: (a) => a > 1 },
-    ...threadsFace('coney-port'),
-  },
-  {
-    id: 'fake-threads-io-publish-16',
-    label: 'fake: publish 16 B, ioThread',
-    group: 'fake',
-    kind: 'publish',
-    vhost: 'sink',
-    size: 16,
-    n: [100_000, 500_000],
-    warmup: [20_000, 50_000],
-    metric: 'rate',
-    target: { text: '> 1x', check: (a) => a > 1 },
-    ...threadsFace('coney-iothread'),
-  },
-  {
-    id: 'fake-threads-io-consume-1k',
-    label: 'fake: consume 1 KiB, ioThread',
-    group: 'fake',
-    kind: 'consume',
-    vhost: `deliver-${KiB}`,
-    size: KiB,
-    n: [100_000, 500_000],
-    warmup: [20_000, 50_000],
-    prefetch: 1000,
-    ackEvery: 100,
-    metric: 'rate',
-    target: { text: '> 1x', check: (a) => a > 1 },
-    ...threadsFace('coney-iothread'),
-  },
+  ...threadsScenarios('port', 'a channel in a worker (openChannelPort)', 'coney-port'),
+  ...threadsScenarios('io', 'ioThread', 'coney-iothread'),
   // 3. large messages
   {
     id: 'fake-large-1m',

@@ -7,13 +7,10 @@
  * per loop turn each way). CPU per message (process.cpuUsage) counts both
  * threads.
  */
-import * as path from 'node:path';
 import type * as Coney from '../../lib/index';
+import { coney, coneyParameters } from './coney-module';
 import { publishAwaitingEvery, publishConfirmedByPromise, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
 import { ThreadCpu } from './coney-threads-cpu';
-
-const source = process.env['CONEY_BENCH_SOURCE'];
-const coney = (source ? require(path.resolve(source, 'index.js')) : require('../../lib/index')) as typeof Coney;
 
 export class ConeyIOThreadAdapter implements ClientAdapter {
   readonly name = 'coney-iothread' as const;
@@ -22,15 +19,7 @@ export class ConeyIOThreadAdapter implements ClientAdapter {
   private readonly cpu = new ThreadCpu('coney-iothread', { main: 'appThread', worker: 'ioThread' });
 
   async connect(t: Target): Promise<void> {
-    const parameters = new coney.ConnectionParameters({
-      host: t.host,
-      port: t.port,
-      virtualHost: t.vhost,
-      credentials: new coney.PlainCredentials(t.user, t.password),
-      frameMax: 131072,
-      heartbeat: 0,
-      tcpOptions: { noDelay: true },
-    });
+    const parameters = coneyParameters(t);
     this.conn = await coney.connect(parameters, { ioThread: true });
     this.ch = await this.conn.channel();
   }

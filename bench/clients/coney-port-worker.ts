@@ -4,13 +4,13 @@
  * from the child's main thread (which holds the connection). Consumed
  * messages are reported in counts, once per loop turn.
  */
-import * as path from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type * as Coney from '../../lib/index';
 import { publishAwaitingEvery, publishConfirmedByPromise } from './adapter';
+// A worker sees the same process.env: coney-module loads the same coney as the main thread.
+import { coney } from './coney-module';
 
-const { port, source } = workerData as { port: MessagePort; source: string | undefined };
-const coney = (source ? require(path.resolve(source, 'index.js')) : require('../../lib/index')) as typeof Coney;
+const { port } = workerData as { port: MessagePort };
 
 /** A command of the adapter; each is answered with `{ id, done }` or `{ id, error }`. */
 export type PortCommand =

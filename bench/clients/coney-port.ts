@@ -11,12 +11,10 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type * as Coney from '../../lib/index';
+import { coney, coneyParameters } from './coney-module';
 import { type ClientAdapter, type DeclareResult, type Target } from './adapter';
 import type { PortCommand } from './coney-port-worker';
 import { ThreadCpu } from './coney-threads-cpu';
-
-const source = process.env['CONEY_BENCH_SOURCE'];
-const coney = (source ? require(path.resolve(source, 'index.js')) : require('../../lib/index')) as typeof Coney;
 
 type Command = PortCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
 
@@ -31,21 +29,13 @@ export class ConeyPortAdapter implements ClientAdapter {
   private readonly cpu = new ThreadCpu('coney-port', { main: 'connectionThread', worker: 'channelThread' });
 
   async connect(t: Target): Promise<void> {
-    const parameters = new coney.ConnectionParameters({
-      host: t.host,
-      port: t.port,
-      virtualHost: t.vhost,
-      credentials: new coney.PlainCredentials(t.user, t.password),
-      frameMax: 131072,
-      heartbeat: 0,
-      tcpOptions: { noDelay: true },
-    });
+    const parameters = coneyParameters(t);
     this.conn = await coney.connect(parameters);
     this.ch = await this.conn.channel();
     const port = await this.conn.openChannelPort();
     const ext = path.extname(__filename);
     const file = path.join(__dirname, `coney-port-worker${ext}`);
-    const workerData = { port, source };
+    const workerData = { port };
     this.worker =
       ext === '.ts'
         ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true, workerData, transferList: [port] })

@@ -9,12 +9,9 @@
  * compiled coney CONEY_BENCH_SOURCE names), so that the two faces are
  * compared on one engine.
  */
-import * as path from 'node:path';
 import type * as Coney from '../../lib/index';
+import { coney, coneyParameters } from './coney-module';
 import { publishAwaitingEvery, publishConfirmedByPromise, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
-
-const source = process.env['CONEY_BENCH_SOURCE'];
-const coney = (source ? require(path.resolve(source, 'index.js')) : require('../../lib/index')) as typeof Coney;
 
 export class ConeyPromiseAdapter implements ClientAdapter {
   readonly name = 'coney-promise' as const;
@@ -22,15 +19,7 @@ export class ConeyPromiseAdapter implements ClientAdapter {
   private ch!: Coney.AsyncChannel;
 
   async connect(t: Target): Promise<void> {
-    const parameters = new coney.ConnectionParameters({
-      host: t.host,
-      port: t.port,
-      virtualHost: t.vhost,
-      credentials: new coney.PlainCredentials(t.user, t.password),
-      frameMax: 131072,
-      heartbeat: 0,
-      tcpOptions: { noDelay: true },
-    });
+    const parameters = coneyParameters(t);
     this.conn = await coney.connect(parameters);
     this.ch = await this.conn.channel();
   }

@@ -11,12 +11,9 @@
  * coney ~20% of its consume CPU and is not what users run.
  */
 import { tracingChannel } from 'node:diagnostics_channel';
-import * as path from 'node:path';
 import type * as Coney from '../../lib/index';
+import { coney, coneyParameters } from './coney-module';
 import { ConfirmWindow, publishWithDrain, SequentialRpc, type ClientAdapter, type DeclareResult, type Target } from './adapter';
-
-const source = process.env['CONEY_BENCH_SOURCE'];
-const coney = (source ? require(path.resolve(source, 'index.js')) : require('../../lib/index')) as typeof Coney;
 
 // CONEY_BENCH_TRACE=1: a subscriber on coney:publish and coney:deliver (start and end, doing nothing),
 // to measure what tracing costs before the tracer's own work (bench/README.md, "Tracing").
@@ -42,15 +39,7 @@ export class ConeyAdapter implements ClientAdapter {
 
   connect(t: Target): Promise<void> {
     return new Promise((resolve, reject) => {
-      const parameters = new coney.ConnectionParameters({
-        host: t.host,
-        port: t.port,
-        virtualHost: t.vhost,
-        credentials: new coney.PlainCredentials(t.user, t.password),
-        frameMax: 131072,
-        heartbeat: 0,
-        tcpOptions: { noDelay: true },
-      });
+      const parameters = coneyParameters(t);
       this.conn = new coney.SelectConnection({
         parameters,
         onOpen: (c) => {
