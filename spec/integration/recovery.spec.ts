@@ -21,7 +21,7 @@ import {
   StreamLostError,
   type spec,
 } from '../../lib';
-import { connect } from '../../lib';
+import { channelFromPort, connect, type PortChannel } from '../../lib';
 import { amqpUrl, brokerConnectionInfo, rabbitmqctl, uniqueName } from '../support/broker';
 import { brokerParameters, cbp, cleanUp, closeConnection, openChannel, openConnection, within } from '../support/callbacks';
 import { eventually, sleep } from '../support/polling';
@@ -478,6 +478,80 @@ describe('automatic recovery against RabbitMQ', function () {
       const { messageCount } = await channel.queueDeclare(queue, { passive: true });
       expect(messageCount).to.be.at.least(counts.get('ack') ?? 0);
       expect(messageCount).to.be.at.most(2000);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  /**
+   * A port channel (threads) through a cut: 300 confirmed publishes on one
+   * port channel, a for-await consumer on another, the proxy cut after the
+   * first 100 were read. Every publish settles (acked, or republished and
+   * acked), every id is read, and the iterator carries on.
+   */
+  async function portChannelsThroughACut(openPort: () => Promise<PortChannel>, recovered: () => number): Promise<void> {
+    const queue = uniqueName('recovery-port');
+    queues.push(queue);
+    const consumer = await openPort();
+    await consumer.queueDeclare(queue, { durable: true });
+    await consumer.basicQos({ prefetchCount: 50 });
+    const publisher = await openPort();
+    await publisher.confirmDelivery();
+    const received = new Set<string>();
+    let cut = false;
+    const reading = (async () => {
+      for await (const message of consumer.consume(queue, { inactivityTimeout: 20 })) {
+        if (message === null) throw new Error(`no message for 20 s (received ${received.size})`);
+        received.add(message.body.toString());
+        await message.ack();
+        if (received.size === 100 && !cut) {
+          cut = true;
+          proxy.cut();
+        }
+        if (received.size === 300) break;
+      }
+    })();
+    const sent: Array<Promise<void>> = [];
+    for (let i = 0; i < 300; i++) {
+      sent.push(publisher.basicPublish('', queue, Buffer.from(String(i)), { deliveryMode: 2 }));
+      if (i === 150) await within(20_000, Promise.all(sent.slice(0, 100)), 'the first publishes');
+    }
+    await within(30_000, Promise.all(sent), 'every publish answered');
+    await within(30_000, reading, 'every message read');
+    expect(cut, 'the proxy was cut').to.equal(true);
+    expect(recovered()).to.be.at.least(1);
+    expect(received.size).to.equal(300);
+  }
+
+  it('threads: port channels (openChannelPort / channelFromPort) carry on across a cut', async () => {
+    let recovered = 0;
+    const connection = await connect(`amqp://guest:guest@127.0.0.1:${proxy.port}/`, {
+      recovery: { initialDelay: 0.02, maxDelay: 0.2 },
+      onRecovered: () => (recovered += 1),
+    });
+    try {
+      await portChannelsThroughACut(
+        async () => channelFromPort(await connection.openChannelPort()),
+        () => recovered,
+      );
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('threads: an ioThread connection recovers in its I/O thread, and its channels carry on', async () => {
+    let recovered = 0;
+    const connection = await connect(`amqp://guest:guest@127.0.0.1:${proxy.port}/`, {
+      ioThread: true,
+      recovery: { initialDelay: 0.02, maxDelay: 0.2 },
+      onRecovered: () => (recovered += 1),
+    });
+    try {
+      await portChannelsThroughACut(
+        () => connection.channel(),
+        () => recovered,
+      );
+      expect(connection.isOpen).to.equal(true);
     } finally {
       await connection.close();
     }
