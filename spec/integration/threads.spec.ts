@@ -242,6 +242,32 @@ describe('threads (RabbitMQ)', function () {
       expect(output).to.include('closed true');
     });
 
+    it('connect({ ioThread: true }) that fails (a wrong password, a closed port, an abort): the same error classes, and the process exits on its own', async () => {
+      const lib = JSON.stringify(path.join(ROOT, 'lib', 'index.ts'));
+      const { code, output } = await runScript(
+        `const coney = require(${lib});
+         const url = new URL(process.env.AMQP_URL);
+         const outcome = (p) => p.then(() => 'opened', (e) => e.constructor.name + (e instanceof coney.AMQPConnectionError ? ' (AMQPConnectionError)' : ''));
+         url.password = 'wrong-password';
+         console.log('password:', await outcome(coney.connect(url.toString(), { ioThread: true })));
+         const closed = new URL(process.env.AMQP_URL);
+         closed.port = '1';
+         console.log('port:', await outcome(coney.connect(closed.toString() + '?connection_attempts=1', { ioThread: true })));
+         const aborted = AbortSignal.abort(new Error('stop'));
+         console.log('abort:', await outcome(coney.connect(process.env.AMQP_URL, { ioThread: true, signal: aborted })));
+         const later = new AbortController();
+         const pending = outcome(coney.connect(process.env.AMQP_URL, { ioThread: true, signal: later.signal }));
+         later.abort(new RangeError('later'));
+         console.log('abort later:', await pending);`,
+        30000,
+      );
+      expect(code, output).to.equal(0);
+      expect(output).to.include('password: ProbableAuthenticationError (AMQPConnectionError)');
+      expect(output).to.match(/port: \w+ \(AMQPConnectionError\)/);
+      expect(output).to.include('abort: Error');
+      expect(output).to.include('abort later: RangeError');
+    });
+
     it('from the compiled package (plain node, no tsx): the I/O thread starts from its .js file and the process exits', async function () {
       this.timeout(180000);
       // A build of its own (tsconfig.build.json, as npm run build), so that this does not depend on a fresh dist/.
