@@ -18,11 +18,10 @@
  * Which coney: CONEY_BENCH_SOURCE (a directory holding a compiled coney's
  * index.js), else the lib/ compiled next to this file.
  */
-import * as path from 'node:path';
 import type * as Coney from '../lib/index';
+import { coney } from './clients/coney-module';
+import { FRAME_MAX, MicroLoop } from './micro-loop';
 
-const source = process.env['CONEY_BENCH_SOURCE'];
-const coney = (source ? require(path.resolve(source, 'index.js')) : require('../lib/index')) as typeof Coney;
 const { spec } = coney;
 
 export interface MicroJob {
@@ -50,100 +49,8 @@ export interface MicroResult {
   bad: number;
 }
 
-const FRAME_MAX = 131072;
 const CHUNK = 65536;
 const TAG = 'ctag-micro';
-
-type Handlers = Coney.TransportHandlers;
-
-/** Just enough of a loop: callbacks run when `run()` is called; timers never fire. */
-class MicroLoop implements Coney.IOLoop {
-  private queue: Array<() => void> = [];
-  private nextId = 1;
-  handlers: Handlers | null = null;
-  /** Server side: parses what the client writes and answers the handshake. */
-  private readonly server = new coney.FrameParser();
-  private headerSeen = false;
-  /** Set once basic.consume-ok went out: the acks that follow are not parsed. */
-  private consuming = false;
-
-  start(): Promise<void> {
-    return Promise.resolve();
-  }
-  stop(): void {}
-  callLater(_delay: number, _cb: () => void): Coney.TimerHandle {
-    return { id: this.nextId++ };
-  }
-  removeTimeout(): void {}
-  addCallback(cb: () => void): void {
-    this.queue.push(cb);
-  }
-  addCallbackThreadsafe(cb: () => void): void {
-    this.queue.push(cb);
-  }
-  now(): number {
-    return performance.now() / 1000;
-  }
-  run(): void {
-    while (this.queue.length > 0) {
-      const q = this.queue;
-      this.queue = [];
-      for (const cb of q) cb();
-    }
-  }
-  connect(_t: Coney.TransportTarget, handlers: Handlers, done: (err: Error | null, t?: Coney.Transport) => void): () => void {
-    this.handlers = handlers;
-    const transport: Coney.Transport = {
-      write: (chunks) => {
-        for (const c of chunks) this.fromClient(c);
-        return true;
-      },
-      bufferedBytes: 0,
-      end: () => undefined,
-      destroy: () => undefined,
-    };
-    this.addCallback(() => done(null, transport));
-    return () => undefined;
-  }
-
-  private send(channel: number, method: Coney.spec.AMQPMethod): void {
-    const w = new coney.FrameWriter(1024);
-    w.writeMethod(channel, method);
-    const bytes = Buffer.concat(w.take());
-    this.addCallback(() => this.handlers!.onData(bytes));
-  }
-
-  /** The scripted server: answers the handshake, qos and consume; ignores acks. */
-  private fromClient(chunk: Buffer): void {
-    if (this.consuming) return;
-    if (!this.headerSeen) {
-      this.headerSeen = true;
-      chunk = chunk.subarray(8);
-      this.send(
-        0,
-        new spec.Connection.Start({
-          versionMajor: 0,
-          versionMinor: 9,
-          serverProperties: { product: 'micro' },
-          mechanisms: 'PLAIN',
-          locales: 'en_US',
-        }),
-      );
-    }
-    this.server.push(chunk, (f: Coney.Frame) => {
-      if (f.type !== 1) return;
-      const m = f.method;
-      if (m instanceof spec.Connection.StartOk) this.send(0, new spec.Connection.Tune({ channelMax: 2047, frameMax: FRAME_MAX, heartbeat: 0 }));
-      else if (m instanceof spec.Connection.Open) this.send(0, new spec.Connection.OpenOk());
-      else if (m instanceof spec.Channel.Open) this.send(f.channel, new spec.Channel.OpenOk());
-      else if (m instanceof spec.Basic.Qos) this.send(f.channel, new spec.Basic.QosOk());
-      else if (m instanceof spec.Basic.Consume) {
-        this.send(f.channel, new spec.Basic.ConsumeOk({ consumerTag: TAG }));
-        this.consuming = true;
-      }
-    });
-  }
-}
 
 /** `count` deliveries of `size`-byte bodies on channel 1, tags 1..count, as one byte stream. */
 function deliveries(size: number, count: number): Buffer {
@@ -160,7 +67,7 @@ function deliveries(size: number, count: number): Buffer {
 }
 
 function main(job: MicroJob): MicroResult {
-  const loop = new MicroLoop();
+  const loop = new MicroLoop(TAG);
   let channel: Coney.Channel | null = null;
   const connection = new coney.Connection({
     ioloop: loop,
