@@ -542,6 +542,7 @@ export class Channel extends LifeCycle {
   /** open-ok on the new connection: the channel is usable again (and one made while recovering hears so). */
   private onRestored(): void {
     this.setLife({ kind: 'open' });
+    debug('channel %d restored after recovery', this.channelNumber);
     const cb = this.openedCallback;
     this.openedCallback = undefined;
     this.host.invoke(cb, null, this);
