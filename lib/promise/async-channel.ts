@@ -519,7 +519,7 @@ export class AsyncChannel {
     }
     for (const iterator of [...this.iterators.values()]) {
       told = true;
-      iterator.channelClosed(reason);
+      iterator.failed(reason);
     }
     this.iterators.clear();
     const asked = this.closeRequested || this.connection.closeRequested;
