@@ -21,6 +21,7 @@ import type {
 } from '../engine/channel-options';
 import type { IOLoop } from '../engine/ioloop';
 import * as spec from '../wire/spec';
+import { cancelIterators, inactivityTimeoutError } from './buffered-consumer';
 import { ConsumeIterator } from './consume-iterator';
 import { DirectReplyClient, type RpcOptions } from './direct-reply';
 import { Message } from './message';
@@ -306,9 +307,8 @@ export class AsyncChannel {
     const autoAck = consumeOptions.autoAck ?? false;
     const iterator = new ConsumeIterator(this, queue, autoAck, inactivityTimeout, signal);
     try {
-      if (inactivityTimeout !== undefined && !(typeof inactivityTimeout === 'number' && inactivityTimeout >= 0)) {
-        throw new InvalidArgumentError(`consume: inactivityTimeout must be a number of seconds >= 0, got ${String(inactivityTimeout)}`);
-      }
+      const badTimeout = inactivityTimeoutError(inactivityTimeout);
+      if (badTimeout !== null) throw badTimeout;
       if (!this.prefetchSet && !autoAck) {
         this.channel.basicQos({ prefetchCount: DEFAULT_CONSUME_PREFETCH });
         this.prefetchSet = true;
@@ -334,14 +334,8 @@ export class AsyncChannel {
    * not handed out are requeued. Resolves to the number requeued (pika's
    * `cancel()`). A tag of a basicConsume consumer is cancelled too (0).
    */
-  async cancel(consumerTag?: string): Promise<number> {
-    if (consumerTag !== undefined && !this.iterators.has(consumerTag)) {
-      await this.basicCancel(consumerTag);
-      return 0;
-    }
-    const ending = consumerTag === undefined ? [...this.iterators.values()] : [this.iterators.get(consumerTag)!];
-    const counts = await Promise.all(ending.map((it) => it.end()));
-    return counts.reduce((a, b) => a + b, 0);
+  cancel(consumerTag?: string): Promise<number> {
+    return cancelIterators(this.iterators, consumerTag, (tag) => this.basicCancel(tag));
   }
 
   /** @internal An iterator ended: forget it. */

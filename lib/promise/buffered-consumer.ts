@@ -14,7 +14,7 @@
  * arrives after the end (crossing the cancel) is handed back.
  * @packageDocumentation
  */
-import { AMQPChannelError } from '../errors';
+import { AMQPChannelError, InvalidArgumentError } from '../errors';
 import { Fifo } from './fifo';
 import { Deferred, markHandled, rejection } from './settle';
 
@@ -206,4 +206,30 @@ export abstract class BufferedConsumer<M extends Delivered> implements AsyncIter
     this.cancelIdle = null;
     cancel?.();
   }
+}
+
+/** The error for a bad `inactivityTimeout` option of consume(), or null when it is fine (absent, or seconds >= 0). */
+export function inactivityTimeoutError(value: unknown): InvalidArgumentError | null {
+  if (value === undefined || (typeof value === 'number' && value >= 0)) return null;
+  return new InvalidArgumentError(`consume: inactivityTimeout must be a number of seconds >= 0, got ${typeof value === 'number' ? value : typeof value}`);
+}
+
+/**
+ * A channel's `cancel(consumerTag?)`: ends its consume() iterators (or only
+ * the one with `consumerTag`) and resolves to the number of buffered
+ * messages requeued; a tag no iterator has (a basicConsume consumer's) is
+ * cancelled with `basicCancel` and counts 0.
+ */
+export async function cancelIterators(
+  iterators: ReadonlyMap<string, { end(): Promise<number> }>,
+  consumerTag: string | undefined,
+  basicCancel: (tag: string) => Promise<unknown>,
+): Promise<number> {
+  if (consumerTag !== undefined && !iterators.has(consumerTag)) {
+    await basicCancel(consumerTag);
+    return 0;
+  }
+  const ending = consumerTag === undefined ? [...iterators.values()] : [iterators.get(consumerTag)!];
+  const counts = await Promise.all(ending.map((it) => it.end()));
+  return counts.reduce((a, b) => a + b, 0);
 }

@@ -30,6 +30,7 @@ import { DELIVERY_FIELDS, FLAG_1, FLAG_PROPS, Req, type PortValue, type RecordIt
 import type { Reporter } from '../promise/report';
 import { Deferred, rejection } from '../promise/settle';
 import * as spec from '../wire/spec';
+import { cancelIterators, inactivityTimeoutError } from '../promise/buffered-consumer';
 import { PortConsumeIterator } from './port-consume-iterator';
 import type { LinkEvents, PortLink } from './port-link';
 import { PortMessage } from './port-message';
@@ -263,8 +264,9 @@ export class PortChannel {
     const { inactivityTimeout, signal, ...consumeOptions } = options;
     const tag = this.tagFor(consumeOptions);
     const iterator = new PortConsumeIterator(this, queue, tag, consumeOptions.autoAck ?? false, inactivityTimeout, signal);
-    if (inactivityTimeout !== undefined && !(typeof inactivityTimeout === 'number' && inactivityTimeout >= 0)) {
-      iterator.failed(new InvalidArgumentError(`consume: inactivityTimeout must be a number of seconds >= 0, got ${String(inactivityTimeout)}`));
+    const badTimeout = inactivityTimeoutError(inactivityTimeout);
+    if (badTimeout !== null) {
+      iterator.failed(badTimeout);
       return iterator;
     }
     if (this.iterators.has(tag) || this.handlers.has(tag)) {
@@ -286,14 +288,8 @@ export class PortChannel {
    * Ends this channel's consume() iterators (or only the one with
    * `consumerTag`); resolves to the number of buffered messages requeued.
    */
-  async cancel(consumerTag?: string): Promise<number> {
-    if (consumerTag !== undefined && !this.iterators.has(consumerTag)) {
-      await this.basicCancel(consumerTag);
-      return 0;
-    }
-    const ending = consumerTag === undefined ? [...this.iterators.values()] : [this.iterators.get(consumerTag)!];
-    const counts = await Promise.all(ending.map((it) => it.end()));
-    return counts.reduce((a, b) => a + b, 0);
+  cancel(consumerTag?: string): Promise<number> {
+    return cancelIterators(this.iterators, consumerTag, (tag) => this.basicCancel(tag));
   }
 
   /** @internal Sends basic.cancel for an iterator; resolves once answered (or the channel closed), then forgets it. */
