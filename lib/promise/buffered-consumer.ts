@@ -211,7 +211,9 @@ export abstract class BufferedConsumer<M extends Delivered> implements AsyncIter
 /** The error for a bad `inactivityTimeout` option of consume(), or null when it is fine (absent, or seconds >= 0). */
 export function inactivityTimeoutError(value: unknown): InvalidArgumentError | null {
   if (value === undefined || (typeof value === 'number' && value >= 0)) return null;
-  return new InvalidArgumentError(`consume: inactivityTimeout must be a number of seconds >= 0, got ${typeof value === 'number' ? value : typeof value}`);
+  return new InvalidArgumentError(
+    `consume: inactivityTimeout must be a number of seconds >= 0, got ${typeof value === 'number' ? value : typeof value}`,
+  );
 }
 
 /**
