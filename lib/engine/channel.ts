@@ -1028,6 +1028,13 @@ export class Channel extends LifeCycle {
     this.stats.rejected += this.settle(deliveryTag, false);
   }
 
+  /** The stats of a delivery or got message: counted, and its tag open for the application to settle unless auto-acked. */
+  private countDelivery(tag: number, autoAck: boolean): void {
+    this.stats.delivered += 1;
+    this.settled.advanceTo(tag);
+    if (autoAck) this.settled.answer(tag, false); // nothing for the application to settle
+  }
+
   /** How many deliveries an ack, nack or reject of the application's `tag` settles (tag 0 with multiple: all so far). */
   private settle(tag: number, multiple: boolean): number {
     const settled = this.settled;
@@ -1299,10 +1306,7 @@ export class Channel extends LifeCycle {
         method.deliveryTag += this.recovery.tagOffset;
         if (consumer.stream) trackStreamOffset(consumer, properties);
       }
-      const stats = this.stats;
-      stats.delivered += 1;
-      this.settled.advanceTo(method.deliveryTag);
-      if (consumer.autoAck) this.settled.answer(method.deliveryTag, false); // nothing for the application to settle
+      this.countDelivery(method.deliveryTag, consumer.autoAck);
       // host.invoke, without its rest-parameter arrays: same isolation, same `this` (undefined)
       const onMessage = consumer.onMessage;
       try {
@@ -1349,10 +1353,8 @@ export class Channel extends LifeCycle {
       this.recovery.lastBrokerTag = message.method.deliveryTag;
       message.method.deliveryTag += this.recovery.tagOffset;
     }
-    this.stats.delivered += 1;
-    this.settled.advanceTo(message.method.deliveryTag);
     const pending = this.pendingGet;
-    if (pending?.autoAck === true) this.settled.answer(message.method.deliveryTag, false);
+    this.countDelivery(message.method.deliveryTag, pending?.autoAck === true);
     this.pendingGet = null;
     if (pending !== null) this.host.invoke(pending.cb, null, message);
   }
