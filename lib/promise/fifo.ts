@@ -1,6 +1,7 @@
 /**
  * {@link Fifo}: a first-in first-out queue on an array with a head index,
- * for the consume iterators' buffers (here and in lib/threads).
+ * for the consume iterators' buffers (here and in lib/threads) and the
+ * pending confirm publishes (read by position too: `at`, `peek`).
  *
  * Why not `Array.prototype.shift`: it moves every remaining element on each
  * call once the array is large. Here taking is an index bump; the handed-out
@@ -26,6 +27,16 @@ export class Fifo<T> {
   /** Adds `item` at the end. */
   push(item: T): void {
     this.items.push(item);
+  }
+
+  /** The first entry, left in place; undefined when empty. */
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
+  }
+
+  /** The entry `index` places after the first (0: the first); undefined past the end. */
+  at(index: number): T | undefined {
+    return this.items[this.head + index];
   }
 
   /** Takes the first entry; undefined when empty. */

@@ -16,6 +16,7 @@
  * @packageDocumentation
  */
 import { NackError, UnroutableError } from '../errors';
+import { Fifo } from './fifo';
 import { lastSettlers, markHandled, newPromise } from './settle';
 
 /** Where a mandatory publish went, to match a `basic.return` to it. */
@@ -53,22 +54,20 @@ class PendingPublish {
   }
 }
 
-/** Entries dropped from the head before the array is compacted: big enough that compaction is rare. */
-const COMPACT_AFTER = 1024;
-
 /**
  * The unanswered confirm-mode publishes of one channel.
  *
- * Why an array in sequence order with a head index, not a Map: publishes
- * are added in ascending sequence numbers and answered (nearly always) in
- * the same order, mostly by `multiple` acks; walking the head of an array
- * costs no iterator entry per publish and no hash delete (the Map was a
- * quarter of the CPU of a confirm-publish run).
+ * Why a queue in sequence order (a Fifo: an array with a head index), not a
+ * Map: publishes are added in ascending sequence numbers and answered
+ * (nearly always) in the same order, mostly by `multiple` acks; taking from
+ * the head costs no iterator entry per publish and no hash delete (the Map
+ * was a quarter of the CPU of a confirm-publish run). A single answer out of
+ * order is found by binary search and settled in place (`done`); the head
+ * moves past it later.
  */
 export class PendingConfirms {
-  /** Ascending sequence numbers from {@link head}; entries before it are settled. */
-  private queue: PendingPublish[] = [];
-  private head = 0;
+  /** Ascending sequence numbers; some may be settled already (`done`), never the first. */
+  private readonly queue = new Fifo<PendingPublish>();
   /** Entries not settled yet. */
   private live = 0;
   /** How many live entries are mandatory: returns are matched only when some are. */
@@ -103,20 +102,17 @@ export class PendingConfirms {
   answered(tag: number, multiple: boolean, nacked: boolean): void {
     const queue = this.queue;
     if (multiple) {
-      let head = this.head;
-      while (head < queue.length && queue[head].seq <= tag) {
-        const p = queue[head++];
+      for (let p = queue.peek(); p !== undefined && p.seq <= tag; p = queue.peek()) {
+        queue.shift();
         if (!p.done) this.settle(p, nacked);
       }
-      this.head = head;
     } else {
       // Not found: not published through this layer (an rpc request, the engine's channel).
       const p = this.find(tag);
       if (p === undefined || p.done) return;
       this.settle(p, nacked);
-      this.skipSettled();
     }
-    this.compact();
+    this.skipSettled();
   }
 
   /**
@@ -126,8 +122,8 @@ export class PendingConfirms {
   returned(exchange: string, routingKey: string, body: Buffer, replyText: string): boolean {
     if (this.mandatory === 0) return false;
     const queue = this.queue;
-    for (let i = this.head; i < queue.length; i++) {
-      const p = queue[i];
+    for (let i = 0; i < queue.length; i++) {
+      const p = queue.at(i)!;
       const d = p.destination;
       if (!p.done && d !== null && d.returned === null && d.exchange === exchange && d.routingKey === routingKey && d.body.equals(body)) {
         d.returned = replyText;
@@ -139,9 +135,7 @@ export class PendingConfirms {
 
   /** Every publish still waiting gets `reason` (the channel closed: their outcome is unknown). */
   failAll(reason: Error): void {
-    const waiting = this.queue.slice(this.head);
-    this.queue = [];
-    this.head = 0;
+    const waiting = this.queue.takeAll();
     this.live = 0;
     this.mandatory = 0;
     for (const p of waiting) {
@@ -160,50 +154,34 @@ export class PendingConfirms {
     if (this.live === 0) return;
     const keep = new Set(unanswered);
     const queue = this.queue;
-    for (let i = this.head; i < queue.length; i++) {
-      const p = queue[i];
+    for (let i = 0; i < queue.length; i++) {
+      const p = queue.at(i)!;
       if (p.done || keep.has(p.seq)) continue;
       this.finish(p);
       p.reject(reason);
     }
     this.skipSettled();
-    this.compact();
   }
 
-  /** The live entry numbered `seq`: the head in the usual order, else a binary search. */
+  /** The entry numbered `seq`, by binary search (the numbers ascend). */
   private find(seq: number): PendingPublish | undefined {
     const queue = this.queue;
-    let lo = this.head;
+    let lo = 0;
     let hi = queue.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const at = queue[mid].seq;
-      if (at === seq) return queue[mid];
-      if (at < seq) lo = mid + 1;
+      const p = queue.at(mid)!;
+      if (p.seq === seq) return p;
+      if (p.seq < seq) lo = mid + 1;
       else hi = mid - 1;
     }
     return undefined;
   }
 
-  /** Moves the head past entries settled out of order. */
+  /** Takes the entries settled out of order off the front (they hold their promises until then). */
   private skipSettled(): void {
     const queue = this.queue;
-    let head = this.head;
-    while (head < queue.length && queue[head].done) head++;
-    this.head = head;
-  }
-
-  /** Drops settled entries from the front once there are many (they hold their promises until then). */
-  private compact(): void {
-    const queue = this.queue;
-    if (this.head === queue.length) {
-      queue.length = 0;
-      this.head = 0;
-    } else if (this.head >= COMPACT_AFTER && this.head * 2 >= queue.length) {
-      queue.copyWithin(0, this.head);
-      queue.length -= this.head;
-      this.head = 0;
-    }
+    while (queue.peek()?.done === true) queue.shift();
   }
 
   /** Takes `p` out of the counts: it is being settled. */

@@ -10,6 +10,7 @@ describe('promise API: Fifo (the consume iterators buffer)', () => {
     for (let i = 0; i < 3000; i++) taken.push(q.shift()!);
     expect(taken.every((v, i) => v === i)).to.equal(true);
     expect(q.length).to.equal(2000);
+    expect([q.peek(), q.at(0), q.at(1999), q.at(2000)]).to.deep.equal([3000, 3000, 4999, undefined]);
     q.push(5000);
     const rest = q.takeAll();
     expect(rest).to.have.length(2001);
@@ -18,5 +19,6 @@ describe('promise API: Fifo (the consume iterators buffer)', () => {
     q.push(7);
     q.clear();
     expect(q.shift()).to.equal(undefined);
+    expect(q.peek()).to.equal(undefined);
   });
 });
