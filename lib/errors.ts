@@ -298,3 +298,8 @@ export class RecoveryFailedError extends AMQPConnectionError {
     this.reason = details.reason;
   }
 }
+
+/** @internal An error as one phrase for a message or a log line: `Name: message` (anything else thrown: as a string). */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

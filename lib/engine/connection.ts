@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import {
+  describeError,
   AMQPConnectionError,
   NoFreeChannelsError,
   ConnectionOpenAborted,
@@ -41,7 +42,7 @@ import type { IOLoop, Transport } from './ioloop';
 import { Link, type LinkEvents } from './link';
 import { OutboundBuffer } from './outbound-buffer';
 import { ConnectionStats } from './connection-stats';
-import { debug, describeError } from './debug-log';
+import { debug } from './debug-log';
 import { connectionEvents, lifeCycleEvent } from './diagnostics';
 import { TokenRefresh } from './token-refresh';
 import type { RecoveryHooks } from './recovery-hooks';

@@ -24,8 +24,3 @@ export function debugEnabled(): boolean {
 export function debug(format: string, ...args: unknown[]): void {
   if (log.enabled) log(format, ...args);
 }
-
-/** An error as one short phrase for a log line: its class and message, never its properties (which may hold parameters). */
-export function describeError(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}

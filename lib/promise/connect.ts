@@ -4,10 +4,10 @@
  * @packageDocumentation
  */
 import { SelectConnection, type SelectConnectionOptions } from '../adapters/select-connection';
-import { AMQPConnectionError, ConnectionClosedByClient } from '../errors';
+import { ConnectionClosedByClient } from '../errors';
 import type { ParametersInput } from '../engine/parameter-sets';
 import { AsyncConnection } from './async-connection';
-import { type Reporter, warnUnobserved } from './report';
+import { type Reporter, unhandledCloseError, warnUnobserved } from './report';
 import { Deferred, rejection } from './settle';
 
 /**
@@ -76,9 +76,7 @@ export function connect(parameters: ParametersInput, options: ConnectOptions = {
     connection.closed(reason);
     // Registering this callback silences the engine's report of a close nobody handles: so it is made here.
     if (!(reason instanceof ConnectionClosedByClient) && rest.onClose === undefined) {
-      report(
-        new AMQPConnectionError(`the connection closed and no onClose callback handles it: ${reason.name}: ${reason.message}`, { cause: reason }),
-      );
+      report(unhandledCloseError(reason));
     }
   });
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -5,9 +5,9 @@
  * @packageDocumentation
  */
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { AMQPConnectionError, ConnectionClosedByClient, ConnectionWrongStateError } from '../errors';
+import { ConnectionClosedByClient, ConnectionWrongStateError } from '../errors';
 import { reviveError, type SerializedError } from '../promise/port-errors';
-import { type Reporter, warnUnobserved } from '../promise/report';
+import { type Reporter, unhandledCloseError, warnUnobserved } from '../promise/report';
 import { Deferred, rejection } from '../promise/settle';
 import { channelFromPort } from './channel-from-port';
 import type { IOThreadConnectOptions } from './connect';
@@ -163,9 +163,7 @@ export class IOThreadConnection {
         this.report(err);
       }
     } else if (!(reason instanceof ConnectionClosedByClient && this.closeAsked)) {
-      this.report(
-        new AMQPConnectionError(`the connection closed and no onClose callback handles it: ${reason.name}: ${reason.message}`, { cause: reason }),
-      );
+      this.report(unhandledCloseError(reason));
     }
   }
 

@@ -2,7 +2,7 @@
  * Incremental frame parser: socket chunks in, decoded frames out.
  * @packageDocumentation
  */
-import { FrameError } from '../errors';
+import { describeError, FrameError } from '../errors';
 import { Reader } from './codec';
 import * as frameDefs from './frame';
 import type { Frame, FrameHandler } from './frame';
@@ -50,8 +50,7 @@ export type ChunkRelease = boolean;
  */
 function asFrameError(err: unknown, what: string): FrameError {
   if (err instanceof FrameError) return err;
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return new FrameError(`undecodable ${what}: ${message}`, { cause: err });
+  return new FrameError(`undecodable ${what}: ${describeError(err)}`, { cause: err });
 }
 const EMPTY = Buffer.alloc(0);
 /** basic.deliver's method index (class 60, method 60): decoded without going through decodeMethod. */
