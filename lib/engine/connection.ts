@@ -167,6 +167,8 @@ export class Connection extends LifeCycle {
   private readonly updateSecretCallbacks: Array<(err: Error | null) => void> = [];
   /** TokenCredentials: the token fetched before each attempt, refreshed with update-secret while open. */
   private readonly tokenRefresh = new TokenRefresh(this);
+  /** One try at one parameter set, for the workflows of the first connect and of each reconnect (a token fetched first). */
+  private readonly attemptOne = this.tokenRefresh.wrap((params, done) => this.attempt(params, done));
   /** Automatic recovery, when on (installed by SelectConnection's `recovery` option). */
   private recoveryHooks: RecoveryHooks | null = null;
   /** A publish was refused (false) while recovering: the drain callbacks fire after recovery. */
@@ -497,13 +499,9 @@ export class Connection extends LifeCycle {
       // close() came before the loop ran: report the abort as a later one would be.
       return this.onWorkflowDone(new ConnectionOpenAborted('connection.close() was called before the connection started opening'));
     }
-    const workflow = new ConnectionWorkflow(
-      this.ioloop,
-      this.parameterSets,
-      this.tokenRefresh.wrap((params, done) => this.attempt(params, done)),
-      (err) => this.onWorkflowDone(err),
-      { shuffle: this.shuffleHosts },
-    );
+    const workflow = new ConnectionWorkflow(this.ioloop, this.parameterSets, this.attemptOne, (err) => this.onWorkflowDone(err), {
+      shuffle: this.shuffleHosts,
+    });
     this.life = { kind: 'opening', workflow, attempt: null };
     workflow.start();
   }
@@ -927,13 +925,10 @@ export class Connection extends LifeCycle {
   reconnect(done: (err: Error | null) => void): void {
     const life = this.life;
     if (life.kind !== 'recovering' || life.workflow !== null) throw new Error(`internal: reconnect while ${life.kind}`);
-    const workflow = new ConnectionWorkflow(
-      this.ioloop,
-      this.parameterSets,
-      this.tokenRefresh.wrap((params, attemptDone) => this.attempt(params, attemptDone)),
-      (err) => this.onReconnected(workflow, err, done),
-      { rounds: 1, shuffle: this.shuffleHosts },
-    );
+    const workflow = new ConnectionWorkflow(this.ioloop, this.parameterSets, this.attemptOne, (err) => this.onReconnected(workflow, err, done), {
+      rounds: 1,
+      shuffle: this.shuffleHosts,
+    });
     life.workflow = workflow;
     workflow.start();
   }
