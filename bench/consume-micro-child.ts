@@ -18,9 +18,8 @@
  * Which coney: CONEY_BENCH_SOURCE (a directory holding a compiled coney's
  * index.js), else the lib/ compiled next to this file.
  */
-import type * as Coney from '../lib/index';
 import { coney } from './clients/coney-module';
-import { FRAME_MAX, MicroLoop } from './micro-loop';
+import { FRAME_MAX, MicroLoop, openChannel } from './micro-loop';
 
 const { spec } = coney;
 
@@ -68,16 +67,7 @@ function deliveries(size: number, count: number): Buffer {
 
 function main(job: MicroJob): MicroResult {
   const loop = new MicroLoop(TAG);
-  let channel: Coney.Channel | null = null;
-  const connection = new coney.Connection({
-    ioloop: loop,
-    parameters: new coney.ConnectionParameters({ frameMax: FRAME_MAX, heartbeat: 0, credentials: new coney.PlainCredentials('guest', 'guest') }),
-    onOpen: (c) => c.channel((err, ch) => (channel = err ? null : ch)),
-    onClose: (_c, reason) => process.stderr.write(`micro: connection closed: ${String(reason)}\n`),
-  });
-  loop.run();
-  if (channel === null || !connection.isOpen) throw new Error('micro: the connection or channel did not open');
-  const ch = channel as Coney.Channel;
+  const ch = openChannel(loop);
   let received = 0;
   let bad = 0;
   const size = job.size;

@@ -113,3 +113,17 @@ export class MicroLoop implements Coney.IOLoop {
     });
   }
 }
+
+/** A coney Connection on `loop`, through the handshake, and a channel on it: fails unless both opened. */
+export function openChannel(loop: MicroLoop): Coney.Channel {
+  let channel: Coney.Channel | null = null;
+  const connection = new coney.Connection({
+    ioloop: loop,
+    parameters: new coney.ConnectionParameters({ frameMax: FRAME_MAX, heartbeat: 0, credentials: new coney.PlainCredentials('guest', 'guest') }),
+    onOpen: (c) => c.channel((err, ch) => (channel = err ? null : ch)),
+    onClose: (_c, reason) => process.stderr.write(`micro: connection closed: ${String(reason)}\n`),
+  });
+  loop.run();
+  if (channel === null || !connection.isOpen) throw new Error('micro: the connection or channel did not open');
+  return channel;
+}

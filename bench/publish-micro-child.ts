@@ -8,9 +8,7 @@
  * FrameWriter -> Transport.write, as an application's publish loop does.
  * Prints `MICRO_RESULT <json>` with the CPU per publish.
  */
-import type * as Coney from '../lib/index';
-import { coney } from './clients/coney-module';
-import { FRAME_MAX, MicroLoop } from './micro-loop';
+import { MicroLoop, openChannel } from './micro-loop';
 
 /** What to run. */
 export interface PublishJob {
@@ -21,16 +19,7 @@ export interface PublishJob {
 
 function main(job: PublishJob): { n: number; cpuUs: number; bytes: number } {
   const loop = new MicroLoop(''); // no consumer: the server stops parsing once the channel is open
-  let channel: Coney.Channel | null = null;
-  const connection = new coney.Connection({
-    ioloop: loop,
-    parameters: new coney.ConnectionParameters({ frameMax: FRAME_MAX, heartbeat: 0, credentials: new coney.PlainCredentials('guest', 'guest') }),
-    onOpen: (c) => c.channel((err, ch) => (channel = err ? null : ch)),
-    onClose: (_c, reason) => process.stderr.write(`micro: connection closed: ${String(reason)}\n`),
-  });
-  loop.run();
-  if (channel === null || !connection.isOpen) throw new Error('micro: the connection or channel did not open');
-  const ch = channel as Coney.Channel;
+  const ch = openChannel(loop);
   const body = Buffer.alloc(job.size, 0x62);
   const publish = (count: number): void => {
     for (let i = 0; i < count; i++) {
